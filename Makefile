@@ -1,0 +1,110 @@
+# dockmux: dockmuxd (the daemon), dockmux (the admin CLI), their tests.
+#   make                 build build/dockmuxd and build/dockmux
+#   make check           unit + integration + real-engine e2e tests
+#   make unit | integration | e2e    one layer
+#   make check-asan      the same tests, built with ASan + UBSan
+#   make valgrind        unit tests under valgrind (CK_FORK=no)
+#   make demo            two private dockerd engines behind one dockmuxd
+#   make bench           dockmuxd vs the engine reached directly, as ratios
+#   make SANITIZER=address|undefined|thread   sanitizer build in build/$(SANITIZER)
+
+CC	?= cc
+PKGS	 = libmicrohttpd json-c sqlite3 libcurl
+PREFIX	?= /usr/local
+DESTDIR	?=
+
+ifeq ($(SANITIZER),)
+BUILD	?= build
+OPT	?= -O2
+else
+BUILD	?= build/$(SANITIZER)
+OPT	?= -O1 -fno-omit-frame-pointer
+SANFLAGS = -fsanitize=$(SANITIZER) -fno-sanitize-recover=all
+endif
+
+WARN	 = -Wall -Wextra -Werror -Wformat=2 -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wmissing-declarations -Wshadow \
+	   -Wpointer-arith -Wsign-compare -Wcast-qual
+CFLAGS	+= -std=c17 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -MMD -MP -I. \
+	   $(shell pkg-config --cflags $(PKGS))
+LDFLAGS	+= $(SANFLAGS)
+LDLIBS	 = $(shell pkg-config --libs $(PKGS)) -lpthread
+CHECKLIBS = $(shell pkg-config --libs check)
+
+COMMON_SRCS = daemon/log.c daemon/dmerr.c daemon/cfg.c daemon/cfg_detect.c
+CORE_SRCS = $(COMMON_SRCS) \
+	api/api.c api/api_classify.c api/api_listen.c \
+	backends/backend.c backends/backend_http.c backends/backend_hijack.c \
+	daemon/disp.c daemon/disp_local.c daemon/hdrs.c
+DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
+CLI_SRCS = cli/dockmux.c $(COMMON_SRCS)
+FAKE_SRCS = tests/fake/fake_engine.c daemon/log.c
+
+UNIT_TESTS = check_cfg check_classify check_dmerr
+check_cfg_SRCS = tests/unit/check_cfg.c $(COMMON_SRCS)
+check_classify_SRCS = tests/unit/check_classify.c api/api_classify.c \
+	daemon/log.c daemon/dmerr.c
+check_dmerr_SRCS = tests/unit/check_dmerr.c daemon/dmerr.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+all: $(BUILD)/dockmuxd $(BUILD)/dockmux $(BUILD)/fake-engine
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/dockmuxd: $(call obj,$(DAEMON_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/dockmux: $(call obj,$(CLI_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fake-engine: $(call obj,$(FAKE_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.SECONDEXPANSION:
+$(addprefix $(BUILD)/tests/,$(UNIT_TESTS)): $(BUILD)/tests/%: $$(call obj,$$($$*_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECKLIBS)
+
+UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+deps:
+	@sh scripts/install-deps.sh
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+valgrind:
+	$(MAKE) BUILD=build/valgrind OPT=-O0 $(addprefix build/valgrind/tests/,$(UNIT_TESTS))
+	@VALGRIND=1 sh tests/run-unit.sh $(addprefix build/valgrind/tests/,$(UNIT_TESTS))
+
+integration: all
+	@BUILD=$(BUILD) sh tests/integration/run.sh
+
+e2e: all
+	@BUILD=$(BUILD) sh tests/e2e/run.sh
+
+check: deps all $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+	@$(MAKE) --no-print-directory valgrind
+	@BUILD=$(BUILD) sh tests/integration/run.sh
+	@BUILD=$(BUILD) sh tests/e2e/run.sh
+
+check-asan: deps
+	$(MAKE) SANITIZER=address,undefined all \
+	    $(addprefix build/address,undefined/tests/,$(UNIT_TESTS))
+
+demo: deps all
+	@BUILD=$(BUILD) sh scripts/demo.sh
+
+bench: deps all
+	@BUILD=$(BUILD) sh tests/bench/bench.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all deps unit valgrind integration e2e check check-asan demo bench clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

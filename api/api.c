@@ -1,0 +1,395 @@
+/*
+ * api.c: the libmicrohttpd server: reads each request, classifies it,
+ * hands it to the dispatcher and writes the reply back: whole, streamed
+ * as it arrives, or upgraded to a raw relay.
+ */
+/*
+ * Threads: one MHD thread per connection (so a content reader and an
+ * upgrade handler may block); per-request state hangs off con_cls and is
+ * freed in the completed callback only.
+ */
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+
+#define API_CONN_MEMORY	(512 * 1024)	/* MHD per-connection memory */
+
+struct api {
+	struct MHD_Daemon	*mhd;
+	struct disp		*disp;		/* borrowed */
+	atomic_uint		 unanswered;
+};
+
+/* One request: what was read, the dispatcher's call, the reply. */
+struct api_req {
+	struct api		*api;
+	struct disp_req		 req;
+	struct dm_hdrs		 hdrs;
+	char			*path;		/* owned */
+	char			*query;		/* owned */
+	struct disp_call	*call;		/* owned */
+	struct disp_reply	 reply;		/* owned (stream moves to MHD) */
+	int			 counted;	/* in api->unanswered */
+};
+
+struct stream_ctx {
+	struct disp_stream	*s;		/* owned */
+	int			 client_fd;
+};
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	buf[512];
+	size_t	n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_debug("msg=\"libmicrohttpd\" detail=\"%s\"", buf);
+}
+
+/* Keep the path and query exactly as sent: they are forwarded. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct dm_hdrs	*h = cls;
+
+	(void)kind;
+	(void)dm_hdrs_add(h, key, value != NULL ? value : "");
+	return MHD_YES;
+}
+
+struct query_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+	int	 overflow;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct query_buf	*q = cls;
+	size_t			 need;
+
+	(void)kind;
+	need = strlen(key) + (value != NULL ? strlen(value) + 1 : 0) + 2;
+	if (q->len + need >= q->cap) {
+		q->overflow = 1;
+		return MHD_NO;
+	}
+	q->len += (size_t)snprintf(q->s + q->len, q->cap - q->len, "%s%s%s%s",
+	    q->len > 0 ? "&" : "", key, value != NULL ? "=" : "",
+	    value != NULL ? value : "");
+	return MHD_YES;
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_ctx	*sc = cls;
+	ssize_t			 n;
+
+	(void)pos;
+	n = sc->s->read(sc->s, buf, max, sc->client_fd);
+	if (n > 0)
+		return n;
+	/* The engine's end, or a broken stream: end the client's cleanly. */
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct stream_ctx	*sc = cls;
+
+	sc->s->free(sc->s);
+	free(sc);
+}
+
+static void
+on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
+    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct api_req	*ar = cls;
+
+	(void)conn;
+	(void)con_cls;
+	(void)disp_relay(&ar->reply, sock, extra_in, extra_in_size);
+	/* Free the engine side now: the request may outlive us. */
+	disp_reply_free(&ar->reply);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static int
+has_empty_body(const struct api_req *ar, int status)
+{
+	return strcmp(ar->req.method, "HEAD") == 0 || status == 204 ||
+	    status == 304 || (status >= 100 && status < 200) ||
+	    ar->reply.length == 0;
+}
+
+/* Turn the dispatcher's reply into an MHD response and queue it. */
+static enum MHD_Result
+send_reply(struct MHD_Connection *conn, struct api_req *ar)
+{
+	struct disp_reply	*r = &ar->reply;
+	struct MHD_Response	*resp = NULL;
+	struct stream_ctx	*sc;
+	enum MHD_Result		 ret;
+	size_t			 i;
+
+	switch (r->kind) {
+	case DISP_REPLY_BODY:
+		resp = MHD_create_response_from_buffer(r->body_len, r->body,
+		    MHD_RESPMEM_MUST_COPY);
+		break;
+	case DISP_REPLY_STREAM:
+		if (has_empty_body(ar, r->status)) {
+			resp = MHD_create_response_from_buffer(0, (void *)"",
+			    MHD_RESPMEM_PERSISTENT);
+			break;
+		}
+		sc = calloc(1, sizeof(*sc));
+		if (sc == NULL)
+			abort();
+		sc->s = r->stream;
+		sc->client_fd = ar->req.client_fd;
+		resp = MHD_create_response_from_callback(r->length >= 0 ?
+		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, DM_STREAM_CHUNK,
+		    stream_read, sc, stream_free);
+		if (resp == NULL)
+			free(sc);
+		else
+			r->stream = NULL;	/* MHD owns it now */
+		break;
+	case DISP_REPLY_UPGRADE:
+		resp = MHD_create_response_for_upgrade(on_upgrade, ar);
+		break;
+	}
+	if (resp == NULL) {
+		log_warnx("msg=\"cannot build response\" path=%s",
+		    ar->req.path);
+		return MHD_NO;
+	}
+	for (i = 0; i < r->hdrs.n; i++)
+		if (MHD_add_response_header(resp, r->hdrs.v[i].name,
+		    r->hdrs.v[i].value) == MHD_NO)
+			log_debug("msg=\"header refused\" name=%s",
+			    r->hdrs.v[i].name);
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+answer_error(struct MHD_Connection *conn, struct api_req *ar,
+    enum dm_status st, const char *msg)
+{
+	disp_reply_free(&ar->reply);
+	disp_reply_init(&ar->reply);
+	disp_reply_error(&ar->reply, st, msg);
+	(void)send_reply(conn, ar);
+}
+
+static int
+wants_upgrade(const struct dm_hdrs *h)
+{
+	const char	*up = dm_hdrs_get(h, "Upgrade");
+
+	return up != NULL && strcasecmp(up, "tcp") == 0;
+}
+
+/* First call for a request: headers are in, no body yet. */
+static struct api_req *
+begin_request(struct api *api, struct MHD_Connection *conn, const char *url,
+    const char *method)
+{
+	struct api_req			*ar;
+	struct query_buf		 q;
+	const union MHD_ConnectionInfo	*ci;
+	const char			*cl, *te;
+
+	ar = calloc(1, sizeof(*ar));
+	if (ar == NULL)
+		abort();
+	ar->api = api;
+	dm_hdrs_init(&ar->hdrs);
+	disp_reply_init(&ar->reply);
+	ar->path = strdup(url);
+	q.cap = DM_MAX_PATH;
+	q.s = calloc(1, q.cap);
+	q.len = 0;
+	q.overflow = 0;
+	if (ar->path == NULL || q.s == NULL)
+		abort();
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header,
+	    &ar->hdrs);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg,
+	    &q);
+	ar->query = q.s;
+	ar->req.method = method;
+	ar->req.path = ar->path;
+	ar->req.query = ar->query;
+	ar->req.hdrs = &ar->hdrs;
+	ar->req.client_fd = -1;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+		ar->req.client_fd = ci->connect_fd;
+	cl = dm_hdrs_get(&ar->hdrs, "Content-Length");
+	te = dm_hdrs_get(&ar->hdrs, "Transfer-Encoding");
+	ar->req.body_size = -1;
+	if (te != NULL && strcasecmp(te, "chunked") == 0)
+		ar->req.has_body = 1;
+	else if (cl != NULL) {
+		ar->req.body_size = strtoll(cl, NULL, 10);
+		ar->req.has_body = ar->req.body_size > 0;
+	}
+	ar->req.wants_upgrade = wants_upgrade(&ar->hdrs);
+	atomic_fetch_add(&api->unanswered, 1);
+	ar->counted = 1;
+	if (q.overflow || strlen(url) > DM_MAX_PATH ||
+	    api_classify(method, ar->path, &ar->req) == -1)
+		return ar;	/* answered as an error at the end */
+	ar->call = disp_begin(api->disp, &ar->req);
+	return ar;
+}
+
+static void
+uncount(struct api_req *ar)
+{
+	if (ar->counted) {
+		atomic_fetch_sub(&ar->api->unanswered, 1);
+		ar->counted = 0;
+	}
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct api	*api = cls;
+	struct api_req	*ar = *con_cls;
+	enum MHD_Result	 ret;
+
+	(void)version;
+	if (ar == NULL) {
+		*con_cls = begin_request(api, conn, url, method);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (ar->call != NULL)
+			disp_body(ar->call, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (ar->call == NULL) {
+		answer_error(conn, ar, DM_EBADREQ, "invalid request path");
+		uncount(ar);
+		return MHD_YES;
+	}
+	disp_end(ar->call, &ar->reply);
+	ret = send_reply(conn, ar);
+	uncount(ar);
+	return ret;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct api_req	*ar = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (ar == NULL)
+		return;
+	uncount(ar);
+	disp_reply_free(&ar->reply);
+	disp_call_free(ar->call);
+	dm_hdrs_clear(&ar->hdrs);
+	free(ar->path);
+	free(ar->query);
+	free(ar);
+	*con_cls = NULL;
+}
+
+struct api *
+api_start(struct disp *disp, int listen_fd, struct dm_err *err)
+{
+	struct api	*api;
+
+	api = calloc(1, sizeof(*api));
+	if (api == NULL)
+		abort();
+	api->disp = disp;
+	atomic_init(&api->unanswered, 0);
+	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_ALLOW_UPGRADE |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, api,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (api->mhd == NULL) {
+		dm_err_set(err, DM_EINTERNAL, "cannot start the HTTP server");
+		free(api);
+		return NULL;
+	}
+	return api;
+}
+
+void
+api_quiesce(struct api *api)
+{
+	MHD_socket	fd;
+
+	fd = MHD_quiesce_daemon(api->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+unsigned int
+api_unanswered(const struct api *api)
+{
+	return atomic_load(&((struct api *)(uintptr_t)api)->unanswered);
+}
+
+void
+api_stop(struct api *api)
+{
+	if (api == NULL)
+		return;
+	MHD_stop_daemon(api->mhd);
+	free(api);
+}

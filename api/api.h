@@ -1,0 +1,43 @@
+/* api.h: the Docker-compatible front end (libmicrohttpd on a Unix socket). */
+#ifndef DOCKMUX_API_API_H
+#define DOCKMUX_API_API_H
+
+#include <sys/types.h>
+
+#include "daemon/disp.h"
+#include "daemon/dmerr.h"
+
+struct api;	/* opaque: the HTTP server */
+
+/*
+ * Serve the Docker API on listen_fd (a listening AF_UNIX socket; the
+ * server takes it).  disp is borrowed and must outlive the server.
+ * Returns owned (api_stop()) or NULL with err.
+ */
+struct api	*api_start(struct disp *, int listen_fd, struct dm_err *);
+/* Stop accepting; requests in progress go on. */
+void		 api_quiesce(struct api *);
+/* Requests that have not been answered yet (a graceful stop waits). */
+unsigned int	 api_unanswered(const struct api *);
+/* Close every connection, join every thread, free. */
+void		 api_stop(struct api *);
+
+/*
+ * Classify method + path (no query; a "/vX.Y" prefix allowed) into out's
+ * kind, res, id, action, api_version and rest (rest points into path).
+ * 0, or -1 for a path dockerd would refuse outright (bad version prefix).
+ */
+int		 api_classify(const char *method, const char *path,
+		    struct disp_req *out);
+
+/*
+ * A listening socket at path: a stale socket file is replaced, a live one
+ * (something accepts on it) is refused.  Mode and group applied (group
+ * NULL: unchanged).  Returns the fd or -1 with err.
+ */
+int		 api_listen_unix(const char *path, mode_t mode,
+		    const char *group, struct dm_err *);
+/* The socket systemd passed (LISTEN_PID/LISTEN_FDS), or -1 when none. */
+int		 api_listen_inherited(void);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * api_listen.c: the listening Unix socket: bound here (stale file
+ * replaced, live one refused, mode and group set) or passed by systemd.
+ */
+/* Threads: called once from main before any server thread exists. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "daemon/log.h"
+
+#define LISTEN_BACKLOG	128
+#define SD_LISTEN_FDS_START 3
+
+static int
+fill_addr(struct sockaddr_un *sun, const char *path, struct dm_err *err)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		dm_err_set(err, DM_EBADREQ, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+/*
+ * Something at path: a live listener (connect succeeds) keeps it and we
+ * refuse; a socket nobody answers on is stale and goes; anything that is
+ * not a socket is left alone and refused.
+ */
+static int
+clear_stale(const char *path, const struct sockaddr_un *sun,
+    struct dm_err *err)
+{
+	struct stat	st;
+	int		fd, rc;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		dm_err_set(err, DM_EINTERNAL, "%s exists and is not a socket",
+		    path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		dm_err_set(err, DM_EINTERNAL, "socket: %s", strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0) {
+		dm_err_set(err, DM_EINTERNAL, "%s is in use by a running "
+		    "daemon", path);
+		return -1;
+	}
+	log_info("msg=\"replacing stale socket\" socket=%s", path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		dm_err_set(err, DM_EINTERNAL, "unlink %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_listen_unix(const char *path, mode_t mode, const char *group,
+    struct dm_err *err)
+{
+	struct sockaddr_un	 sun;
+	struct group		*gr;
+	int			 fd = -1;
+
+	if (fill_addr(&sun, path, err) == -1)
+		return -1;
+	if (clear_stale(path, &sun, err) == -1) {
+		if (err->st == DM_OK)
+			dm_err_set(err, DM_EINTERNAL, "%s: %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		dm_err_set(err, DM_EINTERNAL, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		dm_err_set(err, DM_EINTERNAL, "bind %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (chmod(path, mode) == -1) {
+		dm_err_set(err, DM_EINTERNAL, "chmod %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (group != NULL) {
+		gr = getgrnam(group);
+		if (gr == NULL) {
+			dm_err_set(err, DM_EINTERNAL, "socket_group: no group "
+			    "named \"%s\"", group);
+			goto fail;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) == -1) {
+			dm_err_set(err, DM_EINTERNAL, "chown %s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
+		dm_err_set(err, DM_EINTERNAL, "listen %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	unlink(path);
+	return -1;
+}
+
+/* The sd_listen_fds(3) protocol: LISTEN_PID is us, LISTEN_FDS >= 1. */
+int
+api_listen_inherited(void)
+{
+	const char	*pid = getenv("LISTEN_PID");
+	const char	*nfds = getenv("LISTEN_FDS");
+	int		 fd = SD_LISTEN_FDS_START;
+
+	if (pid == NULL || nfds == NULL)
+		return -1;
+	if (strtol(pid, NULL, 10) != (long)getpid() ||
+	    strtol(nfds, NULL, 10) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return fd;
+}

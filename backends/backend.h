@@ -1,0 +1,117 @@
+/* backend.h: one container engine reached over its Unix socket. */
+#ifndef DOCKMUX_BACKENDS_BACKEND_H
+#define DOCKMUX_BACKENDS_BACKEND_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "daemon/dmerr.h"
+#include "daemon/hdrs.h"
+
+struct backend;		/* an engine: name, socket, pooled connections */
+struct backend_xfer;	/* one HTTP exchange, response streamed */
+struct backend_hijack;	/* one raw (upgraded) connection */
+
+/* What to send.  All pointers are borrowed for the call's duration. */
+struct backend_call {
+	const char		*method;
+	const char		*path;	/* as the client sent it, with query */
+	const struct dm_hdrs	*hdrs;	/* already free of hop-by-hop ones */
+	const char		*body;	/* buffered body, or NULL */
+	size_t			 body_len;
+	int			 body_streamed;	/* body comes by _send() */
+	long long		 body_size;	/* streamed size, -1 unknown */
+	int			 timeout_ms;	/* whole exchange; 0 none */
+};
+
+/*
+ * Process-wide setup.  cancel_fd becomes readable when dockmuxd shuts
+ * down: every blocking wait in this module then gives up.
+ */
+int		 backend_lib_init(int cancel_fd);
+void		 backend_lib_cleanup(void);
+
+/* Owned: free with backend_free().  Copies name and path. */
+struct backend	*backend_new(const char *name, const char *socket_path);
+void		 backend_free(struct backend *);
+const char	*backend_name(const struct backend *);	/* borrowed */
+const char	*backend_socket(const struct backend *);	/* borrowed */
+
+/*
+ * Start an exchange: connects and sends the request head (and a buffered
+ * body).  A streamed body follows with backend_xfer_send().  Returns owned
+ * (backend_xfer_free()) or NULL with err = DM_EBACKEND naming the backend.
+ */
+struct backend_xfer *backend_xfer_start(struct backend *,
+		    const struct backend_call *, struct dm_err *);
+
+/* Hand one piece of a streamed body over; blocks until sent.  0 or -1. */
+int		 backend_xfer_send(struct backend_xfer *, const char *, size_t,
+		    struct dm_err *);
+
+/*
+ * End the body (if streamed) and wait for the final status and headers.
+ * 0 with the head available, or -1 with err (the engine failed before
+ * answering: DM_EBACKEND).
+ */
+int		 backend_xfer_head(struct backend_xfer *, struct dm_err *);
+int		 backend_xfer_status(const struct backend_xfer *);
+/* Borrowed: valid until backend_xfer_free(). */
+const struct dm_hdrs *backend_xfer_headers(const struct backend_xfer *);
+/* The engine's Content-Length, or -1 when the body is open-ended. */
+long long	 backend_xfer_length(const struct backend_xfer *);
+
+/*
+ * Read the next piece of body into buf.  Blocks until bytes arrive; also
+ * returns when watch_fd (the client's socket, -1 for none) is closed by
+ * the peer, or on shutdown.  >0 bytes, 0 at the end of the body, -1 when
+ * the exchange broke (engine died, client left, shutting down).
+ */
+ssize_t		 backend_xfer_read(struct backend_xfer *, char *, size_t,
+		    int watch_fd);
+
+/*
+ * Read the whole body, up to max bytes.  Owned: *body is NUL-terminated,
+ * free() it.  -1 with err when it does not fit or the exchange broke.
+ */
+int		 backend_xfer_slurp(struct backend_xfer *, size_t max,
+		    char **body, size_t *len, struct dm_err *);
+void		 backend_xfer_free(struct backend_xfer *);
+
+/*
+ * One whole exchange with a small answer (pings, inspects, lists).
+ * Owned: *body (free()); hdrs_out may be NULL, else filled (caller
+ * dm_hdrs_clear()s it).  0 with *status set, or -1 with err.
+ */
+int		 backend_do(struct backend *, const struct backend_call *,
+		    int *status, char **body, size_t *len,
+		    struct dm_hdrs *hdrs_out, struct dm_err *);
+
+/*
+ * Hijacked endpoints (attach, exec start): send the request with
+ * "Upgrade: tcp" on a raw connection and read the answer's head.
+ * Owned: free with backend_hijack_free().  NULL with err when the engine
+ * cannot be reached or answers garbage.
+ */
+struct backend_hijack *backend_hijack_open(struct backend *,
+		    const struct backend_call *, struct dm_err *);
+/* 1 when the engine switched protocols (101, or 200 raw-stream). */
+int		 backend_hijack_upgraded(const struct backend_hijack *);
+int		 backend_hijack_status(const struct backend_hijack *);
+/* Borrowed: valid until backend_hijack_free(). */
+const struct dm_hdrs *backend_hijack_headers(const struct backend_hijack *);
+/* The body of a refusal (not upgraded).  Borrowed, may be empty. */
+const char	*backend_hijack_body(const struct backend_hijack *, size_t *);
+
+/*
+ * Relay bytes both ways between client_fd and the engine until the engine
+ * closes its side or shutdown; extra (bytes the client sent early) goes
+ * first.  The client's half-close (EOF on read) becomes shutdown(SHUT_WR)
+ * toward the engine, and the engine's EOF a shutdown(SHUT_WR) toward the
+ * client.  Never closes client_fd.  0 on a clean end, -1 on error.
+ */
+int		 backend_hijack_relay(struct backend_hijack *, int client_fd,
+		    const char *extra, size_t extra_len);
+void		 backend_hijack_free(struct backend_hijack *);
+
+#endif

@@ -1,0 +1,441 @@
+/*
+ * backend_hijack.c: the raw side of Docker's hijacked endpoints (attach,
+ * exec start): one plain socket to the engine, the request written by
+ * hand with "Upgrade: tcp", then bytes relayed both ways with half-close.
+ */
+/*
+ * Threads: a hijack belongs to the MHD connection thread that opened it;
+ * the relay blocks that thread (allowed in thread-per-connection mode).
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend_int.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+
+#define HIJACK_HEAD_TIMEOUT_MS	60000	/* engine's answer to the upgrade */
+#define HIJACK_MAX_REFUSAL	(64 * 1024)	/* body of a non-101 answer */
+
+struct backend_hijack {
+	struct backend	*b;
+	int		 fd;
+	int		 status;
+	int		 upgraded;
+	struct dm_hdrs	 hdrs;
+	char		*early;		/* stream bytes read with the head */
+	size_t		 early_len;
+	char		*body;		/* a refusal's body */
+	size_t		 body_len;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until fd is ready for events, the deadline passes (deadline 0:
+ * none) or shutdown.  1 ready, 0 timed out, -1 shutdown or error.
+ */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd	pfd[2];
+	int		n, timeout;
+
+	for (;;) {
+		pfd[0].fd = fd;
+		pfd[0].events = events;
+		pfd[1].fd = backend_cancel_fd;
+		pfd[1].events = POLLIN;
+		timeout = -1;
+		if (deadline > 0) {
+			long long left = deadline - now_ms();
+
+			if (left <= 0)
+				return 0;
+			timeout = (int)left;
+		}
+		n = poll(pfd, backend_cancel_fd != -1 ? 2 : 1, timeout);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (backend_cancel_fd != -1 && pfd[1].revents)
+			return -1;
+		return 1;
+	}
+}
+
+static int
+write_all(int fd, const char *p, size_t len, long long deadline)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(fd, POLLOUT, deadline) != 1)
+				return -1;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+dial(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Parse "HTTP/1.1 101 UPGRADED\r\nName: v\r\n..." (head without the
+ * final blank line, NUL-terminated). */
+static int
+parse_head(struct backend_hijack *h, char *head)
+{
+	char	*line, *save = NULL, *colon, *v;
+
+	line = strtok_r(head, "\r\n", &save);
+	if (line == NULL || sscanf(line, "HTTP/%*s %d", &h->status) != 1)
+		return -1;
+	while ((line = strtok_r(NULL, "\r\n", &save)) != NULL) {
+		colon = strchr(line, ':');
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		(void)dm_hdrs_add(&h->hdrs, line, v);
+	}
+	return 0;
+}
+
+static int
+is_stream_type(const char *ct)
+{
+	return ct != NULL &&
+	    (strncasecmp(ct, "application/vnd.docker.raw-stream", 33) == 0 ||
+	    strncasecmp(ct, "application/vnd.docker.multiplexed-stream",
+	    41) == 0);
+}
+
+/* Read a refusal's body: Content-Length, chunked, or up to EOF. */
+static int
+read_refusal(struct backend_hijack *h, char *have, size_t have_len,
+    long long deadline)
+{
+	const char	*cl = dm_hdrs_get(&h->hdrs, "Content-Length");
+	const char	*te = dm_hdrs_get(&h->hdrs, "Transfer-Encoding");
+	char		*buf;
+	size_t		 len = have_len, want = HIJACK_MAX_REFUSAL;
+	ssize_t		 n;
+
+	if (cl != NULL) {
+		want = (size_t)strtoull(cl, NULL, 10);
+		if (want > HIJACK_MAX_REFUSAL)
+			want = HIJACK_MAX_REFUSAL;
+	}
+	buf = malloc(HIJACK_MAX_REFUSAL + 1);
+	if (buf == NULL)
+		abort();
+	memcpy(buf, have, have_len > HIJACK_MAX_REFUSAL ? HIJACK_MAX_REFUSAL :
+	    have_len);
+	if (len > HIJACK_MAX_REFUSAL)
+		len = HIJACK_MAX_REFUSAL;
+	while (len < want) {
+		if (cl == NULL && te != NULL && memmem(buf, len, "\r\n0\r\n",
+		    5) != NULL)
+			break;
+		if (wait_fd(h->fd, POLLIN, deadline) != 1)
+			break;
+		n = recv(h->fd, buf + len, want - len, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (cl == NULL && te != NULL && strcasecmp(te, "chunked") == 0) {
+		/* De-chunk in place: "<hex>\r\n<data>\r\n" ... "0\r\n". */
+		char	*r = buf, *w = buf, *end = buf + len;
+
+		while (r < end) {
+			char		*eol = memmem(r, (size_t)(end - r),
+			    "\r\n", 2);
+			unsigned long	 sz;
+
+			if (eol == NULL)
+				break;
+			sz = strtoul(r, NULL, 16);
+			r = eol + 2;
+			if (sz == 0 || sz > (size_t)(end - r))
+				break;
+			memmove(w, r, sz);
+			w += sz;
+			r += sz + 2;
+		}
+		len = (size_t)(w - buf);
+		buf[len] = '\0';
+	}
+	h->body = buf;
+	h->body_len = len;
+	return 0;
+}
+
+struct backend_hijack *
+backend_hijack_open(struct backend *b, const struct backend_call *call,
+    struct dm_err *err)
+{
+	struct backend_hijack	*h;
+	char			*buf = NULL, *end;
+	size_t			 len = 0, i;
+	long long		 deadline = now_ms() + HIJACK_HEAD_TIMEOUT_MS;
+	ssize_t			 n;
+	int			 w;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		abort();
+	h->b = b;
+	dm_hdrs_init(&h->hdrs);
+	h->fd = dial(b->sock);
+	if (h->fd == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: %s",
+		    b->name, b->sock, strerror(errno));
+		goto fail;
+	}
+	buf = malloc(DM_MAX_HEADER + 1);
+	if (buf == NULL)
+		abort();
+	w = snprintf(buf, DM_MAX_HEADER, "%s %s HTTP/1.1\r\nHost: docker\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\n", call->method,
+	    call->path);
+	if (w < 0 || w >= DM_MAX_HEADER)
+		goto toolong;
+	len = (size_t)w;
+	for (i = 0; call->hdrs != NULL && i < call->hdrs->n; i++) {
+		w = snprintf(buf + len, DM_MAX_HEADER - len, "%s: %s\r\n",
+		    call->hdrs->v[i].name, call->hdrs->v[i].value);
+		if (w < 0 || (size_t)w >= DM_MAX_HEADER - len)
+			goto toolong;
+		len += (size_t)w;
+	}
+	w = snprintf(buf + len, DM_MAX_HEADER - len,
+	    "Content-Length: %zu\r\n\r\n", call->body_len);
+	if (w < 0 || (size_t)w >= DM_MAX_HEADER - len)
+		goto toolong;
+	len += (size_t)w;
+	if (write_all(h->fd, buf, len, deadline) == -1 ||
+	    (call->body_len > 0 && write_all(h->fd, call->body,
+	    call->body_len, deadline) == -1)) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: send: %s", b->name,
+		    strerror(errno));
+		goto fail;
+	}
+
+	/* Read the answer's head; what follows it is stream or body. */
+	len = 0;
+	for (;;) {
+		if (wait_fd(h->fd, POLLIN, deadline) != 1) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: no answer",
+			    b->name);
+			goto fail;
+		}
+		n = recv(h->fd, buf + len, DM_MAX_HEADER - len, 0);
+		if (n <= 0) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: closed "
+			    "before answering", b->name);
+			goto fail;
+		}
+		len += (size_t)n;
+		buf[len] = '\0';
+		end = memmem(buf, len, "\r\n\r\n", 4);
+		if (end != NULL)
+			break;
+		if (len == DM_MAX_HEADER) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: answer head "
+			    "too large", b->name);
+			goto fail;
+		}
+	}
+	*end = '\0';
+	{
+		char	*rest = end + 4;
+		size_t	 rest_len = len - (size_t)(rest - buf);
+
+		if (parse_head(h, buf) == -1) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: bad answer",
+			    b->name);
+			goto fail;
+		}
+		h->upgraded = h->status == 101 || (h->status == 200 &&
+		    is_stream_type(dm_hdrs_get(&h->hdrs, "Content-Type")));
+		if (h->upgraded) {
+			h->early = malloc(rest_len + 1);
+			if (h->early == NULL)
+				abort();
+			memcpy(h->early, rest, rest_len);
+			h->early_len = rest_len;
+		} else
+			read_refusal(h, rest, rest_len, deadline);
+	}
+	free(buf);
+	return h;
+toolong:
+	dm_err_set(err, DM_EBADREQ, "request head too large");
+fail:
+	free(buf);
+	backend_hijack_free(h);
+	return NULL;
+}
+
+int
+backend_hijack_upgraded(const struct backend_hijack *h)
+{
+	return h->upgraded;
+}
+
+int
+backend_hijack_status(const struct backend_hijack *h)
+{
+	return h->status;
+}
+
+const struct dm_hdrs *
+backend_hijack_headers(const struct backend_hijack *h)
+{
+	return &h->hdrs;
+}
+
+const char *
+backend_hijack_body(const struct backend_hijack *h, size_t *len)
+{
+	*len = h->body_len;
+	return h->body != NULL ? h->body : "";
+}
+
+/*
+ * Why the engine's EOF ends the relay although the client may still be
+ * sending: the engine closes when the process's output is over, and the
+ * docker CLI stops as soon as the output ends; stdin has nowhere to go.
+ */
+int
+backend_hijack_relay(struct backend_hijack *h, int client_fd,
+    const char *extra, size_t extra_len)
+{
+	struct pollfd	 pfd[3];
+	char		*buf;
+	int		 client_open = 1, rc = -1;
+	ssize_t		 n;
+
+	buf = malloc(DM_STREAM_CHUNK);
+	if (buf == NULL)
+		abort();
+	if (h->early_len > 0 &&
+	    write_all(client_fd, h->early, h->early_len, 0) == -1)
+		goto out;
+	if (extra_len > 0 && write_all(h->fd, extra, extra_len, 0) == -1)
+		goto out;
+	for (;;) {
+		pfd[0].fd = h->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = client_open ? client_fd : -1;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = backend_cancel_fd;
+		pfd[2].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+		if (poll(pfd, 3, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (pfd[2].revents)
+			goto out;
+		if (pfd[0].revents) {
+			n = recv(h->fd, buf, DM_STREAM_CHUNK, MSG_DONTWAIT);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0) {
+				shutdown(client_fd, SHUT_WR);
+				rc = n == 0 ? 0 : -1;
+				goto out;
+			}
+			if (write_all(client_fd, buf, (size_t)n, 0) == -1)
+				goto out;
+		}
+		if (client_open && pfd[1].revents) {
+			n = recv(client_fd, buf, DM_STREAM_CHUNK, MSG_DONTWAIT);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0) {
+				/* stdin EOF: the container sees it too. */
+				shutdown(h->fd, SHUT_WR);
+				client_open = 0;
+				continue;
+			}
+			if (write_all(h->fd, buf, (size_t)n, 0) == -1)
+				goto out;
+		}
+	}
+out:
+	if (rc == -1)
+		log_debug("msg=\"hijack relay ended\" backend=%s", h->b->name);
+	free(buf);
+	return rc;
+}
+
+void
+backend_hijack_free(struct backend_hijack *h)
+{
+	if (h == NULL)
+		return;
+	if (h->fd != -1)
+		close(h->fd);
+	dm_hdrs_clear(&h->hdrs);
+	free(h->early);
+	free(h->body);
+	free(h);
+}

@@ -1,0 +1,617 @@
+/*
+ * backend_http.c: HTTP exchanges with an engine over its Unix socket, by
+ * libcurl, with the response pulled piece by piece so nothing is buffered
+ * whole and a slow client slows the engine instead of growing memory.
+ */
+/*
+ * Threads: an exchange belongs to the thread that started it (one MHD
+ * connection thread).  Only the per-backend pool of idle connections is
+ * shared, under backend->lock.
+ */
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backend_int.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+
+#define POOL_MAX_IDLE	16	/* idle connections kept per backend */
+#define POLL_SLICE_MS	1000	/* longest wait before re-checking stop fds */
+
+/*
+ * A pooled connection: with the multi interface the connection cache lives
+ * in the multi handle, so the pair is what gets reused.
+ */
+struct pool_ent {
+	CURLM		*multi;
+	CURL		*easy;
+	struct pool_ent	*next;
+};
+
+struct backend_xfer {
+	struct backend		*b;
+	struct pool_ent		*pe;
+	struct curl_slist	*slist;
+	char			 url[DM_MAX_PATH + 32];
+	char			 errbuf[CURL_ERROR_SIZE];
+
+	/* streamed request body: the piece being sent */
+	const char		*up;
+	size_t			 up_len;
+	int			 up_eof;
+	int			 up_paused;
+
+	/* response head */
+	int			 status;
+	int			 head_done;
+	long long		 clen;
+	struct dm_hdrs		 hdrs;
+
+	/* response body: what curl delivered and the client has not read */
+	char			*buf;
+	size_t			 off;
+	size_t			 len;
+	int			 rx_paused;
+
+	int			 done;
+	CURLcode		 result;
+	int			 watch_off;	/* client fd had data: stop watching */
+	int			 broken;	/* never return this to the pool */
+};
+
+static struct pool_ent *
+pool_get(struct backend *b)
+{
+	struct pool_ent	*pe;
+
+	pthread_mutex_lock(&b->lock);
+	pe = b->idle;
+	if (pe != NULL) {
+		b->idle = pe->next;
+		b->nidle--;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (pe != NULL)
+		return pe;
+	pe = calloc(1, sizeof(*pe));
+	if (pe == NULL)
+		abort();
+	pe->multi = curl_multi_init();
+	pe->easy = curl_easy_init();
+	if (pe->multi == NULL || pe->easy == NULL)
+		abort();
+	return pe;
+}
+
+static void
+pool_ent_free(struct pool_ent *pe)
+{
+	curl_easy_cleanup(pe->easy);
+	curl_multi_cleanup(pe->multi);
+	free(pe);
+}
+
+static void
+pool_put(struct backend *b, struct pool_ent *pe)
+{
+	pthread_mutex_lock(&b->lock);
+	if (b->nidle < POOL_MAX_IDLE) {
+		pe->next = b->idle;
+		b->idle = pe;
+		b->nidle++;
+		pe = NULL;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (pe != NULL)
+		pool_ent_free(pe);
+}
+
+void
+pool_drain(struct backend *b)
+{
+	struct pool_ent	*pe, *next;
+
+	pthread_mutex_lock(&b->lock);
+	pe = b->idle;
+	b->idle = NULL;
+	b->nidle = 0;
+	pthread_mutex_unlock(&b->lock);
+	for (; pe != NULL; pe = next) {
+		next = pe->next;
+		pool_ent_free(pe);
+	}
+}
+
+/* Status line "HTTP/1.1 200 OK" starts a new head (after a 1xx, too). */
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct backend_xfer	*x = arg;
+	size_t			 n = size * nmemb;
+	char			 name[256], *colon, *val, *end;
+	size_t			 nlen;
+	int			 code;
+
+	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		dm_hdrs_clear(&x->hdrs);
+		x->clen = -1;
+		code = 0;
+		if (sscanf(line, "HTTP/%*s %d", &code) == 1)
+			x->status = code;
+		return n;
+	}
+	if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+		/* 101 ends the head too: the hijack path owns upgrades. */
+		if (x->status >= 200 || x->status == 101)
+			x->head_done = 1;
+		return n;
+	}
+	colon = memchr(line, ':', n);
+	if (colon == NULL)
+		return n;
+	nlen = (size_t)(colon - line);
+	if (nlen == 0 || nlen >= sizeof(name))
+		return n;
+	memcpy(name, line, nlen);
+	name[nlen] = '\0';
+	val = colon + 1;
+	end = line + n;
+	while (val < end && (*val == ' ' || *val == '\t'))
+		val++;
+	while (end > val && (end[-1] == '\r' || end[-1] == '\n' ||
+	    end[-1] == ' '))
+		end--;
+	{
+		char	vbuf[DM_MAX_HEADER / 8];
+		size_t	vlen = (size_t)(end - val);
+
+		if (vlen >= sizeof(vbuf))
+			vlen = sizeof(vbuf) - 1;
+		memcpy(vbuf, val, vlen);
+		vbuf[vlen] = '\0';
+		if (strcasecmp(name, "Content-Length") == 0)
+			x->clen = strtoll(vbuf, NULL, 10);
+		(void)dm_hdrs_add(&x->hdrs, name, vbuf);
+	}
+	return n;
+}
+
+/*
+ * Keep what fits; ask curl to hold the rest (it delivers the same bytes
+ * again after unpausing).  The buffer holds DM_STREAM_CHUNK, at least
+ * one curl write (CURLOPT_BUFFERSIZE is set to the same size).
+ */
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct backend_xfer	*x = arg;
+	size_t			 n = size * nmemb;
+
+	if (x->off > 0 && x->off == x->len) {
+		x->off = 0;
+		x->len = 0;
+	}
+	if (DM_STREAM_CHUNK - x->len < n && x->off > 0) {
+		memmove(x->buf, x->buf + x->off, x->len - x->off);
+		x->len -= x->off;
+		x->off = 0;
+	}
+	if (DM_STREAM_CHUNK - x->len < n) {
+		x->rx_paused = 1;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	memcpy(x->buf + x->len, data, n);
+	x->len += n;
+	return n;
+}
+
+static size_t
+on_upload(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct backend_xfer	*x = arg;
+	size_t			 n = size * nmemb;
+
+	if (x->up_len == 0) {
+		if (x->up_eof)
+			return 0;
+		x->up_paused = 1;
+		return CURL_READFUNC_PAUSE;
+	}
+	if (n > x->up_len)
+		n = x->up_len;
+	memcpy(dst, x->up, n);
+	x->up += n;
+	x->up_len -= n;
+	return n;
+}
+
+static void
+set_pause(struct backend_xfer *x)
+{
+	int	mask = 0;
+
+	if (x->rx_paused)
+		mask |= CURLPAUSE_RECV;
+	if (x->up_paused)
+		mask |= CURLPAUSE_SEND;
+	curl_easy_pause(x->pe->easy, mask);
+}
+
+enum pump_until {
+	PUMP_UPLOADED = 0,	/* the current body piece is consumed */
+	PUMP_HEAD,		/* final status and headers are in */
+	PUMP_DATA		/* some body bytes, or the end */
+};
+
+static int
+pump_satisfied(const struct backend_xfer *x, enum pump_until until)
+{
+	switch (until) {
+	case PUMP_UPLOADED:
+		return x->up_len == 0;
+	case PUMP_HEAD:
+		return x->head_done;
+	case PUMP_DATA:
+		return x->len > x->off;
+	}
+	return 1;
+}
+
+/*
+ * Drive the exchange until the condition holds or it is over.  0 when the
+ * condition holds or the exchange finished (caller looks at x->done), -1
+ * when told to stop (shutdown, the watched client went away).
+ */
+static int
+pump(struct backend_xfer *x, enum pump_until until, int watch_fd)
+{
+	struct curl_waitfd	 wfd[2];
+	unsigned int		 nwfd;
+	int			 running, left;
+	CURLMsg			*msg;
+
+	for (;;) {
+		if (curl_multi_perform(x->pe->multi, &running) != CURLM_OK) {
+			x->done = 1;
+			x->result = CURLE_RECV_ERROR;
+			x->broken = 1;
+			return 0;
+		}
+		while ((msg = curl_multi_info_read(x->pe->multi, &left))
+		    != NULL) {
+			if (msg->msg == CURLMSG_DONE) {
+				x->done = 1;
+				x->result = msg->data.result;
+			}
+		}
+		if (pump_satisfied(x, until) || x->done)
+			return 0;
+		nwfd = 0;
+		wfd[nwfd].fd = backend_cancel_fd;
+		wfd[nwfd].events = CURL_WAIT_POLLIN;
+		wfd[nwfd].revents = 0;
+		nwfd += backend_cancel_fd != -1;
+		if (watch_fd != -1 && !x->watch_off) {
+			wfd[nwfd].fd = watch_fd;
+			wfd[nwfd].events = CURL_WAIT_POLLIN;
+			wfd[nwfd].revents = 0;
+			nwfd++;
+		}
+		if (curl_multi_poll(x->pe->multi, wfd, nwfd, POLL_SLICE_MS,
+		    NULL) != CURLM_OK)
+			return -1;
+		if (fd_says_stop(backend_cancel_fd)) {
+			x->broken = 1;
+			return -1;
+		}
+		if (watch_fd != -1 && !x->watch_off && wfd[nwfd - 1].revents) {
+			if (fd_says_stop(watch_fd)) {
+				x->broken = 1;
+				return -1;
+			}
+			/* Bytes pending from the client: stop polling them. */
+			x->watch_off = 1;
+		}
+	}
+}
+
+static void
+xfer_fail(struct backend_xfer *x, struct dm_err *err, const char *what)
+{
+	const char	*why = x->errbuf[0] != '\0' ? x->errbuf :
+	    curl_easy_strerror(x->result);
+
+	dm_err_set(err, DM_EBACKEND, "backend %s: %s: %s", x->b->name, what,
+	    why);
+}
+
+struct backend_xfer *
+backend_xfer_start(struct backend *b, const struct backend_call *call,
+    struct dm_err *err)
+{
+	struct backend_xfer	*x;
+	CURL			*e;
+	size_t			 i;
+	char			 line[DM_MAX_HEADER / 8];
+	int			 n;
+
+	if (strlen(call->path) > DM_MAX_PATH) {
+		dm_err_set(err, DM_EBADREQ, "request path too long");
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		abort();
+	x->buf = malloc(DM_STREAM_CHUNK);
+	if (x->buf == NULL)
+		abort();
+	x->b = b;
+	x->clen = -1;
+	dm_hdrs_init(&x->hdrs);
+	x->pe = pool_get(b);
+	e = x->pe->easy;
+	curl_easy_reset(e);
+	snprintf(x->url, sizeof(x->url), "http://localhost%s", call->path);
+	curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, b->sock);
+	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)DM_STREAM_CHUNK);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)DM_CONNECT_TIMEOUT_MS);
+	if (call->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+		    (long)call->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	/* Engines answer gzip only when asked; relay bytes unchanged. */
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
+
+	if (strcmp(call->method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(call->method, "GET") != 0 || call->body != NULL ||
+	    call->body_streamed) {
+		if (call->body_streamed) {
+			curl_easy_setopt(e, CURLOPT_POST, 1L);
+			curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+			curl_easy_setopt(e, CURLOPT_READDATA, x);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)call->body_size);
+		} else if (call->body != NULL || strcmp(call->method,
+		    "POST") == 0 || strcmp(call->method, "PUT") == 0) {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+			    call->body != NULL ? call->body : "");
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)call->body_len);
+		}
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+	}
+
+	/* Suppress curl's own defaults; the client's headers go as sent. */
+	x->slist = curl_slist_append(x->slist, "Expect:");
+	x->slist = curl_slist_append(x->slist, "Accept:");
+	if (call->body_streamed && call->body_size < 0)
+		x->slist = curl_slist_append(x->slist,
+		    "Transfer-Encoding: chunked");
+	if (call->hdrs == NULL || dm_hdrs_get(call->hdrs, "Content-Type") ==
+	    NULL)
+		x->slist = curl_slist_append(x->slist, "Content-Type:");
+	for (i = 0; call->hdrs != NULL && i < call->hdrs->n; i++) {
+		n = snprintf(line, sizeof(line), "%s: %s",
+		    call->hdrs->v[i].name, call->hdrs->v[i].value);
+		if (n < 0 || (size_t)n >= sizeof(line))
+			continue;
+		x->slist = curl_slist_append(x->slist, line);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist);
+
+	if (curl_multi_add_handle(x->pe->multi, e) != CURLM_OK) {
+		dm_err_set(err, DM_EINTERNAL, "curl_multi_add_handle");
+		x->broken = 1;
+		backend_xfer_free(x);
+		return NULL;
+	}
+	/* One step: connect and send; the answer is awaited by _head(). */
+	if (pump(x, PUMP_UPLOADED, -1) == -1 ||
+	    (x->done && x->result != CURLE_OK && !x->head_done)) {
+		xfer_fail(x, err, "request");
+		x->broken = 1;
+		backend_xfer_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+int
+backend_xfer_send(struct backend_xfer *x, const char *data, size_t len,
+    struct dm_err *err)
+{
+	if (x->done)
+		return 0;	/* the engine answered early; drop the rest */
+	x->up = data;
+	x->up_len = len;
+	if (x->up_paused) {
+		x->up_paused = 0;
+		set_pause(x);
+	}
+	if (pump(x, PUMP_UPLOADED, -1) == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: upload interrupted",
+		    x->b->name);
+		return -1;
+	}
+	if (x->done && x->result != CURLE_OK) {
+		xfer_fail(x, err, "upload");
+		return -1;
+	}
+	x->up = NULL;
+	x->up_len = 0;
+	return 0;
+}
+
+int
+backend_xfer_head(struct backend_xfer *x, struct dm_err *err)
+{
+	x->up_eof = 1;
+	if (x->up_paused) {
+		x->up_paused = 0;
+		set_pause(x);
+	}
+	if (pump(x, PUMP_HEAD, -1) == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: interrupted",
+		    x->b->name);
+		return -1;
+	}
+	if (!x->head_done) {
+		xfer_fail(x, err, "no answer");
+		return -1;
+	}
+	return 0;
+}
+
+int
+backend_xfer_status(const struct backend_xfer *x)
+{
+	return x->status;
+}
+
+const struct dm_hdrs *
+backend_xfer_headers(const struct backend_xfer *x)
+{
+	return &x->hdrs;
+}
+
+long long
+backend_xfer_length(const struct backend_xfer *x)
+{
+	return x->clen;
+}
+
+ssize_t
+backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
+    int watch_fd)
+{
+	size_t	n;
+
+	if (x->len == x->off) {
+		if (x->rx_paused) {
+			x->off = x->len = 0;
+			x->rx_paused = 0;
+			set_pause(x);	/* may deliver into buf right away */
+		}
+		if (x->len == x->off && !x->done &&
+		    pump(x, PUMP_DATA, watch_fd) == -1)
+			return -1;
+		if (x->len == x->off) {
+			if (x->done && x->result != CURLE_OK) {
+				log_warnx("msg=\"engine stream broke\" "
+				    "backend=%s error=\"%s\"", x->b->name,
+				    x->errbuf[0] ? x->errbuf :
+				    curl_easy_strerror(x->result));
+				x->broken = 1;
+				return -1;
+			}
+			return 0;
+		}
+	}
+	n = x->len - x->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, x->buf + x->off, n);
+	x->off += n;
+	return (ssize_t)n;
+}
+
+int
+backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
+    size_t *len, struct dm_err *err)
+{
+	char	*out = NULL, *nout;
+	size_t	 have = 0, cap = 0;
+	ssize_t	 n;
+	int	 rc = -1;
+
+	for (;;) {
+		if (cap - have < DM_STREAM_CHUNK + 1) {
+			cap = cap == 0 ? DM_STREAM_CHUNK + 1 : cap * 2;
+			nout = realloc(out, cap);
+			if (nout == NULL)
+				abort();
+			out = nout;
+		}
+		n = backend_xfer_read(x, out + have, cap - have - 1, -1);
+		if (n == -1) {
+			xfer_fail(x, err, "reading answer");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > max) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: answer "
+			    "larger than %zu bytes", x->b->name, max);
+			goto out;
+		}
+	}
+	out[have] = '\0';
+	*body = out;
+	*len = have;
+	out = NULL;
+	rc = 0;
+out:
+	free(out);
+	return rc;
+}
+
+void
+backend_xfer_free(struct backend_xfer *x)
+{
+	if (x == NULL)
+		return;
+	curl_multi_remove_handle(x->pe->multi, x->pe->easy);
+	curl_slist_free_all(x->slist);
+	/* A half-read response leaves the connection unusable: drop it. */
+	if (x->broken || !x->done)
+		pool_ent_free(x->pe);
+	else
+		pool_put(x->b, x->pe);
+	dm_hdrs_clear(&x->hdrs);
+	free(x->buf);
+	free(x);
+}
+
+int
+backend_do(struct backend *b, const struct backend_call *call, int *status,
+    char **body, size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
+{
+	struct backend_xfer	*x;
+	size_t			 i;
+	int			 rc = -1;
+
+	*body = NULL;
+	*len = 0;
+	x = backend_xfer_start(b, call, err);
+	if (x == NULL)
+		return -1;
+	if (backend_xfer_head(x, err) == -1)
+		goto out;
+	if (backend_xfer_slurp(x, DM_MAX_SMALL_BODY, body, len, err) == -1)
+		goto out;
+	*status = x->status;
+	if (hdrs_out != NULL)
+		for (i = 0; i < x->hdrs.n; i++)
+			(void)dm_hdrs_add(hdrs_out, x->hdrs.v[i].name,
+			    x->hdrs.v[i].value);
+	rc = 0;
+out:
+	backend_xfer_free(x);
+	return rc;
+}

@@ -1,0 +1,663 @@
+/* cfg.c: dockmux.json parsed and validated against one table of keys. */
+/* Threads: called from main before any thread starts; no shared state. */
+
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cfg.h"
+#include "limits.h"
+
+/* What the JSON value of a key must be; checked before its parser runs. */
+enum cfg_kind {
+	CFG_STRING = 0,
+	CFG_STRV,		/* array of strings */
+	CFG_OBJECT,
+	CFG_OBJECTS		/* array of objects (backends) */
+};
+
+static const char *const kind_names[] = {
+	[CFG_STRING] = "string",
+	[CFG_STRV] = "array of strings",
+	[CFG_OBJECT] = "object",
+	[CFG_OBJECTS] = "array of objects",
+};
+
+/* Errors found so far, joined with "; " into the caller's buffer. */
+struct cfg_parse {
+	char	*errbuf;
+	size_t	 errlen;
+	size_t	 used;
+	int	 nerr;
+};
+
+struct cfg_key;
+
+/*
+ * A key's parser: v already has the key's kind; validate the value and
+ * store it at base + key->off (and key->off2 where the key has a second
+ * member).  Returns 0, or -1 after reporting through cfg_err().
+ */
+typedef int cfg_parse_fn(struct cfg_parse *, const struct cfg_key *,
+    const char *path, struct json_object *v, void *base);
+
+/*
+ * One dockmux.json key, in the manner of Redis config.c's static_configs[]:
+ * name, kind, default, validator.  A default is JSON text (dflt) or
+ * computed (dflt_fn, owned JSON text) and goes through the same parser as
+ * a value from the file.
+ */
+struct cfg_key {
+	const char	*name;
+	enum cfg_kind	 kind;
+	int		 required;
+	const char	*dflt;
+	char		*(*dflt_fn)(void);
+	cfg_parse_fn	*parse;
+	size_t		 off;
+	size_t		 off2;
+};
+
+static cfg_parse_fn parse_unix_url, parse_mode, parse_string, parse_strv,
+    parse_object, parse_name, parse_backends;
+static char	*default_listen(void);
+static char	*default_store(void);
+
+#define CFG_OFF(m)	offsetof(struct cfg, m)
+#define BE_OFF(m)	offsetof(struct cfg_backend, m)
+
+static const struct cfg_key top_keys[] = {
+	{ .name = "listen", .kind = CFG_STRING, .dflt_fn = default_listen,
+	  .parse = parse_unix_url, .off = CFG_OFF(listen),
+	  .off2 = CFG_OFF(socket_path) },
+	{ .name = "socket_mode", .kind = CFG_STRING, .dflt = "\"0660\"",
+	  .parse = parse_mode, .off = CFG_OFF(socket_mode) },
+	{ .name = "socket_group", .kind = CFG_STRING,
+	  .parse = parse_string, .off = CFG_OFF(socket_group) },
+	{ .name = "store", .kind = CFG_STRING, .dflt_fn = default_store,
+	  .parse = parse_string, .off = CFG_OFF(store) },
+	{ .name = "isolation_labels", .kind = CFG_STRV,
+	  .dflt = "[\"io.dockmux.isolation\"]",
+	  .parse = parse_strv, .off = CFG_OFF(isolation_labels) },
+	{ .name = "unknown_os_backend", .kind = CFG_STRING,
+	  .parse = parse_string, .off = CFG_OFF(unknown_os_backend) },
+	{ .name = "backends", .kind = CFG_OBJECTS, .required = 1,
+	  .parse = parse_backends },
+};
+
+static const struct cfg_key backend_keys[] = {
+	{ .name = "name", .kind = CFG_STRING, .required = 1,
+	  .parse = parse_name, .off = BE_OFF(name) },
+	{ .name = "endpoint", .kind = CFG_STRING, .required = 1,
+	  .parse = parse_unix_url, .off = BE_OFF(endpoint),
+	  .off2 = BE_OFF(socket_path) },
+	{ .name = "os", .kind = CFG_STRING,
+	  .parse = parse_string, .off = BE_OFF(os) },
+	{ .name = "arch", .kind = CFG_STRING,
+	  .parse = parse_string, .off = BE_OFF(arch) },
+	{ .name = "isolation", .kind = CFG_STRV, .dflt = "[]",
+	  .parse = parse_strv, .off = BE_OFF(isolation) },
+	{ .name = "runtime_markers", .kind = CFG_STRV, .dflt = "[]",
+	  .parse = parse_strv, .off = BE_OFF(runtime_markers) },
+	{ .name = "create_overrides", .kind = CFG_OBJECT,
+	  .parse = parse_object, .off = BE_OFF(create_overrides) },
+};
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define SUN_PATH_SIZE	sizeof(((struct sockaddr_un *)0)->sun_path)
+
+static void	cfg_err(struct cfg_parse *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Append one problem; the buffer keeps what fits, always terminated. */
+static void
+cfg_err(struct cfg_parse *p, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	p->nerr++;
+	if (p->errbuf == NULL || p->errlen == 0 || p->used + 1 >= p->errlen)
+		return;
+	if (p->nerr > 1) {
+		n = snprintf(p->errbuf + p->used, p->errlen - p->used, "; ");
+		if (n < 0)
+			return;
+		p->used += (size_t)n;
+		if (p->used >= p->errlen) {
+			p->used = p->errlen - 1;
+			return;
+		}
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(p->errbuf + p->used, p->errlen - p->used, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	p->used += (size_t)n;
+	if (p->used >= p->errlen)
+		p->used = p->errlen - 1;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char	*d;
+
+	if ((d = strdup(s)) == NULL) {
+		perror("strdup");
+		abort();
+	}
+	return d;
+}
+
+static char *
+default_listen(void)
+{
+	struct json_object	*s;
+	char			 url[PATH_MAX + 8];
+	char			*text;
+
+	snprintf(url, sizeof(url), "unix://%s", cfg_default_socket());
+	s = json_object_new_string(url);
+	text = xstrdup(json_object_to_json_string(s));
+	json_object_put(s);
+	return text;
+}
+
+static char *
+default_store(void)
+{
+	struct json_object	*s;
+	char			*text;
+
+	s = json_object_new_string(cfg_default_store());
+	text = xstrdup(json_object_to_json_string(s));
+	json_object_put(s);
+	return text;
+}
+
+static int
+kind_matches(enum cfg_kind kind, struct json_object *v)
+{
+	size_t	i, n;
+
+	switch (kind) {
+	case CFG_STRING:
+		return json_object_is_type(v, json_type_string);
+	case CFG_OBJECT:
+		return json_object_is_type(v, json_type_object);
+	case CFG_OBJECTS:
+		return json_object_is_type(v, json_type_array);
+	case CFG_STRV:
+		if (!json_object_is_type(v, json_type_array))
+			return 0;
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			if (!json_object_is_type(json_object_array_get_idx(v,
+			    i), json_type_string))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Only "unix:///absolute/path" is accepted: dockmux listens on and talks
+ * to engines over unix sockets only, and sun_path bounds the length.
+ */
+static int
+parse_unix_url(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	const char	*s = json_object_get_string(v);
+	const char	*sock;
+
+	if (strncmp(s, "unix://", 7) != 0) {
+		cfg_err(p, "%s: \"%s\" is not supported: only unix:///absolute/"
+		    "path endpoints are", path, s);
+		return -1;
+	}
+	sock = s + 7;
+	if (sock[0] != '/') {
+		cfg_err(p, "%s: \"%s\": the socket path must be absolute "
+		    "(unix:///path)", path, s);
+		return -1;
+	}
+	if (strlen(sock) >= SUN_PATH_SIZE) {
+		cfg_err(p, "%s: \"%s\": socket path longer than %zu bytes",
+		    path, s, SUN_PATH_SIZE - 1);
+		return -1;
+	}
+	*(char **)((char *)base + k->off) = xstrdup(s);
+	*(char **)((char *)base + k->off2) = xstrdup(sock);
+	return 0;
+}
+
+/* An octal permission string such as "0660" or "660", at most 07777. */
+static int
+parse_mode(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	const char	*s = json_object_get_string(v);
+	const char	*c;
+	unsigned long	 mode = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		goto bad;
+	for (c = s; *c != '\0'; c++) {
+		if (*c < '0' || *c > '7')
+			goto bad;
+		mode = mode * 8 + (unsigned long)(*c - '0');
+	}
+	if (mode > 07777)
+		goto bad;
+	*(mode_t *)((char *)base + k->off) = (mode_t)mode;
+	return 0;
+bad:
+	cfg_err(p, "%s: \"%s\" is not an octal file mode like \"0660\"", path,
+	    s);
+	return -1;
+}
+
+static int
+parse_string(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	const char	*s = json_object_get_string(v);
+
+	if (*s == '\0') {
+		cfg_err(p, "%s: must not be empty", path);
+		return -1;
+	}
+	*(char **)((char *)base + k->off) = xstrdup(s);
+	return 0;
+}
+
+/* Stored NULL-terminated; an empty array gives a vector of one NULL. */
+static int
+parse_strv(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	size_t	  i, n = json_object_array_length(v);
+	char	**strv;
+
+	(void)p;
+	(void)path;
+	if ((strv = calloc(n + 1, sizeof(*strv))) == NULL) {
+		perror("calloc");
+		abort();
+	}
+	for (i = 0; i < n; i++)
+		strv[i] = xstrdup(json_object_get_string(
+		    json_object_array_get_idx(v, i)));
+	*(char ***)((char *)base + k->off) = strv;
+	return 0;
+}
+
+/* The object is kept by reference (json_object_get), put in cfg_free(). */
+static int
+parse_object(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	(void)p;
+	(void)path;
+	*(struct json_object **)((char *)base + k->off) = json_object_get(v);
+	return 0;
+}
+
+/* Names are used in labels and headers: [A-Za-z0-9_.-]+, < DM_MAX_NAME. */
+static int
+parse_name(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	const char	*s = json_object_get_string(v);
+	size_t		 len = strlen(s);
+
+	if (len == 0 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") != len) {
+		cfg_err(p, "%s: \"%s\" is not a valid name (letters, digits, "
+		    "'_', '.', '-')", path, s);
+		return -1;
+	}
+	if (len >= DM_MAX_NAME) {
+		cfg_err(p, "%s: \"%s\" is longer than %d characters", path, s,
+		    DM_MAX_NAME - 1);
+		return -1;
+	}
+	memcpy((char *)base + k->off, s, len + 1);
+	return 0;
+}
+
+/*
+ * Walk one JSON object against a key table: unknown keys and values of the
+ * wrong kind are reported in document order, then missing required keys;
+ * absent keys with a default get it.  Every problem is reported; returns
+ * -1 if there was any.
+ */
+static int
+parse_keys(struct cfg_parse *p, const struct cfg_key *keys, size_t nkeys,
+    const char *prefix, struct json_object *obj, void *base)
+{
+	struct json_object	*v;
+	const struct cfg_key	*k;
+	char			 path[256];
+	char			*text;
+	size_t			 i;
+	int			 rc = 0;
+
+	json_object_object_foreach(obj, name, val) {
+		(void)val;
+		for (i = 0; i < nkeys; i++)
+			if (strcmp(keys[i].name, name) == 0)
+				break;
+		if (i == nkeys) {
+			if (*prefix == '\0')
+				cfg_err(p, "unknown key \"%s\"", name);
+			else
+				cfg_err(p, "%s: unknown key \"%s\"", prefix,
+				    name);
+			rc = -1;
+		}
+	}
+	for (i = 0; i < nkeys; i++) {
+		k = &keys[i];
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    *prefix == '\0' ? "" : ".", k->name);
+		if (json_object_object_get_ex(obj, k->name, &v)) {
+			if (!kind_matches(k->kind, v)) {
+				cfg_err(p, "%s: expected %s", path,
+				    kind_names[k->kind]);
+				rc = -1;
+			} else if (k->parse(p, k, path, v, base) == -1)
+				rc = -1;
+			continue;
+		}
+		if (k->required) {
+			cfg_err(p, "%s: required key is missing", path);
+			rc = -1;
+			continue;
+		}
+		if (k->dflt == NULL && k->dflt_fn == NULL)
+			continue;
+		/* Defaults pass the same validator as values from a file. */
+		text = k->dflt_fn != NULL ? k->dflt_fn() : xstrdup(k->dflt);
+		if ((v = json_tokener_parse(text)) == NULL) {
+			cfg_err(p, "%s: bad built-in default %s", path, text);
+			rc = -1;
+		} else if (k->parse(p, k, path, v, base) == -1)
+			rc = -1;
+		json_object_put(v);
+		free(text);
+	}
+	return rc;
+}
+
+/* The backends array: each element an object, names unique, at most 32. */
+static int
+parse_backends(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	struct cfg		*cfg = base;
+	struct cfg_backend	*be;
+	struct json_object	*elem;
+	char			 prefix[64];
+	size_t			 i, j, n = json_object_array_length(v);
+	int			 rc = 0;
+
+	(void)k;
+	if (n == 0) {
+		cfg_err(p, "%s: at least one backend is required", path);
+		return -1;
+	}
+	if (n > DM_MAX_BACKENDS) {
+		cfg_err(p, "%s: %zu backends, at most %d are supported", path,
+		    n, DM_MAX_BACKENDS);
+		rc = -1;
+		n = DM_MAX_BACKENDS;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(prefix, sizeof(prefix), "%s[%zu]", path, i);
+		elem = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(elem, json_type_object)) {
+			cfg_err(p, "%s: expected object", prefix);
+			rc = -1;
+			continue;
+		}
+		be = &cfg->backends[cfg->nbackends++];
+		if (parse_keys(p, backend_keys, NITEMS(backend_keys), prefix,
+		    elem, be) == -1)
+			rc = -1;
+		if (be->name[0] == '\0')
+			continue;
+		for (j = 0; j + 1 < cfg->nbackends; j++) {
+			if (strcmp(cfg->backends[j].name, be->name) == 0) {
+				cfg_err(p, "%s.name: duplicate backend name "
+				    "\"%s\"", prefix, be->name);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	return rc;
+}
+
+/* "line L, column C" of byte offset off in text, both counted from 1. */
+static void
+text_position(const char *text, size_t off, size_t *line, size_t *col)
+{
+	size_t	i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && text[i] != '\0'; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else
+			(*col)++;
+	}
+}
+
+/*
+ * Parse text as one strict JSON value.  Syntax errors name the line and
+ * column json-c stopped at.  Returns owned (json_object_put) or NULL.
+ */
+static struct json_object *
+parse_json(struct cfg_parse *p, const char *text)
+{
+	struct json_tokener	*tok = NULL;
+	struct json_object	*root = NULL;
+	enum json_tokener_error	 jerr;
+	size_t			 len = strlen(text), line, col;
+
+	if (text[strspn(text, " \t\r\n")] == '\0') {
+		cfg_err(p, "syntax error: empty configuration");
+		goto out;
+	}
+	if (len >= DM_MAX_CREATE_BODY) {
+		cfg_err(p, "configuration larger than %d bytes",
+		    DM_MAX_CREATE_BODY);
+		goto out;
+	}
+	if ((tok = json_tokener_new()) == NULL) {
+		perror("json_tokener_new");
+		abort();
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/*
+	 * The length includes the '\0': the input ends here.  Strict mode
+	 * also refuses text after the value, comments and trailing commas.
+	 */
+	root = json_tokener_parse_ex(tok, text, (int)len + 1);
+	jerr = json_tokener_get_error(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		json_object_put(root);
+		root = NULL;
+		/* json-c stops at the offending character. */
+		text_position(text, json_tokener_get_parse_end(tok), &line,
+		    &col);
+		cfg_err(p, "syntax error at line %zu, column %zu: %s", line,
+		    col, json_tokener_error_desc(jerr));
+	}
+out:
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return root;
+}
+
+struct cfg *
+cfg_load_string(const char *text, char *errbuf, size_t errlen)
+{
+	struct cfg_parse	 p = { errbuf, errlen, 0, 0 };
+	struct json_object	*root = NULL;
+	struct cfg		*cfg = NULL;
+	size_t			 i;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	else
+		p.errbuf = NULL;
+	if ((root = parse_json(&p, text)) == NULL)
+		goto out;
+	if (!json_object_is_type(root, json_type_object)) {
+		cfg_err(&p, "top level: expected object");
+		goto out;
+	}
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		perror("calloc");
+		abort();
+	}
+	parse_keys(&p, top_keys, NITEMS(top_keys), "", root, cfg);
+	if (cfg->unknown_os_backend != NULL) {
+		for (i = 0; i < cfg->nbackends; i++)
+			if (strcmp(cfg->backends[i].name,
+			    cfg->unknown_os_backend) == 0)
+				break;
+		if (i == cfg->nbackends)
+			cfg_err(&p, "unknown_os_backend: no backend named "
+			    "\"%s\"", cfg->unknown_os_backend);
+	}
+out:
+	json_object_put(root);
+	if (p.nerr > 0) {
+		cfg_free(cfg);
+		cfg = NULL;
+	}
+	return cfg;
+}
+
+/* Errors are prefixed with the path, as in "PATH: No such file...". */
+struct cfg *
+cfg_load_file(const char *path, char *errbuf, size_t errlen)
+{
+	struct cfg	*cfg = NULL;
+	struct stat	 st;
+	FILE		*fp = NULL;
+	char		*text = NULL;
+	char		 scratch[256];
+	size_t		 n, off = 0;
+	int		 w;
+
+	if (errbuf == NULL || errlen == 0) {
+		errbuf = scratch;
+		errlen = sizeof(scratch);
+	}
+	w = snprintf(errbuf, errlen, "%s: ", path);
+	if (w > 0)
+		off = (size_t)w < errlen ? (size_t)w : errlen - 1;
+	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &st) == -1)
+		goto syserr;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto syserr;
+	}
+	if (st.st_size >= DM_MAX_CREATE_BODY) {
+		snprintf(errbuf + off, errlen - off, "larger than %d bytes",
+		    DM_MAX_CREATE_BODY);
+		goto out;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		perror("malloc");
+		abort();
+	}
+	n = fread(text, 1, (size_t)st.st_size, fp);
+	if (ferror(fp))
+		goto syserr;
+	text[n] = '\0';
+	if (memchr(text, '\0', n) != NULL) {
+		snprintf(errbuf + off, errlen - off, "contains a NUL byte");
+		goto out;
+	}
+	cfg = cfg_load_string(text, errbuf + off, errlen - off);
+	if (cfg != NULL)
+		errbuf[0] = '\0';
+	goto out;
+syserr:
+	snprintf(errbuf + off, errlen - off, "%s", strerror(errno));
+out:
+	if (fp != NULL)
+		fclose(fp);
+	free(text);
+	return cfg;
+}
+
+const struct cfg_backend *
+cfg_backend_find(const struct cfg *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nbackends; i++)
+		if (strcmp(cfg->backends[i].name, name) == 0)
+			return &cfg->backends[i];
+	return NULL;
+}
+
+static void
+strv_free(char **strv)
+{
+	char	**s;
+
+	if (strv == NULL)
+		return;
+	for (s = strv; *s != NULL; s++)
+		free(*s);
+	free(strv);
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	struct cfg_backend	*be;
+	size_t			 i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nbackends; i++) {
+		be = &cfg->backends[i];
+		free(be->endpoint);
+		free(be->socket_path);
+		free(be->os);
+		free(be->arch);
+		strv_free(be->isolation);
+		strv_free(be->runtime_markers);
+		json_object_put(be->create_overrides);
+	}
+	free(cfg->listen);
+	free(cfg->socket_path);
+	free(cfg->socket_group);
+	free(cfg->store);
+	strv_free(cfg->isolation_labels);
+	free(cfg->unknown_os_backend);
+	free(cfg);
+}

@@ -1,0 +1,65 @@
+/* cfg.h: the parsed, immutable dockmux.json (see docs/config.md). */
+#ifndef DOCKMUX_DAEMON_CFG_H
+#define DOCKMUX_DAEMON_CFG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "limits.h"
+
+struct json_object;
+
+struct cfg_backend {
+	char		 name[DM_MAX_NAME];
+	char		*endpoint;	/* "unix:///path" as written */
+	char		*socket_path;	/* the path part of endpoint */
+	char		*os;		/* NULL: learn from GET /info */
+	char		*arch;		/* NULL: learn from GET /info */
+	char		**isolation;	/* NULL-terminated, may be empty */
+	char		**runtime_markers; /* NULL-terminated, may be empty */
+	struct json_object *create_overrides; /* NULL or an object */
+};
+
+struct cfg {
+	char		*listen;	/* "unix:///path" */
+	char		*socket_path;	/* path part of listen */
+	mode_t		 socket_mode;	/* default 0660 */
+	char		*socket_group;	/* NULL: leave the group alone */
+	char		*store;		/* path of the SQLite file */
+	char		**isolation_labels; /* NULL-terminated */
+	char		*unknown_os_backend; /* NULL or a backend name */
+	size_t		 nbackends;
+	struct cfg_backend backends[DM_MAX_BACKENDS];
+	int		 autodetected;	/* backends came from autodetection */
+};
+
+/*
+ * Parse and validate the file at path.  Every problem found is written to
+ * errbuf as one line naming the key by path ("backends[1].isolation:
+ * expected array of strings"), several joined with "; ".
+ * Returns the config (owned: free with cfg_free()) or NULL.
+ */
+struct cfg	*cfg_load_file(const char *path, char *errbuf, size_t errlen);
+
+/* As cfg_load_file, from text in memory (tests, dockmux check-config). */
+struct cfg	*cfg_load_string(const char *text, char *errbuf, size_t errlen);
+
+/*
+ * The configuration used when no file exists: default listen/store paths
+ * for this user (root: /run/dockmux.sock, /var/lib/dockmux/dockmux.db;
+ * otherwise under $XDG_RUNTIME_DIR and $XDG_STATE_HOME), backends from the
+ * usual engine sockets that answer GET /_ping.  Returns owned (cfg_free())
+ * or NULL with errbuf filled when no engine answers.
+ */
+struct cfg	*cfg_autodetect(char *errbuf, size_t errlen);
+
+/* Fill defaults for listen/store when the file leaves them out. */
+const char	*cfg_default_socket(void);	/* owned by a static buffer */
+const char	*cfg_default_store(void);	/* owned by a static buffer */
+
+/* Borrowed: valid while cfg lives.  NULL when no backend has that name. */
+const struct cfg_backend *cfg_backend_find(const struct cfg *, const char *);
+
+void		 cfg_free(struct cfg *);
+
+#endif

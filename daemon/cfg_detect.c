@@ -1,0 +1,238 @@
+/* cfg_detect.c: default paths, and a config from the engine sockets found. */
+/* Threads: main only, before other threads start (static path buffers). */
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "cfg.h"
+#include "limits.h"
+
+/* The usual engine sockets, probed in this order (DESIGN.md). */
+static const struct detect_default {
+	const char	*name;
+	const char	*dir_env;	/* NULL: path is absolute */
+	const char	*path;
+} detect_defaults[] = {
+	{ "docker", NULL, "/var/run/docker.sock" },
+	{ "podman", NULL, "/run/podman/podman.sock" },
+	{ "docker-user", "XDG_RUNTIME_DIR", "/docker.sock" },
+	{ "podman-user", "XDG_RUNTIME_DIR", "/podman/podman.sock" },
+};
+
+#define NDEFAULTS	(sizeof(detect_defaults) / sizeof(detect_defaults[0]))
+
+/* One candidate socket: the backend name it would get, its path(s). */
+struct detect_cand {
+	char	name[DM_MAX_NAME];
+	char	path[PATH_MAX];
+	char	real[PATH_MAX];	/* realpath(path); "" unless it answered */
+};
+
+/* An XDG directory variable, ignored when unset, empty or relative. */
+static const char *
+xdg_dir(const char *var)
+{
+	const char	*s = getenv(var);
+
+	if (s == NULL || s[0] != '/')
+		return NULL;
+	return s;
+}
+
+const char *
+cfg_default_socket(void)
+{
+	static char	 buf[PATH_MAX];
+	const char	*dir;
+
+	if (geteuid() == 0)
+		snprintf(buf, sizeof(buf), "/run/dockmux.sock");
+	else if ((dir = xdg_dir("XDG_RUNTIME_DIR")) != NULL)
+		snprintf(buf, sizeof(buf), "%s/dockmux.sock", dir);
+	else
+		snprintf(buf, sizeof(buf), "/tmp/dockmux-%lu.sock",
+		    (unsigned long)getuid());
+	return buf;
+}
+
+const char *
+cfg_default_store(void)
+{
+	static char	 buf[PATH_MAX];
+	const char	*dir;
+	struct passwd	*pw;
+
+	if (geteuid() == 0) {
+		snprintf(buf, sizeof(buf), "/var/lib/dockmux/dockmux.db");
+		return buf;
+	}
+	if ((dir = xdg_dir("XDG_STATE_HOME")) != NULL) {
+		snprintf(buf, sizeof(buf), "%s/dockmux/dockmux.db", dir);
+		return buf;
+	}
+	if ((dir = xdg_dir("HOME")) == NULL &&
+	    (pw = getpwuid(getuid())) != NULL)
+		dir = pw->pw_dir;
+	snprintf(buf, sizeof(buf), "%s/.local/state/dockmux/dockmux.db",
+	    dir != NULL ? dir : "");
+	return buf;
+}
+
+/* Keep the first few bytes of the /_ping body; the rest is not needed. */
+static size_t
+ping_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	char	*body = arg;
+	size_t	 have = strlen(body), n = size * nmemb;
+
+	if (have + n >= 8)
+		n = have < 7 ? 7 - have : 0;
+	memcpy(body + have, data, n);
+	body[have + n] = '\0';
+	return size * nmemb;
+}
+
+/* Returns 1 when an engine on the socket answers GET /_ping with 200 "OK". */
+static int
+engine_answers(const char *sock)
+{
+	CURL	*curl;
+	char	 body[8] = "";
+	long	 code = 0;
+	int	 ok = 0;
+
+	if ((curl = curl_easy_init()) == NULL)
+		return 0;
+	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(curl, CURLOPT_URL, "http://localhost/_ping");
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)DM_PING_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ping_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	if (curl_easy_perform(curl) == CURLE_OK &&
+	    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code) ==
+	    CURLE_OK && code == 200 && strcmp(body, "OK") == 0)
+		ok = 1;
+	curl_easy_cleanup(curl);
+	return ok;
+}
+
+/*
+ * The candidate list: DOCKMUX_AUTODETECT_SOCKETS (colon-separated, names
+ * engine0, engine1, ... by position) when set, else the usual sockets
+ * whose directory variable is set.  Returns how many were filled.
+ */
+static size_t
+detect_candidates(struct detect_cand *cand, size_t max)
+{
+	const struct detect_default	*d;
+	const char			*env, *dir;
+	char				*list, *p, *s;
+	size_t				 i, n = 0;
+
+	if ((env = getenv("DOCKMUX_AUTODETECT_SOCKETS")) != NULL) {
+		if ((list = strdup(env)) == NULL) {
+			perror("strdup");
+			abort();
+		}
+		for (i = 0, p = list; (s = strsep(&p, ":")) != NULL; i++) {
+			if (*s == '\0' || n == max)
+				continue;
+			snprintf(cand[n].name, sizeof(cand[n].name),
+			    "engine%zu", i);
+			snprintf(cand[n].path, sizeof(cand[n].path), "%s", s);
+			n++;
+		}
+		free(list);
+		return n;
+	}
+	for (i = 0; i < NDEFAULTS && n < max; i++) {
+		d = &detect_defaults[i];
+		dir = "";
+		if (d->dir_env != NULL && (dir = xdg_dir(d->dir_env)) == NULL)
+			continue;
+		snprintf(cand[n].name, sizeof(cand[n].name), "%s", d->name);
+		snprintf(cand[n].path, sizeof(cand[n].path), "%s%s", dir,
+		    d->path);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Probe every candidate socket; those answering /_ping become backends in
+ * order, a socket reached twice (/var/run -> /run) only once.  The config
+ * is then built by cfg_load_string(), so defaults and validation are the
+ * ones a file gets.
+ */
+struct cfg *
+cfg_autodetect(char *errbuf, size_t errlen)
+{
+	struct detect_cand	*cand;
+	char			 url[PATH_MAX + 8];
+	char			 tried[1024] = "";
+	struct json_object	*root, *arr, *be;
+	struct cfg		*cfg = NULL;
+	size_t			 i, j, n, nfound = 0;
+
+	/* 32 candidates of two PATH_MAX paths: too much for a stack. */
+	if ((cand = calloc(DM_MAX_BACKENDS, sizeof(*cand))) == NULL) {
+		perror("calloc");
+		abort();
+	}
+	root = json_object_new_object();
+	arr = json_object_new_array();
+	json_object_object_add(root, "backends", arr);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	n = detect_candidates(cand, DM_MAX_BACKENDS);
+	for (i = 0; i < n; i++) {
+		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
+		    "%s%s", i == 0 ? "" : ", ", cand[i].path);
+		if (realpath(cand[i].path, cand[i].real) == NULL) {
+			cand[i].real[0] = '\0';
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(cand[j].real, cand[i].real) == 0)
+				break;
+		if (j < i || !engine_answers(cand[i].real)) {
+			cand[i].real[0] = '\0';
+			continue;
+		}
+		/* A relative path from the environment is made absolute. */
+		snprintf(url, sizeof(url), "unix://%s", cand[i].path[0] == '/' ?
+		    cand[i].path : cand[i].real);
+		be = json_object_new_object();
+		json_object_object_add(be, "name",
+		    json_object_new_string(cand[i].name));
+		json_object_object_add(be, "endpoint",
+		    json_object_new_string(url));
+		json_object_array_add(arr, be);
+		nfound++;
+	}
+	curl_global_cleanup();
+	if (nfound == 0) {
+		if (errbuf != NULL && errlen > 0)
+			snprintf(errbuf, errlen, "no configuration file and no "
+			    "container engine answered GET /_ping on %s",
+			    n == 0 ? "(no sockets to try)" : tried);
+		goto out;
+	}
+	cfg = cfg_load_string(json_object_to_json_string(root), errbuf,
+	    errlen);
+	if (cfg != NULL)
+		cfg->autodetected = 1;
+out:
+	json_object_put(root);
+	free(cand);
+	return cfg;
+}

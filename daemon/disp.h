@@ -1,0 +1,131 @@
+/* disp.h: the dispatcher: a typed request in, a reply out, engines behind. */
+#ifndef DOCKMUX_DAEMON_DISP_H
+#define DOCKMUX_DAEMON_DISP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "daemon/dmerr.h"
+#include "daemon/hdrs.h"
+
+struct cfg;
+struct disp;		/* opaque: backends, their health, the store */
+struct disp_call;	/* opaque: one request in progress */
+struct disp_upgrade;	/* opaque: an engine connection to relay */
+
+/* How a request is served; set by the front end's route table. */
+enum disp_kind {
+	ROUTE_PRIMARY = 0,	/* forwarded to the primary unchanged */
+	ROUTE_LOCAL,		/* answered by dockmuxd (ping, version, info) */
+	ROUTE_ADMIN,		/* /_dockmux/... */
+	ROUTE_CREATE,		/* POST /containers/create */
+	ROUTE_PER_CONTAINER,	/* /containers/{id}/..., owner only */
+	ROUTE_PER_EXEC,		/* /exec/{id}/..., the container's owner */
+	ROUTE_READ_FALLBACK,	/* logs and stats */
+	ROUTE_FANOUT,		/* lists and prunes over every backend */
+	ROUTE_HIJACK		/* attach, exec start: raw after the answer */
+};
+
+enum disp_resource {
+	RES_NONE = 0,
+	RES_PING,
+	RES_VERSION,
+	RES_INFO,
+	RES_CONTAINERS,
+	RES_EXEC,
+	RES_IMAGES,
+	RES_NETWORKS,
+	RES_VOLUMES,
+	RES_SYSTEM,
+	RES_EVENTS,
+	RES_BUILD,
+	RES_DOCKMUX,
+	RES_OTHER
+};
+
+#define DISP_ID_MAX	256
+#define DISP_ACTION_MAX	64
+
+/*
+ * A classified request.  Strings are borrowed from the front end and stay
+ * valid until disp_call_free().
+ */
+struct disp_req {
+	const char		*method;
+	const char		*path;		/* as sent, with /vX.Y, no query */
+	const char		*query;		/* raw, without '?'; "" if none */
+	char			 api_version[16]; /* "1.41", or "" */
+	const char		*rest;		/* path after the version prefix */
+	const struct dm_hdrs	*hdrs;		/* the client's headers, all */
+	enum disp_kind		 kind;
+	enum disp_resource	 res;
+	char			 id[DISP_ID_MAX];	/* "" when none */
+	char			 action[DISP_ACTION_MAX]; /* "" when none */
+	int			 has_body;
+	long long		 body_size;	/* -1: unknown (chunked) */
+	int			 wants_upgrade;	/* Upgrade: tcp was asked */
+	int			 client_fd;	/* watched for a client leaving */
+};
+
+enum disp_reply_kind {
+	DISP_REPLY_BODY = 0,
+	DISP_REPLY_STREAM,
+	DISP_REPLY_UPGRADE
+};
+
+/* A body produced piece by piece. */
+struct disp_stream {
+	/* >0 bytes, 0 at the end, -1 broken; blocks until one of those. */
+	ssize_t	(*read)(struct disp_stream *, char *, size_t, int watch_fd);
+	void	(*free)(struct disp_stream *);
+};
+
+struct disp_reply {
+	int			 status;
+	struct dm_hdrs		 hdrs;		/* owned; hop-by-hop removed */
+	enum disp_reply_kind	 kind;
+	char			*body;		/* owned (BODY) */
+	size_t			 body_len;
+	long long		 length;	/* STREAM: bytes, -1 unknown */
+	struct disp_stream	*stream;	/* owned (STREAM) */
+	struct disp_upgrade	*upgrade;	/* owned (UPGRADE) */
+};
+
+/*
+ * Build the dispatcher over cfg's backends (cfg is borrowed and must
+ * outlive it) and probe every backend once.  Owned: disp_free().
+ */
+struct disp	*disp_new(const struct cfg *, struct dm_err *);
+/* Start the periodic health probes.  0 or -1. */
+int		 disp_start(struct disp *);
+/* Stop probes, free backends.  Calls must all be freed before. */
+void		 disp_free(struct disp *);
+
+/*
+ * One request: begin with the head, hand over the body piece by piece,
+ * end to get the reply.  Errors latch inside the call and come back from
+ * disp_end() as a Docker-shaped error reply, so the front end has one
+ * path.  Owned: disp_call_free(), after the reply is done with.
+ */
+struct disp_call *disp_begin(struct disp *, const struct disp_req *);
+void		 disp_body(struct disp_call *, const char *, size_t);
+void		 disp_end(struct disp_call *, struct disp_reply *);
+void		 disp_call_free(struct disp_call *);
+
+/* Relay an UPGRADE reply; blocks until either side ends.  0 or -1. */
+int		 disp_relay(struct disp_reply *, int client_fd,
+		    const char *extra, size_t extra_len);
+
+void		 disp_reply_init(struct disp_reply *);
+/* A Docker error: {"message":"..."} with Content-Type application/json. */
+void		 disp_reply_error(struct disp_reply *, enum dm_status,
+		    const char *);
+/* A JSON body; takes json_text (freed with the reply). */
+void		 disp_reply_json(struct disp_reply *, int status,
+		    char *json_text);
+void		 disp_reply_free(struct disp_reply *);
+
+/* Number of calls and streams in progress (for a graceful stop). */
+unsigned int	 disp_active_calls(const struct disp *);
+
+#endif

@@ -1,0 +1,105 @@
+/* hdrs.c: ordered header lists with case-blind lookup. */
+/* Threads: a list belongs to one request; no locking. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hdrs.h"
+#include "limits.h"
+
+void
+dm_hdrs_init(struct dm_hdrs *h)
+{
+	h->v = NULL;
+	h->n = 0;
+	h->cap = 0;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char	*p = strdup(s);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+int
+dm_hdrs_add(struct dm_hdrs *h, const char *name, const char *value)
+{
+	struct dm_hdr	*nv;
+	size_t		 ncap;
+
+	if (h->n >= DM_MAX_HEADERS)
+		return -1;
+	if (h->n == h->cap) {
+		ncap = h->cap == 0 ? 8 : h->cap * 2;
+		nv = realloc(h->v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			abort();
+		h->v = nv;
+		h->cap = ncap;
+	}
+	h->v[h->n].name = xstrdup(name);
+	h->v[h->n].value = xstrdup(value);
+	h->n++;
+	return 0;
+}
+
+int
+dm_hdrs_set(struct dm_hdrs *h, const char *name, const char *value)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++) {
+		if (strcasecmp(h->v[i].name, name) == 0) {
+			free(h->v[i].value);
+			h->v[i].value = xstrdup(value);
+			return 0;
+		}
+	}
+	return dm_hdrs_add(h, name, value);
+}
+
+const char *
+dm_hdrs_get(const struct dm_hdrs *h, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->v[i].name, name) == 0)
+			return h->v[i].value;
+	return NULL;
+}
+
+void
+dm_hdrs_clear(struct dm_hdrs *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		free(h->v[i].value);
+	}
+	free(h->v);
+	dm_hdrs_init(h);
+}
+
+int
+dm_hdr_is_hop_by_hop(const char *name)
+{
+	static const char *const hop[] = {
+		"Connection", "Keep-Alive", "Proxy-Connection", "TE",
+		"Trailer", "Transfer-Encoding", "Upgrade", "Content-Length",
+		"Host", "Expect", "Date", "Proxy-Authorization",
+		"Proxy-Authenticate",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (strcasecmp(name, hop[i]) == 0)
+			return 1;
+	return 0;
+}

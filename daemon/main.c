@@ -1,0 +1,268 @@
+/*
+ * main.c: dockmuxd: read the config, reach the engines, serve the Docker
+ * API on one Unix socket, and stop gracefully on SIGTERM or SIGINT.
+ */
+/*
+ * Threads: main owns start-up and shutdown and otherwise waits on the
+ * signal pipe; handlers only write a byte to it (relayd's way).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "backends/backend.h"
+#include "daemon/cfg.h"
+#include "daemon/disp.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+#include "daemon/version.h"
+
+#define DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
+
+static int	sig_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	unsigned char	c = (unsigned char)sig;
+	int		saved = errno;
+
+	(void)write(sig_pipe[1], &c, 1);
+	errno = saved;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: dockmuxd [-c FILE] [--check-config] [--log-level LEVEL]\n"
+	    "  -c, --config FILE    configuration (default %s;\n"
+	    "                       without one, engines are autodetected)\n"
+	    "      --check-config   validate the configuration and exit\n"
+	    "  -v                   debug logging (same as --log-level debug)\n"
+	    "      --log-level L    error, warn, info (default) or debug\n"
+	    "      --version        print the version and exit\n",
+	    DEFAULT_CONFIG);
+}
+
+/* systemd's notify protocol: one datagram to $NOTIFY_SOCKET. */
+static void
+sd_notify_text(const char *text)
+{
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
+
+	if (path == NULL || path[0] == '\0' ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	(void)sendto(fd, text, strlen(text), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len);
+	close(fd);
+}
+
+static struct cfg *
+load_config(const char *path, int explicit_path)
+{
+	struct cfg	*cfg;
+	char		 err[2048];
+	struct stat	 st;
+
+	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT) {
+		cfg = cfg_autodetect(err, sizeof(err));
+		if (cfg == NULL)
+			fatalx("msg=\"no configuration and no engine found\" "
+			    "reason=\"%s\"", err);
+		log_info("msg=\"no config file, engines autodetected\" "
+		    "backends=%zu", cfg->nbackends);
+		return cfg;
+	}
+	cfg = cfg_load_file(path, err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "dockmuxd: %s\n", err);
+		exit(1);
+	}
+	return cfg;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char		*config = DEFAULT_CONFIG;
+	int			 explicit_config = 0, check_only = 0;
+	enum log_level		 level = LOG_LVL_INFO;
+	struct cfg		*cfg;
+	struct disp		*disp;
+	struct api		*api;
+	struct dm_err		 err;
+	struct sigaction	 sa;
+	int			 ch, listen_fd, inherited, cancel[2];
+	unsigned char		 sig;
+	long long		 deadline;
+
+	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			explicit_config = 1;
+			break;
+		case 'C':
+			check_only = 1;
+			break;
+		case 'v':
+			level = LOG_LVL_DEBUG;
+			break;
+		case 'L':
+			if (log_level_parse(optarg, &level) == -1) {
+				fprintf(stderr, "dockmuxd: --log-level: "
+				    "unknown level \"%s\"\n", optarg);
+				return 1;
+			}
+			break;
+		case 'V':
+			printf("dockmuxd %s\n", DOCKMUX_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	log_init(level, "dockmuxd");
+
+	if (check_only) {
+		char	ebuf[2048];
+
+		cfg = cfg_load_file(config, ebuf, sizeof(ebuf));
+		if (cfg == NULL) {
+			fprintf(stderr, "dockmuxd: %s\n", ebuf);
+			return 1;
+		}
+		printf("dockmuxd: %s: configuration OK (%zu backends)\n",
+		    config, cfg->nbackends);
+		cfg_free(cfg);
+		return 0;
+	}
+	cfg = load_config(config, explicit_config);
+
+	if (pipe2(sig_pipe, O_CLOEXEC) == -1 || pipe2(cancel, O_CLOEXEC) == -1)
+		fatal("msg=\"pipe\"");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (backend_lib_init(cancel[0]) == -1)
+		fatalx("msg=\"libcurl init failed\"");
+	dm_err_clear(&err);
+	disp = disp_new(cfg, &err);
+	if (disp == NULL)
+		fatalx("msg=\"cannot start\" reason=\"%s\"", err.msg);
+
+	listen_fd = api_listen_inherited();
+	inherited = listen_fd != -1;
+	if (!inherited) {
+		listen_fd = api_listen_unix(cfg->socket_path, cfg->socket_mode,
+		    cfg->socket_group, &err);
+		if (listen_fd == -1) {
+			fprintf(stderr, "dockmuxd: %s\n", err.msg);
+			exit(1);
+		}
+	}
+	api = api_start(disp, listen_fd, &err);
+	if (api == NULL)
+		fatalx("msg=\"cannot serve\" reason=\"%s\"", err.msg);
+	if (disp_start(disp) == -1)
+		fatalx("msg=\"cannot start health probes\"");
+	log_info("msg=\"listening\" socket=%s backends=%zu primary=%s%s",
+	    inherited ? "(systemd)" : cfg->socket_path, cfg->nbackends,
+	    cfg->backends[0].name, inherited ? " activation=socket" : "");
+	sd_notify_text("READY=1");
+
+	for (;;) {
+		ssize_t n = read(sig_pipe[0], &sig, 1);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != 1)
+			break;
+		if (sig == SIGHUP) {
+			log_warnx("msg=\"SIGHUP: configuration reload is not "
+			    "supported yet; restart to apply changes\"");
+			continue;
+		}
+		break;
+	}
+
+	/* Graceful stop: no new connections, let short requests finish,
+	 * then end every stream and join every thread. */
+	log_info("msg=\"stopping\" signal=%d", (int)sig);
+	sd_notify_text("STOPPING=1");
+	api_quiesce(api);
+	deadline = now_ms() + DM_SHUTDOWN_GRACE_MS;
+	while (api_unanswered(api) > 0 && now_ms() < deadline)
+		poll(NULL, 0, 20);
+	(void)write(cancel[1], "x", 1);
+	api_stop(api);
+	disp_free(disp);
+	backend_lib_cleanup();
+	if (!inherited)
+		unlink(cfg->socket_path);
+	cfg_free(cfg);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	close(cancel[0]);
+	close(cancel[1]);
+	log_info("msg=\"stopped\"");
+	return 0;
+}
