@@ -1,0 +1,657 @@
+/* check_cfg.c: dockmux.json parsing, defaults and socket autodetection. */
+/* Threads: Check's runner; the autodetect test adds one fake engine thread. */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "daemon/cfg.h"
+#include "daemon/limits.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Configs are written with ' for " so the tables stay readable. */
+#define BE_A	"{'name':'a','endpoint':'unix:///run/a.sock'}"
+#define BE_B	"{'name':'b','endpoint':'unix:///run/b.sock'}"
+
+static const char design_example[] =
+    "{\n"
+    "  'listen': 'unix:///run/dockmux.sock',\n"
+    "  'socket_mode': '0660',\n"
+    "  'socket_group': 'docker',\n"
+    "  'store': '/var/lib/dockmux/dockmux.db',\n"
+    "  'isolation_labels': ['io.dockmux.isolation'],\n"
+    "  'unknown_os_backend': 'native',\n"
+    "  'backends': [\n"
+    "    { 'name': 'native', 'endpoint': 'unix:///var/run/docker.sock' },\n"
+    "    { 'name': 'vm', 'endpoint': 'unix:///run/vm-engine/docker.sock',\n"
+    "      'os': 'linux', 'isolation': ['vm', 'libkrun'],\n"
+    "      'runtime_markers': ['vm'],\n"
+    "      'create_overrides': { 'HostConfig': { 'Runtime': 'kata' } } }\n"
+    "  ]\n"
+    "}\n";
+
+/* Owned: free(). */
+static char *
+dq(const char *text)
+{
+	char	*s, *c;
+
+	s = strdup(text);
+	ck_assert_ptr_nonnull(s);
+	for (c = s; *c != '\0'; c++)
+		if (*c == '\'')
+			*c = '"';
+	return s;
+}
+
+/* Owned: cfg_free(); errbuf receives the error text. */
+static struct cfg *
+load(const char *text, char *errbuf, size_t errlen)
+{
+	struct cfg	*cfg;
+	char		*json = dq(text);
+
+	cfg = cfg_load_string(json, errbuf, errlen);
+	free(json);
+	return cfg;
+}
+
+/* Good configs */
+
+START_TEST(test_design_example)
+{
+	struct cfg			*cfg;
+	const struct cfg_backend	*vm;
+	struct json_object		*hc, *rt;
+	char				 err[1024];
+
+	cfg = load(design_example, err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_str_eq(cfg->listen, "unix:///run/dockmux.sock");
+	ck_assert_str_eq(cfg->socket_path, "/run/dockmux.sock");
+	ck_assert_uint_eq(cfg->socket_mode, 0660);
+	ck_assert_str_eq(cfg->socket_group, "docker");
+	ck_assert_str_eq(cfg->store, "/var/lib/dockmux/dockmux.db");
+	ck_assert_str_eq(cfg->isolation_labels[0], "io.dockmux.isolation");
+	ck_assert_ptr_null(cfg->isolation_labels[1]);
+	ck_assert_str_eq(cfg->unknown_os_backend, "native");
+	ck_assert_int_eq(cfg->autodetected, 0);
+	ck_assert_uint_eq(cfg->nbackends, 2);
+
+	ck_assert_str_eq(cfg->backends[0].name, "native");
+	ck_assert_str_eq(cfg->backends[0].endpoint,
+	    "unix:///var/run/docker.sock");
+	ck_assert_str_eq(cfg->backends[0].socket_path, "/var/run/docker.sock");
+	ck_assert_ptr_null(cfg->backends[0].os);
+	ck_assert_ptr_null(cfg->backends[0].create_overrides);
+
+	vm = cfg_backend_find(cfg, "vm");
+	ck_assert_ptr_eq(vm, &cfg->backends[1]);
+	ck_assert_str_eq(vm->socket_path, "/run/vm-engine/docker.sock");
+	ck_assert_str_eq(vm->os, "linux");
+	ck_assert_ptr_null(vm->arch);
+	ck_assert_str_eq(vm->isolation[0], "vm");
+	ck_assert_str_eq(vm->isolation[1], "libkrun");
+	ck_assert_ptr_null(vm->isolation[2]);
+	ck_assert_str_eq(vm->runtime_markers[0], "vm");
+	ck_assert_ptr_null(vm->runtime_markers[1]);
+	ck_assert(json_object_object_get_ex(vm->create_overrides,
+	    "HostConfig", &hc));
+	ck_assert(json_object_object_get_ex(hc, "Runtime", &rt));
+	ck_assert_str_eq(json_object_get_string(rt), "kata");
+	ck_assert_ptr_null(cfg_backend_find(cfg, "nope"));
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_minimal_gets_defaults)
+{
+	struct cfg	*cfg;
+	char		 err[1024], listen[PATH_MAX + 8];
+
+	cfg = load("{'backends': [" BE_A "]}", err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	snprintf(listen, sizeof(listen), "unix://%s", cfg_default_socket());
+	ck_assert_str_eq(cfg->listen, listen);
+	ck_assert_str_eq(cfg->socket_path, cfg_default_socket());
+	ck_assert_str_eq(cfg->store, cfg_default_store());
+	ck_assert_uint_eq(cfg->socket_mode, 0660);
+	ck_assert_ptr_null(cfg->socket_group);
+	ck_assert_str_eq(cfg->isolation_labels[0], "io.dockmux.isolation");
+	ck_assert_ptr_null(cfg->isolation_labels[1]);
+	ck_assert_ptr_null(cfg->unknown_os_backend);
+	ck_assert_uint_eq(cfg->nbackends, 1);
+	ck_assert_str_eq(cfg->backends[0].name, "a");
+	ck_assert_ptr_null(cfg->backends[0].os);
+	ck_assert_ptr_null(cfg->backends[0].arch);
+	ck_assert_ptr_nonnull(cfg->backends[0].isolation);
+	ck_assert_ptr_null(cfg->backends[0].isolation[0]);
+	ck_assert_ptr_nonnull(cfg->backends[0].runtime_markers);
+	ck_assert_ptr_null(cfg->backends[0].runtime_markers[0]);
+	ck_assert_ptr_null(cfg->backends[0].create_overrides);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_socket_mode_forms)
+{
+	static const struct {
+		const char	*text;
+		mode_t		 mode;
+	} rows[] = {
+		{ "'0660'", 0660 }, { "'600'", 0600 }, { "'0755'", 0755 },
+		{ "'2770'", 02770 }, { "'0'", 0 },
+	};
+	struct cfg	*cfg;
+	char		 text[256], err[1024];
+	size_t		 i;
+
+	for (i = 0; i < NITEMS(rows); i++) {
+		snprintf(text, sizeof(text), "{'socket_mode': %s, "
+		    "'backends': [" BE_A "]}", rows[i].text);
+		cfg = load(text, err, sizeof(err));
+		ck_assert_msg(cfg != NULL, "%s refused: %s", rows[i].text, err);
+		ck_assert_uint_eq(cfg->socket_mode, rows[i].mode);
+		cfg_free(cfg);
+	}
+}
+END_TEST
+
+/* Builds {"backends":[n backends b0..]}; owned: free(). */
+static char *
+n_backends(size_t n)
+{
+	size_t	 i, len = 32 + n * 64, off;
+	char	*s = malloc(len);
+
+	ck_assert_ptr_nonnull(s);
+	off = (size_t)snprintf(s, len, "{\"backends\": [");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, len - off, "%s{\"name\": "
+		    "\"b%zu\", \"endpoint\": \"unix:///run/b%zu.sock\"}",
+		    i == 0 ? "" : ",", i, i);
+	snprintf(s + off, len - off, "]}");
+	return s;
+}
+
+START_TEST(test_backend_count_limit)
+{
+	struct cfg	*cfg;
+	char		*text, err[1024];
+
+	text = n_backends(DM_MAX_BACKENDS);
+	cfg = cfg_load_string(text, err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_uint_eq(cfg->nbackends, DM_MAX_BACKENDS);
+	cfg_free(cfg);
+	free(text);
+
+	text = n_backends(DM_MAX_BACKENDS + 1);
+	cfg = cfg_load_string(text, err, sizeof(err));
+	ck_assert_ptr_null(cfg);
+	ck_assert_str_eq(err, "backends: 33 backends, at most 32 are "
+	    "supported");
+	free(text);
+}
+END_TEST
+
+/* Bad configs: each names the key by path; the exact substring expected. */
+
+static const struct bad_case {
+	const char	*name;
+	const char	*text;
+	const char	*want;
+} bad_cases[] = {
+	{ "syntax_unterminated", "{'backends': [",
+	  "syntax error at line 1, column 15: unexpected end of data" },
+	{ "syntax_line_col", "{\n  'listen': 'unix:///x.sock',\n"
+	  "  'backends': [}\n", "syntax error at line 3, column 16" },
+	{ "syntax_trailing_comma", "{'backends': [" BE_A "],}",
+	  "syntax error at line 1, column" },
+	{ "syntax_trailing_text", "{'backends': [" BE_A "]} x",
+	  "syntax error at line 1, column 62: unexpected character" },
+	{ "syntax_empty", "", "syntax error: empty configuration" },
+	{ "syntax_blank", "  \n\t\n", "syntax error: empty configuration" },
+	{ "top_not_object", "[" BE_A "]", "top level: expected object" },
+	{ "unknown_top_key", "{'listne': 'unix:///x.sock', 'backends': ["
+	  BE_A "]}", "unknown key \"listne\"" },
+	{ "unknown_backend_key", "{'backends': [" BE_A ", {'name': 'b', "
+	  "'endpoint': 'unix:///b.sock', 'nmae': 'x'}]}",
+	  "backends[1]: unknown key \"nmae\"" },
+	{ "listen_type", "{'listen': 1, 'backends': [" BE_A "]}",
+	  "listen: expected string" },
+	{ "listen_not_unix", "{'listen': 'tcp://0.0.0.0:2375', 'backends': ["
+	  BE_A "]}", "listen: \"tcp://0.0.0.0:2375\" is not supported: only "
+	  "unix:///absolute/path" },
+	{ "socket_mode_type", "{'socket_mode': 660, 'backends': [" BE_A "]}",
+	  "socket_mode: expected string" },
+	{ "socket_mode_digits", "{'socket_mode': '0968', 'backends': ["
+	  BE_A "]}", "socket_mode: \"0968\" is not an octal file mode" },
+	{ "socket_mode_word", "{'socket_mode': 'rw', 'backends': [" BE_A "]}",
+	  "socket_mode: \"rw\" is not an octal file mode" },
+	{ "socket_mode_big", "{'socket_mode': '17777', 'backends': ["
+	  BE_A "]}", "socket_mode: \"17777\" is not an octal file mode" },
+	{ "socket_group_type", "{'socket_group': ['docker'], 'backends': ["
+	  BE_A "]}", "socket_group: expected string" },
+	{ "socket_group_null", "{'socket_group': null, 'backends': ["
+	  BE_A "]}", "socket_group: expected string" },
+	{ "store_type", "{'store': {}, 'backends': [" BE_A "]}",
+	  "store: expected string" },
+	{ "store_empty", "{'store': '', 'backends': [" BE_A "]}",
+	  "store: must not be empty" },
+	{ "isolation_labels_type", "{'isolation_labels': 'x', 'backends': ["
+	  BE_A "]}", "isolation_labels: expected array of strings" },
+	{ "isolation_labels_elem", "{'isolation_labels': ['x', 2], "
+	  "'backends': [" BE_A "]}",
+	  "isolation_labels: expected array of strings" },
+	{ "unknown_os_backend_type", "{'unknown_os_backend': true, "
+	  "'backends': [" BE_A "]}", "unknown_os_backend: expected string" },
+	{ "unknown_os_backend_unknown", "{'unknown_os_backend': 'x', "
+	  "'backends': [" BE_A "]}",
+	  "unknown_os_backend: no backend named \"x\"" },
+	{ "backends_type", "{'backends': {}}",
+	  "backends: expected array of objects" },
+	{ "backends_elem_type", "{'backends': [" BE_A ", 'b']}",
+	  "backends[1]: expected object" },
+	{ "backends_empty", "{'backends': []}",
+	  "backends: at least one backend is required" },
+	{ "backends_missing", "{'listen': 'unix:///x.sock'}",
+	  "backends: required key is missing" },
+	{ "name_missing", "{'backends': [{'endpoint': 'unix:///a.sock'}]}",
+	  "backends[0].name: required key is missing" },
+	{ "name_type", "{'backends': [{'name': 1, 'endpoint': "
+	  "'unix:///a.sock'}]}", "backends[0].name: expected string" },
+	{ "name_chars", "{'backends': [{'name': 'a b', 'endpoint': "
+	  "'unix:///a.sock'}]}",
+	  "backends[0].name: \"a b\" is not a valid name" },
+	{ "name_long", "{'backends': [{'name': '"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "', 'endpoint': 'unix:///a.sock'}]}",
+	  "is longer than 63 characters" },
+	{ "name_duplicate", "{'backends': [{'name': 'vm', 'endpoint': "
+	  "'unix:///a.sock'}, " BE_B ", {'name': 'vm', 'endpoint': "
+	  "'unix:///c.sock'}]}",
+	  "backends[2].name: duplicate backend name \"vm\"" },
+	{ "endpoint_missing", "{'backends': [{'name': 'a'}]}",
+	  "backends[0].endpoint: required key is missing" },
+	{ "endpoint_type", "{'backends': [{'name': 'a', 'endpoint': "
+	  "['unix:///a.sock']}]}", "backends[0].endpoint: expected string" },
+	{ "endpoint_tcp", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'tcp://10.0.0.1:2375'}]}", "backends[0].endpoint: "
+	  "\"tcp://10.0.0.1:2375\" is not supported: only unix:///absolute/"
+	  "path endpoints are" },
+	{ "endpoint_bare_path", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'/run/a.sock'}]}", "backends[0].endpoint: \"/run/a.sock\" is not "
+	  "supported" },
+	{ "endpoint_relative", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'unix://a.sock'}]}", "the socket path must be absolute" },
+	{ "endpoint_too_long", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'unix:///aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "'}]}", "socket path longer than 107 bytes" },
+	{ "os_type", "{'backends': [" BE_A ", {'name': 'b', 'endpoint': "
+	  "'unix:///b.sock', 'os': 1}]}", "backends[1].os: expected string" },
+	{ "arch_type", "{'backends': [{'name': 'b', 'endpoint': "
+	  "'unix:///b.sock', 'arch': ['amd64']}]}",
+	  "backends[0].arch: expected string" },
+	{ "isolation_type", "{'backends': [" BE_A ", {'name': 'b', "
+	  "'endpoint': 'unix:///b.sock', 'isolation': 'vm'}]}",
+	  "backends[1].isolation: expected array of strings" },
+	{ "runtime_markers_type", "{'backends': [{'name': 'b', 'endpoint': "
+	  "'unix:///b.sock', 'runtime_markers': [{}]}]}",
+	  "backends[0].runtime_markers: expected array of strings" },
+	{ "create_overrides_type", "{'backends': [{'name': 'b', 'endpoint': "
+	  "'unix:///b.sock', 'create_overrides': ['x']}]}",
+	  "backends[0].create_overrides: expected object" },
+};
+
+START_TEST(test_bad_config)
+{
+	const struct bad_case	*bc = &bad_cases[_i];
+	struct cfg		*cfg;
+	char			 err[1024];
+
+	cfg = load(bc->text, err, sizeof(err));
+	ck_assert_msg(cfg == NULL, "%s: accepted", bc->name);
+	ck_assert_msg(strstr(err, bc->want) != NULL,
+	    "%s: got \"%s\", want \"%s\"", bc->name, err, bc->want);
+}
+END_TEST
+
+/* Every problem is reported in one run, in document order. */
+START_TEST(test_all_errors_in_one_run)
+{
+	struct cfg	*cfg;
+	char		 err[1024];
+
+	cfg = load("{'listne': 1, 'socket_mode': 'rw', 'backends': ["
+	    "{'name': 'vm', 'endpoint': 'tcp://x:1'}, "
+	    "{'name': 'vm', 'endpoint': 'unix:///b.sock', 'isolation': 'x'}"
+	    "], 'unknown_os_backend': 'y'}", err, sizeof(err));
+	ck_assert_ptr_null(cfg);
+	ck_assert_str_eq(err, "unknown key \"listne\"; "
+	    "socket_mode: \"rw\" is not an octal file mode like \"0660\"; "
+	    "backends[0].endpoint: \"tcp://x:1\" is not supported: only "
+	    "unix:///absolute/path endpoints are; "
+	    "backends[1].isolation: expected array of strings; "
+	    "backends[1].name: duplicate backend name \"vm\"; "
+	    "unknown_os_backend: no backend named \"y\"");
+}
+END_TEST
+
+/* A short buffer keeps what fits and stays terminated. */
+START_TEST(test_error_buffer_truncates)
+{
+	struct cfg	*cfg;
+	char		 err[16];
+
+	memset(err, 'x', sizeof(err));
+	cfg = load("{'listne': 1, 'lissten': 2, 'backends': [" BE_A "]}", err,
+	    sizeof(err));
+	ck_assert_ptr_null(cfg);
+	ck_assert_str_eq(err, "unknown key \"li");
+	ck_assert_ptr_null(load("{}", NULL, 0));
+}
+END_TEST
+
+/* Files */
+
+static char	tmpdir[64];
+
+static void
+tmpdir_setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_cfg.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+tmpdir_teardown(void)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE	*fp = fopen(path, "w");
+	char	*json = dq(text);
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(json, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	free(json);
+}
+
+START_TEST(test_file_good)
+{
+	struct cfg	*cfg;
+	char		 path[128], err[1024];
+
+	snprintf(path, sizeof(path), "%s/dockmux.json", tmpdir);
+	write_file(path, design_example);
+	cfg = cfg_load_file(path, err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_uint_eq(cfg->nbackends, 2);
+	ck_assert_str_eq(err, "");
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_file_missing)
+{
+	char	path[128], want[256], err[1024];
+
+	snprintf(path, sizeof(path), "%s/nope.json", tmpdir);
+	ck_assert_ptr_null(cfg_load_file(path, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_file_errors_name_file)
+{
+	char	path[128], want[256], err[1024];
+
+	snprintf(path, sizeof(path), "%s/dockmux.json", tmpdir);
+	write_file(path, "");
+	ck_assert_ptr_null(cfg_load_file(path, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: syntax error: empty configuration",
+	    path);
+	ck_assert_str_eq(err, want);
+
+	write_file(path, "{'backends': [], 'x': 1}");
+	ck_assert_ptr_null(cfg_load_file(path, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: unknown key \"x\"; backends: at "
+	    "least one backend is required", path);
+	ck_assert_str_eq(err, want);
+
+	ck_assert_ptr_null(cfg_load_file(tmpdir, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "Is a directory"));
+}
+END_TEST
+
+/* Default paths */
+
+START_TEST(test_default_paths)
+{
+	char	want[PATH_MAX];
+
+	if (geteuid() == 0) {
+		ck_assert_str_eq(cfg_default_socket(), "/run/dockmux.sock");
+		ck_assert_str_eq(cfg_default_store(),
+		    "/var/lib/dockmux/dockmux.db");
+		return;
+	}
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	setenv("XDG_STATE_HOME", "/home/u/.state", 1);
+	ck_assert_str_eq(cfg_default_socket(), "/run/user/1000/dockmux.sock");
+	ck_assert_str_eq(cfg_default_store(), "/home/u/.state/dockmux/"
+	    "dockmux.db");
+	unsetenv("XDG_RUNTIME_DIR");
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/u", 1);
+	snprintf(want, sizeof(want), "/tmp/dockmux-%lu.sock",
+	    (unsigned long)getuid());
+	ck_assert_str_eq(cfg_default_socket(), want);
+	ck_assert_str_eq(cfg_default_store(),
+	    "/home/u/.local/state/dockmux/dockmux.db");
+}
+END_TEST
+
+/* Autodetect: a fake engine answering /_ping on a unix socket. */
+
+struct fake_engine {
+	char		path[108];
+	int		fd;
+	volatile int	stop;
+	int		served;
+	pthread_t	thread;
+};
+
+static void *
+fake_engine_run(void *arg)
+{
+	static const char	 reply[] =
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK";
+	struct fake_engine	*fe = arg;
+	struct pollfd		 pfd = { .fd = fe->fd, .events = POLLIN };
+	char			 req[4096];
+	size_t			 have;
+	ssize_t			 n;
+	int			 c;
+
+	while (!fe->stop) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if ((c = accept(fe->fd, NULL, NULL)) == -1)
+			continue;
+		have = 0;
+		req[0] = '\0';
+		while (strstr(req, "\r\n\r\n") == NULL &&
+		    have + 1 < sizeof(req) &&
+		    (n = read(c, req + have, sizeof(req) - have - 1)) > 0) {
+			have += (size_t)n;
+			req[have] = '\0';
+		}
+		if (write(c, reply, sizeof(reply) - 1) == -1)
+			perror("fake engine write");
+		fe->served++;
+		close(c);
+	}
+	return NULL;
+}
+
+static void
+fake_engine_start(struct fake_engine *fe, const char *path)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+
+	memset(fe, 0, sizeof(*fe));
+	snprintf(fe->path, sizeof(fe->path), "%s", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fe->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ne(fe->fd, -1);
+	ck_assert_int_eq(bind(fe->fd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	ck_assert_int_eq(listen(fe->fd, 8), 0);
+	ck_assert_int_eq(pthread_create(&fe->thread, NULL, fake_engine_run,
+	    fe), 0);
+}
+
+static void
+fake_engine_stop(struct fake_engine *fe)
+{
+	fe->stop = 1;
+	pthread_join(fe->thread, NULL);
+	close(fe->fd);
+	unlink(fe->path);
+}
+
+START_TEST(test_autodetect_one_engine)
+{
+	struct fake_engine	 fe;
+	struct cfg		*cfg;
+	char			 sock[96], link[96], env[512], err[1024];
+	char			 url[160];
+
+	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
+	snprintf(link, sizeof(link), "%s/again.sock", tmpdir);
+	fake_engine_start(&fe, sock);
+	ck_assert_int_eq(symlink(sock, link), 0);
+	/* Missing socket, the engine, the same engine again by a symlink. */
+	snprintf(env, sizeof(env), "%s/missing.sock:%s:%s", tmpdir, sock,
+	    link);
+	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
+	cfg = cfg_autodetect(err, sizeof(err));
+	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
+	fake_engine_stop(&fe);
+
+	ck_assert_msg(cfg != NULL, "autodetect failed: %s", err);
+	ck_assert_int_eq(cfg->autodetected, 1);
+	ck_assert_uint_eq(cfg->nbackends, 1);
+	ck_assert_str_eq(cfg->backends[0].name, "engine1");
+	snprintf(url, sizeof(url), "unix://%s", sock);
+	ck_assert_str_eq(cfg->backends[0].endpoint, url);
+	ck_assert_str_eq(cfg->backends[0].socket_path, sock);
+	ck_assert_str_eq(cfg->store, cfg_default_store());
+	ck_assert_str_eq(cfg->socket_path, cfg_default_socket());
+	ck_assert_int_eq(fe.served, 1);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_autodetect_none)
+{
+	struct cfg	*cfg;
+	char		 env[256], err[1024];
+	int		 fd;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	/* A socket nobody listens on, and a missing path. */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dead.sock", tmpdir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	snprintf(env, sizeof(env), "%s:%s/nope.sock", sun.sun_path, tmpdir);
+	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
+	cfg = cfg_autodetect(err, sizeof(err));
+	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, "no container engine answered GET /_ping "
+	    "on ") != NULL, "got \"%s\"", err);
+	ck_assert_msg(strstr(err, env + strlen(sun.sun_path) + 1) != NULL,
+	    "got \"%s\"", err);
+	ck_assert_msg(strstr(err, sun.sun_path) != NULL, "got \"%s\"", err);
+}
+END_TEST
+
+static Suite *
+cfg_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("cfg");
+
+	tc = tcase_create("good");
+	tcase_add_test(tc, test_design_example);
+	tcase_add_test(tc, test_minimal_gets_defaults);
+	tcase_add_test(tc, test_socket_mode_forms);
+	tcase_add_test(tc, test_backend_count_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad");
+	tcase_add_loop_test(tc, test_bad_config, 0, (int)NITEMS(bad_cases));
+	tcase_add_test(tc, test_all_errors_in_one_run);
+	tcase_add_test(tc, test_error_buffer_truncates);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("file");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(tc, test_file_good);
+	tcase_add_test(tc, test_file_missing);
+	tcase_add_test(tc, test_file_errors_name_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("defaults");
+	tcase_add_test(tc, test_default_paths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("autodetect");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_autodetect_one_engine);
+	tcase_add_test(tc, test_autodetect_none);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 nfailed;
+
+	sr = srunner_create(cfg_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	nfailed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
