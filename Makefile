@@ -35,16 +35,22 @@ COMMON_SRCS = daemon/log.c daemon/dmerr.c daemon/cfg.c daemon/cfg_detect.c
 CORE_SRCS = $(COMMON_SRCS) \
 	api/api.c api/api_classify.c api/api_listen.c \
 	backends/backend.c backends/backend_http.c backends/backend_hijack.c \
-	daemon/disp.c daemon/disp_local.c daemon/hdrs.c
+	daemon/disp.c daemon/disp_local.c daemon/disp_create.c \
+	daemon/disp_rules.c daemon/disp_routes.c daemon/disp_fanout.c \
+	daemon/disp_query.c daemon/hdrs.c \
+	store/store.c store/store_routes.c store/store_images.c
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
 CLI_SRCS = cli/dockmux.c $(COMMON_SRCS)
 FAKE_SRCS = tests/fake/fake_engine.c daemon/log.c
 
-UNIT_TESTS = check_cfg check_classify check_dmerr
+UNIT_TESTS = check_cfg check_classify check_dmerr check_rules check_store
 check_cfg_SRCS = tests/unit/check_cfg.c $(COMMON_SRCS)
 check_classify_SRCS = tests/unit/check_classify.c api/api_classify.c \
 	daemon/log.c daemon/dmerr.c
-check_dmerr_SRCS = tests/unit/check_dmerr.c daemon/dmerr.c
+check_dmerr_SRCS = tests/unit/check_dmerr.c daemon/dmerr.c daemon/hdrs.c
+check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c daemon/dmerr.c
+check_store_SRCS = tests/unit/check_store.c store/store.c \
+	store/store_routes.c store/store_images.c daemon/log.c daemon/dmerr.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

@@ -24,7 +24,8 @@ enum call_mode {
 	CALL_FAILED = 0,	/* err says why; answered at the end */
 	CALL_LOCAL,		/* dockmuxd answers */
 	CALL_FORWARD,		/* streamed both ways through libcurl */
-	CALL_HIJACK		/* body buffered, then a raw connection */
+	CALL_HIJACK,		/* body buffered, then a raw connection */
+	CALL_BUFFER		/* body buffered, then finish() answers */
 };
 
 struct disp_call {
@@ -35,8 +36,11 @@ struct disp_call {
 	struct dm_hdrs		 fwd;		/* headers sent to the engine */
 	char			*target_path;	/* path and query sent */
 	struct backend_xfer	*x;		/* CALL_FORWARD, until streamed */
-	char			*body;		/* CALL_HIJACK: buffered body */
+	char			*body;		/* HIJACK, BUFFER: the body */
 	size_t			 body_len;
+	char			 ctr_id[STORE_ID_MAX]; /* owner-routed: full ID */
+	void			(*finish)(struct disp_call *,
+				    struct disp_reply *);
 	struct dm_err		 err;
 };
 
@@ -299,7 +303,13 @@ disp_new(const struct cfg *cfg, struct dm_err *err)
 		d->b[i].be = backend_new(cfg->backends[i].name,
 		    cfg->backends[i].socket_path);
 	}
+	d->store = store_open(cfg->store, err);
+	if (d->store == NULL) {
+		disp_free(d);
+		return NULL;
+	}
 	disp_probe_all(d);
+	disp_reconcile(d);
 	return d;
 }
 
@@ -327,6 +337,7 @@ disp_free(struct disp *d)
 		pthread_join(d->health_thread, NULL);
 	for (i = 0; i < d->n; i++)
 		backend_free(d->b[i].be);
+	store_close(d->store);
 	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -368,14 +379,103 @@ target_path(const struct disp_req *req)
 	return p;
 }
 
-/* Which backend serves a request.  Routing by container arrives with the
- * store; until then everything not answered locally is the primary's. */
-static size_t
-pick_backend(struct disp *d, const struct disp_req *req)
+static void
+finish_create(struct disp_call *c, struct disp_reply *r)
 {
-	(void)d;
-	(void)req;
-	return 0;
+	disp_create(c->d, c->req, &c->fwd, c->body, c->body_len, r);
+}
+
+static void
+finish_list(struct disp_call *c, struct disp_reply *r)
+{
+	disp_list_containers(c->d, c->req, &c->fwd, r);
+}
+
+/* POST /containers/{id}/exec: the answer's Id is remembered. */
+static void
+finish_exec_create(struct disp_call *c, struct disp_reply *r)
+{
+	struct backend_call	 bc;
+	int			 status = 0;
+	size_t			 len;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.method = c->req->method;
+	bc.path = c->target_path;
+	bc.hdrs = &c->fwd;
+	bc.body = c->body != NULL ? c->body : "";
+	bc.body_len = c->body_len;
+	bc.timeout_ms = 60000;
+	if (backend_do(c->d->b[c->target].be, &bc, &status, &r->body, &len,
+	    &r->hdrs, &c->err) == -1) {
+		disp_reply_error(r, c->err.st, c->err.msg);
+		return;
+	}
+	r->status = status;
+	r->body_len = len;
+	r->kind = DISP_REPLY_BODY;
+	if (status == 201)
+		disp_exec_created(c->d, c->ctr_id, r->body);
+}
+
+/*
+ * Decide how a request is served and by which backend: answered here,
+ * buffered for a handler, relayed raw, or streamed to one backend.
+ */
+static void
+plan(struct disp_call *c)
+{
+	struct disp		*d = c->d;
+	const struct disp_req	*req = c->req;
+	char			*path = NULL;
+
+	c->target = 0;
+	switch (req->kind) {
+	case ROUTE_LOCAL:
+	case ROUTE_ADMIN:
+		c->mode = CALL_LOCAL;
+		return;
+	case ROUTE_CREATE:
+		c->mode = CALL_BUFFER;
+		c->finish = finish_create;
+		return;
+	case ROUTE_FANOUT:
+		if (req->res == RES_CONTAINERS &&
+		    strcmp(req->action, "list") == 0) {
+			c->mode = CALL_BUFFER;
+			c->finish = finish_list;
+			return;
+		}
+		break;	/* other fan-outs: the primary, for now */
+	case ROUTE_PER_CONTAINER:
+	case ROUTE_PER_EXEC:
+	case ROUTE_READ_FALLBACK:
+	case ROUTE_HIJACK:
+		if (disp_route_request(d, req, &c->target, &path, c->ctr_id,
+		    &c->err) == -1) {
+			c->mode = CALL_FAILED;
+			return;
+		}
+		if (path != NULL) {
+			free(c->target_path);
+			c->target_path = path;
+		}
+		if (req->kind == ROUTE_PER_CONTAINER &&
+		    strcmp(req->method, "POST") == 0 &&
+		    strcmp(req->action, "exec") == 0) {
+			c->mode = CALL_BUFFER;
+			c->finish = finish_exec_create;
+			return;
+		}
+		if (req->kind == ROUTE_HIJACK && req->wants_upgrade) {
+			c->mode = CALL_HIJACK;
+			return;
+		}
+		break;
+	case ROUTE_PRIMARY:
+		break;
+	}
+	c->mode = CALL_FORWARD;
 }
 
 struct disp_call *
@@ -392,18 +492,11 @@ disp_begin(struct disp *d, const struct disp_req *req)
 	dm_hdrs_init(&c->fwd);
 	dm_err_clear(&c->err);
 	atomic_fetch_add(&d->active, 1);
-
-	if (req->kind == ROUTE_LOCAL || req->kind == ROUTE_ADMIN) {
-		c->mode = CALL_LOCAL;
-		return c;
-	}
-	c->target = pick_backend(d, req);
 	disp_forward_headers(req->hdrs, &c->fwd);
 	c->target_path = target_path(req);
-	if (req->kind == ROUTE_HIJACK && req->wants_upgrade) {
-		c->mode = CALL_HIJACK;
+	plan(c);
+	if (c->mode != CALL_FORWARD)
 		return c;
-	}
 	memset(&bc, 0, sizeof(bc));
 	bc.method = req->method;
 	bc.path = c->target_path;
@@ -411,11 +504,12 @@ disp_begin(struct disp *d, const struct disp_req *req)
 	bc.body_streamed = req->has_body;
 	bc.body_size = req->body_size;
 	c->x = backend_xfer_start(d->b[c->target].be, &bc, &c->err);
-	c->mode = c->x != NULL ? CALL_FORWARD : CALL_FAILED;
-	if (c->x == NULL)
+	if (c->x == NULL) {
+		c->mode = CALL_FAILED;
 		log_warnx("msg=\"forward failed\" backend=%s path=%s "
 		    "reason=\"%s\"", d->b[c->target].cfg->name, req->path,
 		    c->err.msg);
+	}
 	return c;
 }
 
@@ -436,6 +530,7 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 		}
 		break;
 	case CALL_HIJACK:
+	case CALL_BUFFER:
 		if (c->body_len + len > DM_MAX_CREATE_BODY) {
 			dm_err_set(&c->err, DM_ETOOBIG, "request body too "
 			    "large");
@@ -496,6 +591,7 @@ end_forward(struct disp_call *c, struct disp_reply *r)
 		return;
 	}
 	r->status = backend_xfer_status(c->x);
+	disp_route_after(c->d, c->req, c->ctr_id, r->status);
 	copy_reply_headers(backend_xfer_headers(c->x), &r->hdrs);
 	r->kind = DISP_REPLY_STREAM;
 	r->length = backend_xfer_length(c->x);
@@ -567,6 +663,9 @@ disp_end(struct disp_call *c, struct disp_reply *r)
 		break;
 	case CALL_HIJACK:
 		end_hijack(c, r);
+		break;
+	case CALL_BUFFER:
+		c->finish(c, r);
 		break;
 	case CALL_FAILED:
 		disp_reply_error(r, c->err.st != DM_OK ? c->err.st :

@@ -9,6 +9,9 @@
 #include "backends/backend.h"
 #include "daemon/cfg.h"
 #include "daemon/disp.h"
+#include "store/store.h"
+
+struct json_object;
 
 #define DISP_HEALTH_INTERVAL_MS	2000
 #define DISP_FIELD_MAX		64
@@ -43,7 +46,63 @@ struct disp {
 	int			 health_running;
 	pthread_t		 health_thread;
 	atomic_uint		 active;
+	struct store		*store;		/* owned */
 };
+
+/* ---- create-time rules (disp_rules.c; seed: select_for) ---- */
+
+enum disp_rule {
+	RULE_PIN = 0,
+	RULE_ISOLATION,
+	RULE_MARKER,
+	RULE_PLATFORM,
+	RULE_IMAGE_OS,
+	RULE_DEFAULT
+};
+
+/* One backend as the rules see it.  All borrowed. */
+struct disp_candidate {
+	const char	*name;
+	const char	*os;		/* configured, else reported; may be NULL */
+	const char	*arch;
+	char *const	*isolation;	/* NULL-terminated or NULL */
+	char *const	*runtime_markers;
+};
+
+struct disp_pick {
+	/* in; all borrowed */
+	const struct disp_candidate *b;	/* config order, b[0] primary */
+	size_t			 n;
+	char *const		*isolation_labels;
+	const char		*unknown_os_backend;
+	struct json_object	*labels;	/* the create body's Labels */
+	const char		*platform;	/* query "os[/arch[/variant]]" */
+	const char		*image;		/* as the client wrote it */
+	const char		*image_os;	/* NULL/"" when unknown */
+	const char		*image_arch;
+	const char		*image_marker;
+	/* out */
+	size_t			 chosen;
+	enum disp_rule		 rule;
+	char			 peer_os[DISP_FIELD_MAX]; /* set with DM_EPEER */
+};
+
+/*
+ * Apply the rules in order (pin, isolation, marker, platform, image OS,
+ * default).  0 with chosen and rule set; -1 with err: DM_EBADREQ for a pin
+ * naming no backend, DM_EPEER (and peer_os) when the workload needs an OS
+ * no backend serves.
+ */
+int		 disp_pick_backend(struct disp_pick *, struct dm_err *);
+const char	*disp_rule_name(enum disp_rule);
+int		 disp_arch_equal(const char *, const char *);
+
+/* ---- query strings (disp_query.c) ---- */
+
+size_t	disp_url_decode(const char *, size_t, char *, size_t);
+char	*disp_url_encode(const char *);		/* owned: free() */
+int	disp_query_get(const char *, const char *, char *, size_t);
+char	*disp_query_set(const char *, const char *, const char *); /* owned */
 
 /* disp.c */
 void	disp_probe_all(struct disp *);
@@ -54,6 +113,33 @@ void	disp_each_backend(struct disp *,
 /* Copy the client's headers minus hop-by-hop ones (and those named in
  * its Connection header). */
 void	disp_forward_headers(const struct dm_hdrs *, struct dm_hdrs *);
+
+/* disp_create.c */
+void	disp_create(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
+	    struct disp_reply *);
+int	disp_image_inspect(struct disp *, const char *, struct store_image *);
+int	disp_image_facts_parse(const char *, struct store_image *);
+void	disp_json_merge(struct json_object *dst, struct json_object *src);
+
+/* disp_routes.c */
+size_t	disp_backend_index(const struct disp *, const char *);
+int	disp_resolve_container(struct disp *, const char *raw,
+	    struct store_route *, size_t *bi, struct dm_err *);
+/*
+ * Owner of a per-container or per-exec request: *bi, the path to send
+ * (owned, or NULL: the client's own), the container's full ID.
+ */
+int	disp_route_request(struct disp *, const struct disp_req *, size_t *bi,
+	    char **path, char *ctr_id, struct dm_err *);
+void	disp_route_after(struct disp *, const struct disp_req *,
+	    const char *ctr_id, int status);
+void	disp_exec_created(struct disp *, const char *ctr_id, const char *body);
+void	disp_reconcile(struct disp *);
+
+/* disp_fanout.c */
+void	disp_list_containers(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
 
 /* disp_local.c: requests dockmuxd answers itself. */
 void	disp_local_answer(struct disp *, const struct disp_req *,

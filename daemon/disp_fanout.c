@@ -1,0 +1,257 @@
+/*
+ * disp_fanout.c: requests answered from every backend at once and merged
+ * (seed: the image fan-outs): GET /containers/json.
+ */
+/* Threads: MHD connection threads; one helper thread per backend. */
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/disp_int.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+
+#define LABEL_BACKEND	"io.dockmux.backend"
+
+struct fan_slot {
+	const char		*path;		/* borrowed */
+	const struct dm_hdrs	*hdrs;		/* borrowed */
+	int			 wanted;
+	int			 status;
+	char			*body;		/* owned */
+	char			 err[256];
+};
+
+static void
+fan_get(struct disp *d, size_t i, void *arg)
+{
+	struct fan_slot		*s = arg;
+	struct backend_call	 call;
+	struct dm_err		 err;
+	size_t			 len;
+
+	if (!s->wanted)
+		return;
+	memset(&call, 0, sizeof(call));
+	call.method = "GET";
+	call.path = s->path;
+	call.hdrs = s->hdrs;
+	call.timeout_ms = 30000;
+	dm_err_clear(&err);
+	if (backend_do(d->b[i].be, &call, &s->status, &s->body, &len, NULL,
+	    &err) == -1)
+		snprintf(s->err, sizeof(s->err), "%s", err.msg);
+	else if (s->status != 200)
+		snprintf(s->err, sizeof(s->err), "answered %d: %.200s",
+		    s->status, s->body != NULL ? s->body : "");
+}
+
+/*
+ * Take "label=io.dockmux.backend=X" out of the filters (engines do not
+ * know that label): *only gets X's index when one is named.  Returns the
+ * query to send to the engines.  Owned: free().
+ */
+static char *
+strip_backend_filter(struct disp *d, const char *query, size_t *only,
+    int *bad)
+{
+	struct json_object	*f = NULL, *lab, *keep = NULL;
+	char			*raw, *out;
+	const char		*v;
+	size_t			 i, rawlen = strlen(query) + 1;
+
+	*only = (size_t)-1;
+	*bad = 0;
+	raw = malloc(rawlen);
+	if (raw == NULL)
+		abort();
+	if (!disp_query_get(query, "filters", raw, rawlen) ||
+	    (f = json_tokener_parse(raw)) == NULL ||
+	    !json_object_object_get_ex(f, "label", &lab)) {
+		json_object_put(f);
+		free(raw);
+		out = strdup(query);
+		if (out == NULL)
+			abort();
+		return out;
+	}
+	/* Both shapes: ["k=v", ...] and {"k=v": true, ...}. */
+	if (json_object_is_type(lab, json_type_array)) {
+		keep = json_object_new_array();
+		for (i = 0; i < json_object_array_length(lab); i++) {
+			v = json_object_get_string(
+			    json_object_array_get_idx(lab, i));
+			if (strncmp(v, LABEL_BACKEND, strlen(LABEL_BACKEND))
+			    != 0)
+				json_object_array_add(keep,
+				    json_object_new_string(v));
+			else if (v[strlen(LABEL_BACKEND)] == '=' &&
+			    (*only = disp_backend_index(d,
+			    v + strlen(LABEL_BACKEND) + 1)) == (size_t)-1)
+				*bad = 1;
+		}
+		if (json_object_array_length(keep) == 0) {
+			json_object_put(keep);
+			keep = NULL;
+		}
+	} else if (json_object_is_type(lab, json_type_object)) {
+		keep = json_object_new_object();
+		json_object_object_foreach(lab, k, val) {
+			if (strncmp(k, LABEL_BACKEND, strlen(LABEL_BACKEND))
+			    != 0)
+				json_object_object_add(keep, k,
+				    json_object_get(val));
+			else if (k[strlen(LABEL_BACKEND)] == '=' &&
+			    (*only = disp_backend_index(d,
+			    k + strlen(LABEL_BACKEND) + 1)) == (size_t)-1)
+				*bad = 1;
+		}
+		if (json_object_object_length(keep) == 0) {
+			json_object_put(keep);
+			keep = NULL;
+		}
+	}
+	if (keep != NULL)
+		json_object_object_add(f, "label", keep);
+	else
+		json_object_object_del(f, "label");
+	out = disp_query_set(query, "filters", json_object_object_length(f) ?
+	    json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN) : NULL);
+	json_object_put(f);
+	free(raw);
+	return out;
+}
+
+static int
+by_created_desc(const void *a, const void *b)
+{
+	struct json_object *const	*x = a, *const *y = b;
+	struct json_object		*cx, *cy;
+	int64_t				 vx = 0, vy = 0;
+
+	if (json_object_object_get_ex(*x, "Created", &cx))
+		vx = json_object_get_int64(cx);
+	if (json_object_object_get_ex(*y, "Created", &cy))
+		vy = json_object_get_int64(cy);
+	return vx < vy ? 1 : vx > vy ? -1 : 0;
+}
+
+/*
+ * GET /containers/json: every backend (or the one a label filter names)
+ * in parallel; merged, de-duplicated by Id, each entry labelled with its
+ * backend; newest first, "limit" applied after the merge.  A failed
+ * backend is skipped with a warning header unless all fail.
+ */
+void
+disp_list_containers(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd, struct disp_reply *r)
+{
+	struct fan_slot		 s[DM_MAX_BACKENDS];
+	void			*args[DM_MAX_BACKENDS];
+	struct json_object	*merged, *list, *e, *id, *labels, *seen;
+	struct json_object	**v = NULL;
+	char			*query, *path, warn[1024], lim[32];
+	size_t			 i, k, only, nv = 0, ok = 0, wlen = 0;
+	long			 limit = -1;
+	int			 bad;
+
+	query = strip_backend_filter(d, req->query, &only, &bad);
+	if (bad) {
+		disp_reply_json(r, 200, strdup("[]"));
+		free(query);
+		return;
+	}
+	if (disp_query_get(req->query, "limit", lim, sizeof(lim)))
+		limit = strtol(lim, NULL, 10);
+	if (asprintf(&path, "%s%s%s", req->path, query[0] ? "?" : "", query)
+	    == -1)
+		abort();
+	memset(s, 0, sizeof(s));
+	for (i = 0; i < d->n; i++) {
+		s[i].path = path;
+		s[i].hdrs = fwd;
+		s[i].wanted = only == (size_t)-1 || only == i;
+		args[i] = &s[i];
+	}
+	disp_each_backend(d, fan_get, args);
+
+	merged = json_object_new_array();
+	seen = json_object_new_object();
+	warn[0] = '\0';
+	for (i = 0; i < d->n; i++) {
+		if (!s[i].wanted)
+			continue;
+		list = s[i].status == 200 && s[i].body != NULL ?
+		    json_tokener_parse(s[i].body) : NULL;
+		if (list == NULL || !json_object_is_type(list,
+		    json_type_array)) {
+			json_object_put(list);
+			log_warnx("msg=\"list skipped a backend\" backend=%s "
+			    "reason=\"%s\"", d->b[i].cfg->name, s[i].err);
+			wlen += (size_t)snprintf(warn + wlen, wlen <
+			    sizeof(warn) ? sizeof(warn) - wlen : 0,
+			    "%sbackend %s: %s", wlen ? "; " : "",
+			    d->b[i].cfg->name, s[i].err[0] ? s[i].err :
+			    "bad answer");
+			if (wlen >= sizeof(warn))
+				wlen = sizeof(warn) - 1;
+			continue;
+		}
+		ok++;
+		for (k = 0; k < json_object_array_length(list); k++) {
+			e = json_object_array_get_idx(list, k);
+			if (!json_object_object_get_ex(e, "Id", &id) ||
+			    json_object_object_get_ex(seen,
+			    json_object_get_string(id), NULL))
+				continue;
+			json_object_object_add(seen,
+			    json_object_get_string(id), NULL);
+			if (!json_object_object_get_ex(e, "Labels", &labels) ||
+			    !json_object_is_type(labels, json_type_object)) {
+				labels = json_object_new_object();
+				json_object_object_add(e, "Labels", labels);
+			}
+			json_object_object_add(labels, LABEL_BACKEND,
+			    json_object_new_string(d->b[i].cfg->name));
+			json_object_array_add(merged, json_object_get(e));
+		}
+		json_object_put(list);
+	}
+	if (ok == 0) {
+		disp_reply_error(r, DM_EBACKEND, warn[0] ? warn :
+		    "no backend answered");
+		goto out;
+	}
+	nv = json_object_array_length(merged);
+	if (nv > 1) {
+		v = calloc(nv, sizeof(*v));
+		if (v == NULL)
+			abort();
+		for (k = 0; k < nv; k++)
+			v[k] = json_object_get(json_object_array_get_idx(
+			    merged, k));
+		qsort(v, nv, sizeof(*v), by_created_desc);
+		json_object_put(merged);
+		merged = json_object_new_array();
+		for (k = 0; k < nv; k++)
+			json_object_array_add(merged, v[k]);
+		free(v);
+	}
+	while (limit > 0 && json_object_array_length(merged) >
+	    (size_t)limit)
+		json_object_array_del_idx(merged,
+		    json_object_array_length(merged) - 1, 1);
+	disp_reply_json(r, 200, strdup(json_object_to_json_string_ext(merged,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+	if (warn[0] != '\0')
+		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
+out:
+	json_object_put(merged);
+	json_object_put(seen);
+	for (i = 0; i < d->n; i++)
+		free(s[i].body);
+	free(path);
+	free(query);
+}
