@@ -37,7 +37,7 @@ CORE_SRCS = $(COMMON_SRCS) \
 	backends/backend.c backends/backend_http.c backends/backend_hijack.c \
 	daemon/disp.c daemon/disp_local.c daemon/disp_create.c \
 	daemon/disp_rules.c daemon/disp_routes.c daemon/disp_fanout.c \
-	daemon/disp_query.c daemon/hdrs.c \
+	daemon/disp_query.c daemon/disp_reads.c daemon/hdrs.c \
 	store/store.c store/store_routes.c store/store_images.c
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
 CLI_SRCS = cli/dockmux.c $(COMMON_SRCS)
@@ -98,9 +98,13 @@ check: deps all $(UNIT_BINS)
 	@BUILD=$(BUILD) sh tests/integration/run.sh
 	@BUILD=$(BUILD) sh tests/e2e/run.sh
 
+ASAN_BUILD = build/asan
 check-asan: deps
-	$(MAKE) SANITIZER=address,undefined all \
-	    $(addprefix build/address,undefined/tests/,$(UNIT_TESTS))
+	$(MAKE) --no-print-directory SANITIZER=address,undefined \
+	    BUILD=$(ASAN_BUILD) all $(addprefix $(ASAN_BUILD)/tests/,$(UNIT_TESTS))
+	@sh tests/run-unit.sh $(addprefix $(ASAN_BUILD)/tests/,$(UNIT_TESTS))
+	@BUILD=$(ASAN_BUILD) sh tests/integration/run.sh
+	@BUILD=$(ASAN_BUILD) sh tests/e2e/run.sh
 
 demo: deps all
 	@BUILD=$(BUILD) sh scripts/demo.sh

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "backend_int.h"
 #include "daemon/limits.h"
@@ -60,6 +61,8 @@ struct backend_xfer {
 
 	int			 done;
 	CURLcode		 result;
+	long long		 head_deadline;	/* monotonic ms; 0 none */
+	int			 timed_out;
 	int			 watch_off;	/* client fd had data: stop watching */
 	int			 broken;	/* never return this to the pool */
 };
@@ -262,6 +265,15 @@ pump_satisfied(const struct backend_xfer *x, enum pump_until until)
 	return 1;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * Drive the exchange until the condition holds or it is over.  0 when the
  * condition holds or the exchange finished (caller looks at x->done), -1
@@ -291,6 +303,12 @@ pump(struct backend_xfer *x, enum pump_until until, int watch_fd)
 		}
 		if (pump_satisfied(x, until) || x->done)
 			return 0;
+		if (until == PUMP_HEAD && x->head_deadline != 0 &&
+		    now_ms() >= x->head_deadline) {
+			x->timed_out = 1;
+			x->broken = 1;
+			return -1;
+		}
 		nwfd = 0;
 		wfd[nwfd].fd = backend_cancel_fd;
 		wfd[nwfd].events = CURL_WAIT_POLLIN;
@@ -352,6 +370,8 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 		abort();
 	x->b = b;
 	x->clen = -1;
+	if (call->head_timeout_ms > 0)
+		x->head_deadline = now_ms() + call->head_timeout_ms;
 	dm_hdrs_init(&x->hdrs);
 	x->pe = pool_get(b);
 	e = x->pe->easy;
@@ -466,8 +486,9 @@ backend_xfer_head(struct backend_xfer *x, struct dm_err *err)
 		set_pause(x);
 	}
 	if (pump(x, PUMP_HEAD, -1) == -1) {
-		dm_err_set(err, DM_EBACKEND, "backend %s: interrupted",
-		    x->b->name);
+		dm_err_set(err, DM_EBACKEND, "backend %s: %s", x->b->name,
+		    x->timed_out ? "timed out waiting for an answer" :
+		    "interrupted");
 		return -1;
 	}
 	if (!x->head_done) {

@@ -418,6 +418,13 @@ finish_exec_create(struct disp_call *c, struct disp_reply *r)
 		disp_exec_created(c->d, c->ctr_id, r->body);
 }
 
+static void
+finish_read(struct disp_call *c, struct disp_reply *r)
+{
+	disp_read_fallback(c->d, c->req, &c->fwd, c->target, c->target_path,
+	    c->ctr_id, r);
+}
+
 /*
  * Decide how a request is served and by which backend: answered here,
  * buffered for a handler, relayed raw, or streamed to one backend.
@@ -469,6 +476,11 @@ plan(struct disp_call *c)
 		}
 		if (req->kind == ROUTE_HIJACK && req->wants_upgrade) {
 			c->mode = CALL_HIJACK;
+			return;
+		}
+		if (req->kind == ROUTE_READ_FALLBACK) {
+			c->mode = CALL_BUFFER;
+			c->finish = finish_read;
 			return;
 		}
 		break;
@@ -578,11 +590,28 @@ copy_reply_headers(const struct dm_hdrs *in, struct dm_hdrs *out)
 			(void)dm_hdrs_add(out, in->v[i].name, in->v[i].value);
 }
 
-static void
-end_forward(struct disp_call *c, struct disp_reply *r)
+/* A reply that streams the engine's answer; takes x. */
+void
+disp_reply_from_xfer(struct disp_reply *r, struct backend_xfer *x)
 {
 	struct xfer_stream	*xs;
 
+	r->status = backend_xfer_status(x);
+	copy_reply_headers(backend_xfer_headers(x), &r->hdrs);
+	r->kind = DISP_REPLY_STREAM;
+	r->length = backend_xfer_length(x);
+	xs = calloc(1, sizeof(*xs));
+	if (xs == NULL)
+		abort();
+	xs->base.read = xfer_stream_read;
+	xs->base.free = xfer_stream_free;
+	xs->x = x;
+	r->stream = &xs->base;
+}
+
+static void
+end_forward(struct disp_call *c, struct disp_reply *r)
+{
 	if (backend_xfer_head(c->x, &c->err) == -1) {
 		log_warnx("msg=\"engine did not answer\" backend=%s path=%s "
 		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
@@ -590,19 +619,9 @@ end_forward(struct disp_call *c, struct disp_reply *r)
 		disp_reply_error(r, c->err.st, c->err.msg);
 		return;
 	}
-	r->status = backend_xfer_status(c->x);
-	disp_route_after(c->d, c->req, c->ctr_id, r->status);
-	copy_reply_headers(backend_xfer_headers(c->x), &r->hdrs);
-	r->kind = DISP_REPLY_STREAM;
-	r->length = backend_xfer_length(c->x);
-	xs = calloc(1, sizeof(*xs));
-	if (xs == NULL)
-		abort();
-	xs->base.read = xfer_stream_read;
-	xs->base.free = xfer_stream_free;
-	xs->x = c->x;
+	disp_route_after(c->d, c->req, c->ctr_id, backend_xfer_status(c->x));
+	disp_reply_from_xfer(r, c->x);
 	c->x = NULL;
-	r->stream = &xs->base;
 }
 
 static void

@@ -137,6 +137,14 @@ void	disp_route_after(struct disp *, const struct disp_req *,
 void	disp_exec_created(struct disp *, const char *ctr_id, const char *body);
 void	disp_reconcile(struct disp *);
 
+/* disp.c: a reply streaming the engine's answer (takes the xfer). */
+void	disp_reply_from_xfer(struct disp_reply *, struct backend_xfer *);
+
+/* disp_reads.c: logs and stats, owner first, then fallbacks. */
+void	disp_read_fallback(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, size_t owner, const char *path,
+	    const char *ctr, struct disp_reply *);
+
 /* disp_fanout.c */
 void	disp_list_containers(struct disp *, const struct disp_req *,
 	    const struct dm_hdrs *fwd, struct disp_reply *);
