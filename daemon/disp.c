@@ -419,6 +419,74 @@ finish_exec_create(struct disp_call *c, struct disp_reply *r)
 }
 
 static void
+finish_pull(struct disp_call *c, struct disp_reply *r)
+{
+	disp_pull(c->d, c->req, &c->fwd, r);
+}
+
+static void
+finish_list_images(struct disp_call *c, struct disp_reply *r)
+{
+	disp_list_images(c->d, c->req, &c->fwd, r);
+}
+
+static void
+finish_prune(struct disp_call *c, struct disp_reply *r)
+{
+	disp_prune(c->d, c->req, &c->fwd, r);
+}
+
+static void
+finish_image_each(struct disp_call *c, struct disp_reply *r)
+{
+	disp_image_each(c->d, c->req, &c->fwd, r);
+}
+
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t	n = strlen(s), t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Image requests that are not fan-outs: by platform, every holder, or
+ * the first holder.  0 when c->mode/target are set, else -1. */
+static int
+plan_image(struct disp_call *c)
+{
+	const struct disp_req	*req = c->req;
+	char			 v[8];
+
+	if (strcmp(req->rest, "/images/load") == 0 ||
+	    (strcmp(req->rest, "/images/create") == 0 &&
+	    !disp_query_get(req->query, "fromImage", v, sizeof(v)))) {
+		c->target = disp_platform_backend(c->d, req);
+		return -1;
+	}
+	if (strcmp(req->rest, "/images/create") == 0) {
+		c->mode = CALL_BUFFER;
+		c->finish = finish_pull;
+		return 0;
+	}
+	if (strcmp(req->method, "DELETE") == 0 ||
+	    (strcmp(req->method, "POST") == 0 && ends_with(req->rest,
+	    "/tag"))) {
+		c->mode = CALL_BUFFER;
+		c->finish = finish_image_each;
+		return 0;
+	}
+	if (ends_with(req->rest, "/json") || ends_with(req->rest, "/history")
+	    || ends_with(req->rest, "/push") || ends_with(req->rest, "/get")) {
+		if (disp_image_route(c->d, req, &c->target, &c->err) == -1) {
+			c->mode = CALL_FAILED;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
 finish_read(struct disp_call *c, struct disp_reply *r)
 {
 	disp_read_fallback(c->d, c->req, &c->fwd, c->target, c->target_path,
@@ -447,13 +515,23 @@ plan(struct disp_call *c)
 		c->finish = finish_create;
 		return;
 	case ROUTE_FANOUT:
+		c->mode = CALL_BUFFER;
+		if (strcmp(req->action, "prune") == 0) {
+			c->finish = finish_prune;
+			return;
+		}
 		if (req->res == RES_CONTAINERS &&
 		    strcmp(req->action, "list") == 0) {
-			c->mode = CALL_BUFFER;
 			c->finish = finish_list;
 			return;
 		}
-		break;	/* other fan-outs: the primary, for now */
+		if (req->res == RES_IMAGES && strcmp(req->action, "list") == 0) {
+			c->finish = finish_list_images;
+			return;
+		}
+		if (req->res == RES_IMAGES && plan_image(c) == 0)
+			return;
+		break;	/* events: the primary, for now */
 	case ROUTE_PER_CONTAINER:
 	case ROUTE_PER_EXEC:
 	case ROUTE_READ_FALLBACK:
@@ -485,6 +563,10 @@ plan(struct disp_call *c)
 		}
 		break;
 	case ROUTE_PRIMARY:
+		if (req->res == RES_IMAGES && plan_image(c) == 0)
+			return;
+		if (req->res == RES_BUILD)
+			c->target = disp_platform_backend(d, req);
 		break;
 	}
 	c->mode = CALL_FORWARD;

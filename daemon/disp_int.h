@@ -145,6 +145,20 @@ void	disp_read_fallback(struct disp *, const struct disp_req *,
 	    const struct dm_hdrs *fwd, size_t owner, const char *path,
 	    const char *ctr, struct disp_reply *);
 
+/* disp_images.c */
+int	disp_pull_is_wrong_platform(const char *);
+void	disp_pull(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+void	disp_list_images(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+int	disp_image_route(struct disp *, const struct disp_req *, size_t *bi,
+	    struct dm_err *);
+void	disp_image_each(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+void	disp_prune(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+size_t	disp_platform_backend(struct disp *, const struct disp_req *);
+
 /* disp_fanout.c */
 void	disp_list_containers(struct disp *, const struct disp_req *,
 	    const struct dm_hdrs *fwd, struct disp_reply *);

@@ -1,0 +1,796 @@
+/*
+ * disp_images.c: images across engines (seed: pull_image, list_images,
+ * remove_image, tag_image, prune_images): a pull fans out as one relayed
+ * progress stream, lists merge, rmi and tag reach every holder, prunes
+ * sum up, and reads go to the first backend holding the image.
+ */
+/* Threads: MHD connection threads; list and prune use one thread per
+ * backend through disp_each_backend(). */
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon/disp_int.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+
+#define PULL_LINE_MAX	(64 * 1024)	/* one progress message */
+#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static char *
+json_text(struct json_object *o)
+{
+	char	*s = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
+
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+static void
+copy_headers(const struct dm_hdrs *in, struct dm_hdrs *out)
+{
+	size_t	i;
+
+	for (i = 0; i < in->n; i++)
+		if (!dm_hdr_is_hop_by_hop(in->v[i].name))
+			(void)dm_hdrs_add(out, in->v[i].name, in->v[i].value);
+}
+
+/* "no matching manifest", "does not match the specified platform": the
+ * image exists but not for this engine's platform (seed: a soft skip). */
+int
+disp_pull_is_wrong_platform(const char *msg)
+{
+	return strcasestr(msg, "no matching manifest") != NULL ||
+	    strcasestr(msg, "does not match the specified platform") != NULL ||
+	    strcasestr(msg, "cannot be used on this platform") != NULL ||
+	    strcasestr(msg, "image operating system") != NULL;
+}
+
+/* ---- pull: one stream over every backend in turn ---- */
+
+struct pull_stream {
+	struct disp_stream	 base;
+	struct disp		*d;		/* borrowed */
+	char			*path;		/* owned: path and query */
+	struct dm_hdrs		 hdrs;		/* owned: forwarded headers */
+	char			 ref[STORE_REF_MAX];
+	size_t			 next;		/* backend to pull on next */
+	size_t			 cur;		/* backend pulling now */
+	struct backend_xfer	*x;		/* owned, the current pull */
+	char			*line;		/* owned: partial line */
+	size_t			 line_len;
+	char			*out;		/* owned: bytes for the client */
+	size_t			 out_len, out_off;
+	char			 err[512];	/* current backend's error */
+	char			 first_err[512];
+	size_t			 got;		/* backends that got it */
+	int			 failed;	/* the pull as a whole failed */
+	int			 finished;
+};
+
+static void
+out_append(struct pull_stream *p, const char *s, size_t n)
+{
+	char	*nb;
+
+	if (p->out_off == p->out_len)
+		p->out_off = p->out_len = 0;
+	nb = realloc(p->out, p->out_len + n);
+	if (nb == NULL)
+		abort();
+	p->out = nb;
+	memcpy(p->out + p->out_len, s, n);
+	p->out_len += n;
+}
+
+static void
+out_error(struct pull_stream *p, const char *msg)
+{
+	struct json_object	*o, *det;
+	char			*t;
+
+	o = json_object_new_object();
+	det = json_object_new_object();
+	json_object_object_add(det, "message", json_object_new_string(msg));
+	json_object_object_add(o, "errorDetail", det);
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	t = json_text(o);
+	json_object_put(o);
+	out_append(p, t, strlen(t));
+	out_append(p, "\r\n", 2);
+	free(t);
+}
+
+/* Relay a progress line, or keep an error line back for the verdict. */
+static void
+take_line(struct pull_stream *p, const char *s, size_t n)
+{
+	struct json_object	*o = NULL, *e;
+
+	if (memmem(s, n, "\"error", 6) != NULL) {
+		char	*tmp = strndup(s, n);
+
+		if (tmp == NULL)
+			abort();
+		o = json_tokener_parse(tmp);
+		free(tmp);
+	}
+	if (o != NULL && json_object_object_get_ex(o, "error", &e)) {
+		snprintf(p->err, sizeof(p->err), "%s",
+		    json_object_get_string(e));
+		json_object_put(o);
+		return;
+	}
+	json_object_put(o);
+	out_append(p, s, n);
+}
+
+static void
+take_bytes(struct pull_stream *p, const char *s, size_t n)
+{
+	const char	*nl;
+	size_t		 k;
+
+	while (n > 0) {
+		nl = memchr(s, '\n', n);
+		k = nl != NULL ? (size_t)(nl - s) + 1 : n;
+		if (p->line_len + k > PULL_LINE_MAX) {
+			/* Not JSON lines after all: pass through. */
+			out_append(p, p->line, p->line_len);
+			p->line_len = 0;
+			out_append(p, s, k);
+		} else {
+			memcpy(p->line + p->line_len, s, k);
+			p->line_len += k;
+			if (nl != NULL) {
+				take_line(p, p->line, p->line_len);
+				p->line_len = 0;
+			}
+		}
+		s += k;
+		n -= k;
+	}
+}
+
+/* The current backend's pull ended: judge it as the seed does. */
+static void
+pull_judge(struct pull_stream *p)
+{
+	const char	*name = p->d->b[p->cur].cfg->name;
+	char		 msg[700];
+
+	if (p->line_len > 0) {
+		take_line(p, p->line, p->line_len);
+		p->line_len = 0;
+	}
+	if (p->err[0] == '\0') {
+		p->got++;
+		log_info("msg=\"pulled\" image=%s backend=%s", p->ref, name);
+		return;
+	}
+	if (p->first_err[0] == '\0')
+		snprintf(p->first_err, sizeof(p->first_err), "%s", p->err);
+	if (p->cur == 0 && !disp_pull_is_wrong_platform(p->err)) {
+		log_warnx("msg=\"pull failed on the primary\" image=%s "
+		    "backend=%s reason=\"%s\"", p->ref, name, p->err);
+		snprintf(msg, sizeof(msg), "%s", p->err);
+		out_error(p, msg);
+		p->failed = 1;
+		p->finished = 1;
+		return;
+	}
+	log_warnx("msg=\"pull skipped a backend\" image=%s backend=%s "
+	    "reason=\"%s\"", p->ref, name, p->err);
+}
+
+/* Start the pull on the next backend; 0, or -1 when none is left. */
+static int
+pull_next(struct pull_stream *p)
+{
+	struct backend_call	 call;
+	struct dm_err		 err;
+	char			*body = NULL;
+	size_t			 len;
+	int			 status;
+
+	while (p->next < p->d->n) {
+		p->cur = p->next++;
+		p->err[0] = '\0';
+		memset(&call, 0, sizeof(call));
+		call.method = "POST";
+		call.path = p->path;
+		call.hdrs = &p->hdrs;
+		call.head_timeout_ms = 120000;
+		dm_err_clear(&err);
+		p->x = backend_xfer_start(p->d->b[p->cur].be, &call, &err);
+		if (p->x != NULL && backend_xfer_head(p->x, &err) == 0) {
+			status = backend_xfer_status(p->x);
+			if (status >= 200 && status < 300)
+				return 0;
+			if (backend_xfer_slurp(p->x, 64 * 1024, &body, &len,
+			    &err) == 0) {
+				struct json_object *o = json_tokener_parse(body);
+				struct json_object *m;
+
+				if (o != NULL && json_object_object_get_ex(o,
+				    "message", &m))
+					snprintf(err.msg, sizeof(err.msg), "%s",
+					    json_object_get_string(m));
+				else
+					snprintf(err.msg, sizeof(err.msg),
+					    "answered %d", status);
+				json_object_put(o);
+			}
+			free(body);
+			body = NULL;
+		}
+		backend_xfer_free(p->x);
+		p->x = NULL;
+		snprintf(p->err, sizeof(p->err), "%s", err.msg);
+		pull_judge(p);
+		if (p->finished)
+			return -1;
+	}
+	return -1;
+}
+
+static void
+pull_finish(struct pull_stream *p)
+{
+	struct store_image	img;
+
+	p->finished = 1;
+	if (p->failed)
+		return;
+	if (p->got == 0) {
+		out_error(p, p->first_err[0] ? p->first_err :
+		    "no backend could pull the image");
+		return;
+	}
+	/* Record OS, arch and marker from a local store, never a registry. */
+	if (disp_image_inspect(p->d, p->ref, &img) == 0)
+		log_info("msg=\"image facts recorded\" image=%s os=%s arch=%s "
+		    "marker=%s", p->ref, img.os, img.arch, img.marker);
+}
+
+static ssize_t
+pull_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
+{
+	struct pull_stream	*p = (struct pull_stream *)s;
+	char			 chunk[16 * 1024];
+	ssize_t			 n;
+	size_t			 k;
+
+	while (p->out_off == p->out_len) {
+		if (p->finished)
+			return 0;
+		if (p->x == NULL && pull_next(p) == -1) {
+			if (!p->finished)
+				pull_finish(p);
+			continue;
+		}
+		n = backend_xfer_read(p->x, chunk, sizeof(chunk), watch_fd);
+		if (n > 0) {
+			take_bytes(p, chunk, (size_t)n);
+			continue;
+		}
+		if (n == -1 && p->err[0] == '\0')
+			snprintf(p->err, sizeof(p->err), "backend %s: the "
+			    "pull stream broke", p->d->b[p->cur].cfg->name);
+		backend_xfer_free(p->x);
+		p->x = NULL;
+		pull_judge(p);
+	}
+	k = p->out_len - p->out_off;
+	if (k > max)
+		k = max;
+	memcpy(buf, p->out + p->out_off, k);
+	p->out_off += k;
+	return (ssize_t)k;
+}
+
+static void
+pull_free(struct disp_stream *s)
+{
+	struct pull_stream	*p = (struct pull_stream *)s;
+
+	backend_xfer_free(p->x);
+	dm_hdrs_clear(&p->hdrs);
+	free(p->path);
+	free(p->line);
+	free(p->out);
+	free(p);
+}
+
+/*
+ * POST /images/create?fromImage=...: every backend in order, progress
+ * relayed as it arrives, error lines held back and judged: a primary
+ * "wrong platform" is a soft skip, any other primary failure fails the
+ * pull, other backends' failures are logged, and the pull fails only if
+ * no backend got the image.  The answer is always a 200 stream, as
+ * dockerd's is; a failure is the stream's last line.
+ */
+void
+disp_pull(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd, struct disp_reply *r)
+{
+	struct pull_stream	*p;
+	char			 from[STORE_REF_MAX], tag[128];
+	size_t			 i;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		abort();
+	p->base.read = pull_read;
+	p->base.free = pull_free;
+	p->d = d;
+	dm_hdrs_init(&p->hdrs);
+	for (i = 0; i < fwd->n; i++)
+		(void)dm_hdrs_add(&p->hdrs, fwd->v[i].name, fwd->v[i].value);
+	if (asprintf(&p->path, "%s?%s", req->path, req->query) == -1)
+		abort();
+	p->line = malloc(PULL_LINE_MAX);
+	if (p->line == NULL)
+		abort();
+	from[0] = tag[0] = '\0';
+	(void)disp_query_get(req->query, "fromImage", from, sizeof(from));
+	(void)disp_query_get(req->query, "tag", tag, sizeof(tag));
+	if (tag[0] != '\0' && strchr(from, '@') == NULL)
+		snprintf(p->ref, sizeof(p->ref), "%s%s%s", from,
+		    strncmp(tag, "sha256:", 7) == 0 ? "@" : ":", tag);
+	else
+		snprintf(p->ref, sizeof(p->ref), "%s", from);
+	r->status = 200;
+	r->kind = DISP_REPLY_STREAM;
+	r->length = -1;
+	r->stream = &p->base;
+	dm_hdrs_set(&r->hdrs, "Content-Type", "application/json");
+}
+
+/* ---- fan-out helpers ---- */
+
+struct fan {
+	const char		*method;
+	const char		*path;
+	const struct dm_hdrs	*hdrs;
+	const char		*body;
+	size_t			 body_len;
+	int			 wanted;
+	int			 status;	/* 0: unreachable */
+	char			*answer;	/* owned */
+	struct dm_hdrs		 ahdrs;		/* owned */
+	char			 err[256];
+};
+
+static void
+fan_do(struct disp *d, size_t i, void *arg)
+{
+	struct fan		*f = arg;
+	struct backend_call	 call;
+	struct dm_err		 err;
+	size_t			 len;
+
+	if (!f->wanted)
+		return;
+	memset(&call, 0, sizeof(call));
+	call.method = f->method;
+	call.path = f->path;
+	call.hdrs = f->hdrs;
+	call.body = f->body;
+	call.body_len = f->body_len;
+	call.timeout_ms = 300000;
+	dm_err_clear(&err);
+	if (backend_do(d->b[i].be, &call, &f->status, &f->answer, &len,
+	    &f->ahdrs, &err) == -1) {
+		f->status = 0;
+		snprintf(f->err, sizeof(f->err), "%s", err.msg);
+	}
+}
+
+static void
+fan_message(const struct fan *f, char *out, size_t len)
+{
+	struct json_object	*o, *m;
+
+	if (f->status == 0) {
+		snprintf(out, len, "%s", f->err);
+		return;
+	}
+	o = f->answer != NULL ? json_tokener_parse(f->answer) : NULL;
+	if (o != NULL && json_object_object_get_ex(o, "message", &m))
+		snprintf(out, len, "%s", json_object_get_string(m));
+	else
+		snprintf(out, len, "answered %d", f->status);
+	json_object_put(o);
+}
+
+static void
+fan_init(struct disp *d, struct fan *f, void **args, const char *method,
+    const char *path, const struct dm_hdrs *hdrs)
+{
+	size_t	i;
+
+	memset(f, 0, sizeof(*f) * DM_MAX_BACKENDS);
+	for (i = 0; i < d->n; i++) {
+		f[i].method = method;
+		f[i].path = path;
+		f[i].hdrs = hdrs;
+		f[i].wanted = 1;
+		dm_hdrs_init(&f[i].ahdrs);
+		args[i] = &f[i];
+	}
+}
+
+static void
+fan_free(struct disp *d, struct fan *f)
+{
+	size_t	i;
+
+	for (i = 0; i < d->n; i++) {
+		free(f[i].answer);
+		dm_hdrs_clear(&f[i].ahdrs);
+	}
+}
+
+static char *
+full_path(const struct disp_req *req)
+{
+	char	*p;
+
+	if (asprintf(&p, "%s%s%s", req->path, req->query[0] ? "?" : "",
+	    req->query) == -1)
+		abort();
+	return p;
+}
+
+/* ---- GET /images/json ---- */
+
+static void
+union_strings(struct json_object *into, struct json_object *from,
+    const char *key)
+{
+	struct json_object	*a, *b;
+	size_t			 i, k;
+	int			 have;
+
+	if (!json_object_object_get_ex(from, key, &b) ||
+	    !json_object_is_type(b, json_type_array))
+		return;
+	if (!json_object_object_get_ex(into, key, &a) ||
+	    !json_object_is_type(a, json_type_array)) {
+		a = json_object_new_array();
+		json_object_object_add(into, key, a);
+	}
+	for (i = 0; i < json_object_array_length(b); i++) {
+		const char *s = json_object_get_string(
+		    json_object_array_get_idx(b, i));
+
+		have = 0;
+		for (k = 0; k < json_object_array_length(a) && !have; k++)
+			have = strcmp(json_object_get_string(
+			    json_object_array_get_idx(a, k)), s) == 0;
+		if (!have)
+			json_object_array_add(a, json_object_new_string(s));
+	}
+}
+
+void
+disp_list_images(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd, struct disp_reply *r)
+{
+	struct fan		 f[DM_MAX_BACKENDS];
+	void			*args[DM_MAX_BACKENDS];
+	struct json_object	*merged, *byid, *list, *e, *id, *have;
+	char			*path = full_path(req), msg[256];
+	size_t			 i, k, ok = 0;
+
+	fan_init(d, f, args, "GET", path, fwd);
+	disp_each_backend(d, fan_do, args);
+	merged = json_object_new_array();
+	byid = json_object_new_object();
+	msg[0] = '\0';
+	for (i = 0; i < d->n; i++) {
+		list = f[i].status == 200 ? json_tokener_parse(f[i].answer) :
+		    NULL;
+		if (list == NULL || !json_object_is_type(list,
+		    json_type_array)) {
+			json_object_put(list);
+			fan_message(&f[i], msg, sizeof(msg));
+			log_warnx("msg=\"image list skipped a backend\" "
+			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
+			continue;
+		}
+		ok++;
+		for (k = 0; k < json_object_array_length(list); k++) {
+			e = json_object_array_get_idx(list, k);
+			if (!json_object_object_get_ex(e, "Id", &id))
+				continue;
+			if (json_object_object_get_ex(byid,
+			    json_object_get_string(id), &have)) {
+				union_strings(have, e, "RepoTags");
+				union_strings(have, e, "RepoDigests");
+				continue;
+			}
+			json_object_object_add(byid,
+			    json_object_get_string(id), json_object_get(e));
+			json_object_array_add(merged, json_object_get(e));
+		}
+		json_object_put(list);
+	}
+	if (ok == 0)
+		disp_reply_error(r, DM_EBACKEND, msg[0] ? msg :
+		    "no backend answered");
+	else
+		disp_reply_json(r, 200, json_text(merged));
+	json_object_put(merged);
+	json_object_put(byid);
+	fan_free(d, f);
+	free(path);
+}
+
+/* ---- reads: the first backend (config order) holding the image ---- */
+
+/*
+ * Which backend holds image name (percent-coded as in the path)?  Its
+ * index, or -1 when none does (err filled).
+ */
+static ssize_t
+image_holder(struct disp *d, const char *name, struct dm_err *err)
+{
+	struct backend_call	 call = { .method = "GET",
+	    .timeout_ms = 15000 };
+	char			*path, *body = NULL;
+	size_t			 i, len;
+	int			 status;
+
+	if (asprintf(&path, "/images/%s/json", name) == -1)
+		abort();
+	call.path = path;
+	for (i = 0; i < d->n; i++) {
+		status = 0;
+		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
+		    err) == 0 && status == 200) {
+			free(body);
+			free(path);
+			return (ssize_t)i;
+		}
+		free(body);
+		body = NULL;
+	}
+	free(path);
+	dm_err_set(err, DM_ENOTFOUND, "No such image: %s", name);
+	return -1;
+}
+
+/*
+ * The image name in /images/{name}/{action} (names hold slashes), or
+ * for save (/images/get?names=a) the first name.  Owned: free().
+ */
+static char *
+image_name(const struct disp_req *req)
+{
+	const char	*s = req->rest + strlen("/images/"), *e;
+	char		*out, first[STORE_REF_MAX];
+
+	if (strcmp(req->rest, "/images/get") == 0) {
+		if (!disp_query_get(req->query, "names", first, sizeof(first)))
+			return NULL;
+		out = strdup(first);
+		if (out == NULL)
+			abort();
+		return out;
+	}
+	e = strrchr(s, '/');
+	if (e == NULL || e == s)
+		return NULL;
+	out = strndup(s, (size_t)(e - s));
+	if (out == NULL)
+		abort();
+	return out;
+}
+
+int
+disp_image_route(struct disp *d, const struct disp_req *req, size_t *bi,
+    struct dm_err *err)
+{
+	char	*name = image_name(req);
+	ssize_t	 i;
+
+	if (name == NULL) {
+		*bi = 0;
+		return 0;
+	}
+	i = image_holder(d, name, err);
+	free(name);
+	if (i == -1)
+		return -1;
+	*bi = (size_t)i;
+	return 0;
+}
+
+/* ---- DELETE /images/{name} and POST /images/{name}/tag ---- */
+
+/*
+ * Run the same request on every backend, primary first.  For rmi the
+ * deleted lists merge; 404 only if no backend had it; any other failure
+ * (a 409 conflict) is answered naming the backend.  For tag, every
+ * backend holding the source is tagged; 404 only if none holds it.
+ */
+void
+disp_image_each(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd, struct disp_reply *r)
+{
+	struct fan		 f[DM_MAX_BACKENDS];
+	void			*args[DM_MAX_BACKENDS];
+	struct json_object	*merged = json_object_new_array(), *list;
+	char			*path = full_path(req), msg[300], fail[400];
+	size_t			 i, k, ok = 0, okidx = 0;
+	int			 failst = 0;
+
+	fan_init(d, f, args, req->method, path, fwd);
+	/* In order, primary first (seed), not in parallel. */
+	for (i = 0; i < d->n; i++)
+		fan_do(d, i, &f[i]);
+	fail[0] = '\0';
+	for (i = 0; i < d->n; i++) {
+		if (f[i].status >= 200 && f[i].status < 300) {
+			if (ok++ == 0)
+				okidx = i;
+			list = json_tokener_parse(f[i].answer != NULL ?
+			    f[i].answer : "");
+			if (list != NULL && json_object_is_type(list,
+			    json_type_array))
+				for (k = 0; k < json_object_array_length(list);
+				    k++)
+					json_object_array_add(merged,
+					    json_object_get(
+					    json_object_array_get_idx(list, k)));
+			json_object_put(list);
+			continue;
+		}
+		if (f[i].status == 404)
+			continue;
+		fan_message(&f[i], msg, sizeof(msg));
+		log_warnx("msg=\"image %s failed on a backend\" backend=%s "
+		    "reason=\"%s\"", req->method, d->b[i].cfg->name, msg);
+		if (failst == 0) {
+			failst = f[i].status != 0 ? f[i].status : 502;
+			snprintf(fail, sizeof(fail), "backend %s: %s",
+			    d->b[i].cfg->name, msg);
+		}
+	}
+	if (failst != 0 && (strcmp(req->method, "DELETE") == 0 || ok == 0)) {
+		disp_reply_error(r, DM_ECONFLICT, fail);
+		r->status = failst;
+	} else if (ok == 0) {
+		fan_message(&f[0], msg, sizeof(msg));
+		disp_reply_error(r, DM_ENOTFOUND, msg);
+	} else if (strcmp(req->method, "DELETE") == 0)
+		disp_reply_json(r, 200, json_text(merged));
+	else {
+		r->status = f[okidx].status;
+		r->kind = DISP_REPLY_BODY;
+		r->body = f[okidx].answer;
+		r->body_len = r->body != NULL ? strlen(r->body) : 0;
+		f[okidx].answer = NULL;
+		copy_headers(&f[okidx].ahdrs, &r->hdrs);
+	}
+	json_object_put(merged);
+	fan_free(d, f);
+	free(path);
+}
+
+/* ---- prune ---- */
+
+/*
+ * POST /images/prune and /containers/prune on every backend: a primary
+ * 501 is tolerated when other backends exist (seed), any other primary
+ * error is the answer, others' errors are logged; deleted lists merge
+ * and SpaceReclaimed sums.  Containers pruned leave the store.
+ */
+void
+disp_prune(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd, struct disp_reply *r)
+{
+	static const char *const lists[] = { "ImagesDeleted",
+	    "ContainersDeleted", "VolumesDeleted", "NetworksDeleted" };
+	struct fan		 f[DM_MAX_BACKENDS];
+	void			*args[DM_MAX_BACKENDS];
+	struct json_object	*out, *o, *v, *a;
+	struct dm_err		 err;
+	char			*path = full_path(req), msg[300];
+	size_t			 i, k, li;
+	int64_t			 space = 0;
+	int			 any = 0;
+
+	fan_init(d, f, args, "POST", path, fwd);
+	disp_each_backend(d, fan_do, args);
+	out = json_object_new_object();
+	for (i = 0; i < d->n; i++) {
+		o = f[i].status == 200 ? json_tokener_parse(f[i].answer) :
+		    NULL;
+		if (o == NULL) {
+			fan_message(&f[i], msg, sizeof(msg));
+			if (i == 0 && !(f[i].status == 501 && d->n > 1)) {
+				char full[400];
+
+				snprintf(full, sizeof(full), "backend %s: %s",
+				    d->b[0].cfg->name, msg);
+				disp_reply_error(r, DM_EBACKEND, full);
+				if (f[i].status != 0)
+					r->status = f[i].status;
+				goto out;
+			}
+			log_warnx("msg=\"prune failed on a backend\" "
+			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
+			continue;
+		}
+		any = 1;
+		for (li = 0; li < sizeof(lists) / sizeof(lists[0]); li++) {
+			if (!json_object_object_get_ex(o, lists[li], &v) ||
+			    !json_object_is_type(v, json_type_array))
+				continue;
+			if (!json_object_object_get_ex(out, lists[li], &a)) {
+				a = json_object_new_array();
+				json_object_object_add(out, lists[li], a);
+			}
+			for (k = 0; k < json_object_array_length(v); k++) {
+				struct json_object *e =
+				    json_object_array_get_idx(v, k);
+
+				json_object_array_add(a, json_object_get(e));
+				if (li == 1)
+					(void)store_route_del(d->store,
+					    json_object_get_string(e), &err);
+			}
+		}
+		if (json_object_object_get_ex(o, "SpaceReclaimed", &v))
+			space += json_object_get_int64(v);
+		json_object_put(o);
+	}
+	if (!any) {
+		disp_reply_error(r, DM_EBACKEND, "no backend could prune");
+		goto out;
+	}
+	json_object_object_add(out, "SpaceReclaimed",
+	    json_object_new_int64(space));
+	disp_reply_json(r, 200, json_text(out));
+out:
+	json_object_put(out);
+	fan_free(d, f);
+	free(path);
+}
+
+/* ---- build, load, import: by platform, else the primary ---- */
+
+size_t
+disp_platform_backend(struct disp *d, const struct disp_req *req)
+{
+	struct disp_health	h;
+	char			plat[128], *slash, *arch = NULL;
+	size_t			i;
+
+	if (!disp_query_get(req->query, "platform", plat, sizeof(plat)) ||
+	    plat[0] == '\0')
+		return 0;
+	slash = strchr(plat, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		arch = slash + 1;
+		slash = strchr(arch, '/');
+		if (slash != NULL)
+			*slash = '\0';
+	}
+	for (i = 0; i < d->n; i++) {
+		disp_health_copy(d, i, &h);
+		if (strcasecmp(h.os, plat) == 0 && (arch == NULL ||
+		    disp_arch_equal(h.arch, arch)))
+			return i;
+	}
+	return 0;
+}
