@@ -487,6 +487,81 @@ plan_image(struct disp_call *c)
 }
 
 static void
+finish_events(struct disp_call *c, struct disp_reply *r)
+{
+	disp_events(c->d, c->req, &c->fwd, r);
+}
+
+static void
+finish_replicate(struct disp_call *c, struct disp_reply *r)
+{
+	disp_netvol_replicate(c->d, c->req, &c->fwd, c->body, c->body_len, r);
+}
+
+static void
+finish_first_holder(struct disp_call *c, struct disp_reply *r)
+{
+	disp_first_holder(c->d, c->req, &c->fwd, r);
+}
+
+static void
+finish_netvol_list(struct disp_call *c, struct disp_reply *r)
+{
+	disp_netvol_list(c->d, c->req, &c->fwd, r);
+}
+
+static void
+finish_connect(struct disp_call *c, struct disp_reply *r)
+{
+	disp_network_connect(c->d, c->req, &c->fwd, c->body, c->body_len, r);
+}
+
+static void
+finish_df(struct disp_call *c, struct disp_reply *r)
+{
+	disp_system_df(c->d, c->req, &c->fwd, r);
+}
+
+/* Networks, volumes, system df: 0 when planned, -1 for the primary. */
+static int
+plan_netvol(struct disp_call *c)
+{
+	const struct disp_req	*req = c->req;
+	const char		*top = req->res == RES_NETWORKS ? "/networks" :
+	    "/volumes";
+	size_t			 tl = strlen(top);
+	int			 get = strcmp(req->method, "GET") == 0;
+	int			 post = strcmp(req->method, "POST") == 0;
+
+	c->mode = CALL_BUFFER;
+	if (req->res == RES_SYSTEM) {
+		if (get && strcmp(req->rest, "/system/df") == 0) {
+			c->finish = finish_df;
+			return 0;
+		}
+		return -1;
+	}
+	if (get && (strcmp(req->rest, top) == 0 ||
+	    (strncmp(req->rest, top, tl) == 0 && strcmp(req->rest + tl, "/")
+	    == 0)))
+		c->finish = finish_netvol_list;
+	else if (post && strncmp(req->rest + tl, "/create", 7) == 0)
+		c->finish = finish_replicate;
+	else if (post && strncmp(req->rest + tl, "/prune", 6) == 0)
+		c->finish = finish_prune;
+	else if (strcmp(req->method, "DELETE") == 0)
+		c->finish = finish_replicate;
+	else if (post && (ends_with(req->rest, "/connect") ||
+	    ends_with(req->rest, "/disconnect")))
+		c->finish = finish_connect;
+	else if (get)
+		c->finish = finish_first_holder;
+	else
+		return -1;
+	return 0;
+}
+
+static void
 finish_read(struct disp_call *c, struct disp_reply *r)
 {
 	disp_read_fallback(c->d, c->req, &c->fwd, c->target, c->target_path,
@@ -531,7 +606,11 @@ plan(struct disp_call *c)
 		}
 		if (req->res == RES_IMAGES && plan_image(c) == 0)
 			return;
-		break;	/* events: the primary, for now */
+		if (req->res == RES_EVENTS) {
+			c->finish = finish_events;
+			return;
+		}
+		break;
 	case ROUTE_PER_CONTAINER:
 	case ROUTE_PER_EXEC:
 	case ROUTE_READ_FALLBACK:
@@ -564,6 +643,9 @@ plan(struct disp_call *c)
 		break;
 	case ROUTE_PRIMARY:
 		if (req->res == RES_IMAGES && plan_image(c) == 0)
+			return;
+		if ((req->res == RES_NETWORKS || req->res == RES_VOLUMES ||
+		    req->res == RES_SYSTEM) && plan_netvol(c) == 0)
 			return;
 		if (req->res == RES_BUILD)
 			c->target = disp_platform_backend(d, req);

@@ -226,7 +226,8 @@ disp_create(struct disp *d, const struct disp_req *req,
 	    name[0] == '/')
 		memmove(name, name + 1, strlen(name));
 	if (name[0] != '\0' && store_route_find(d->store, name, &other,
-	    &err) == 0 && strcmp(other.name, name) == 0) {
+	    &err) == 0 && strcmp(other.name, name) == 0 &&
+	    !disp_route_verify(d, &other)) {
 		reply_conflict(r, name, other.id);
 		goto out;
 	}

@@ -132,6 +132,7 @@ int	disp_resolve_container(struct disp *, const char *raw,
  */
 int	disp_route_request(struct disp *, const struct disp_req *, size_t *bi,
 	    char **path, char *ctr_id, struct dm_err *);
+int	disp_route_verify(struct disp *, const struct store_route *);
 void	disp_route_after(struct disp *, const struct disp_req *,
 	    const char *ctr_id, int status);
 void	disp_exec_created(struct disp *, const char *ctr_id, const char *body);
@@ -158,6 +159,24 @@ void	disp_image_each(struct disp *, const struct disp_req *,
 void	disp_prune(struct disp *, const struct disp_req *,
 	    const struct dm_hdrs *fwd, struct disp_reply *);
 size_t	disp_platform_backend(struct disp *, const struct disp_req *);
+
+/* disp_events.c */
+void	disp_events(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+
+/* disp_netvol.c */
+void	disp_netvol_replicate(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
+	    struct disp_reply *);
+void	disp_first_holder(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+void	disp_netvol_list(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
+void	disp_network_connect(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
+	    struct disp_reply *);
+void	disp_system_df(struct disp *, const struct disp_req *,
+	    const struct dm_hdrs *fwd, struct disp_reply *);
 
 /* disp_fanout.c */
 void	disp_list_containers(struct disp *, const struct disp_req *,

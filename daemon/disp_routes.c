@@ -129,6 +129,38 @@ disp_route_request(struct disp *d, const struct disp_req *req, size_t *bi,
 }
 
 /*
+ * Is the routed container gone from its owner (auto-removed, or removed
+ * behind dockmux's back)?  Then its route is dropped and 1 returned.  An
+ * owner that cannot be asked keeps the route.
+ */
+int
+disp_route_verify(struct disp *d, const struct store_route *route)
+{
+	struct backend_call	 call = { .method = "GET", .timeout_ms = 10000 };
+	struct dm_err		 err;
+	char			*path, *body = NULL;
+	size_t			 bi, len;
+	int			 status = 0, gone = 0;
+
+	bi = disp_backend_index(d, route->backend);
+	if (bi == (size_t)-1)
+		return 0;
+	if (asprintf(&path, "/containers/%s/json", route->id) == -1)
+		abort();
+	call.path = path;
+	if (backend_do(d->b[bi].be, &call, &status, &body, &len, NULL, &err)
+	    == 0 && status == 404) {
+		gone = store_route_del(d->store, route->id, &err) == 0;
+		if (gone)
+			log_info("msg=\"route dropped: container gone\" "
+			    "id=%.12s backend=%s", route->id, route->backend);
+	}
+	free(body);
+	free(path);
+	return gone;
+}
+
+/*
  * After the owner answered a per-container request: a removal it
  * confirmed (2xx) or that finds nothing (404) drops the route; any other
  * answer (409 "container is running") keeps it, because the container
@@ -144,6 +176,14 @@ disp_route_after(struct disp *d, const struct disp_req *req,
 
 	if (ctr_id[0] == '\0' || req->res != RES_CONTAINERS)
 		return;
+	if (status == 404 && strcmp(req->method, "DELETE") != 0) {
+		/* Gone behind our back (auto-remove)?  Then forget it. */
+		struct store_route	route;
+
+		if (store_route_find(d->store, ctr_id, &route, &err) == 0)
+			(void)disp_route_verify(d, &route);
+		return;
+	}
 	if (strcmp(req->method, "DELETE") == 0 && req->action[0] == '\0' &&
 	    ((status >= 200 && status < 300) || status == 404)) {
 		if (store_route_del(d->store, ctr_id, &err) == -1)
