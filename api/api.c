@@ -22,7 +22,12 @@
 #include "daemon/limits.h"
 #include "daemon/log.h"
 
-#define API_CONN_MEMORY	(512 * 1024)	/* MHD per-connection memory */
+/*
+ * MHD per-connection memory.  MHD zeroes the whole pool for every request,
+ * so it is kept small: request heads plus one response block.
+ */
+#define API_CONN_MEMORY	(32 * 1024)
+#define API_BLOCK	(16 * 1024)	/* a streamed response block */
 
 struct api {
 	struct MHD_Daemon	*mhd;
@@ -180,7 +185,7 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 		sc->s = r->stream;
 		sc->client_fd = ar->req.client_fd;
 		resp = MHD_create_response_from_callback(r->length >= 0 ?
-		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, DM_STREAM_CHUNK,
+		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, API_BLOCK,
 		    stream_read, sc, stream_free);
 		if (resp == NULL)
 			free(sc);

@@ -51,11 +51,13 @@ int		 backend_xfer_send(struct backend_xfer *, const char *, size_t,
 		    struct dm_err *);
 
 /*
- * End the body (if streamed) and wait for the final status and headers.
- * 0 with the head available, or -1 with err (the engine failed before
- * answering: DM_EBACKEND).
+ * End the body (if streamed) and wait for the final status and headers;
+ * gives up when watch_fd (the client, -1 none) goes away.  0 with the
+ * head available, or -1 with err (the engine failed before answering, or
+ * the client left: DM_EBACKEND).
  */
-int		 backend_xfer_head(struct backend_xfer *, struct dm_err *);
+int		 backend_xfer_head(struct backend_xfer *, int watch_fd,
+		    struct dm_err *);
 int		 backend_xfer_status(const struct backend_xfer *);
 /* Borrowed: valid until backend_xfer_free(). */
 const struct dm_hdrs *backend_xfer_headers(const struct backend_xfer *);
@@ -70,6 +72,15 @@ long long	 backend_xfer_length(const struct backend_xfer *);
  */
 ssize_t		 backend_xfer_read(struct backend_xfer *, char *, size_t,
 		    int watch_fd);
+
+/*
+ * Wait up to max_ms for the rest of a small answer (engines send a head
+ * and the body's pieces apart), so it can be relayed in one piece.
+ * Returns early with a buffer's worth; streams just start later.
+ */
+void		 backend_xfer_settle(struct backend_xfer *, int max_ms);
+/* 1 when the whole answer is already here (small answers usually are). */
+int		 backend_xfer_complete(const struct backend_xfer *);
 
 /*
  * Read the whole body, up to max bytes.  Owned: *body is NUL-terminated,

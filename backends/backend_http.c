@@ -31,8 +31,11 @@
 struct pool_ent {
 	CURLM		*multi;
 	CURL		*easy;
+	char		*buf;		/* DM_STREAM_CHUNK: the relay buffer */
 	struct pool_ent	*next;
 };
+
+#define CURL_BUF	(64 * 1024)	/* curl's receive buffer */
 
 struct backend_xfer {
 	struct backend		*b;
@@ -54,7 +57,7 @@ struct backend_xfer {
 	struct dm_hdrs		 hdrs;
 
 	/* response body: what curl delivered and the client has not read */
-	char			*buf;
+	char			*buf;		/* borrowed from pe */
 	size_t			 off;
 	size_t			 len;
 	int			 rx_paused;
@@ -86,7 +89,8 @@ pool_get(struct backend *b)
 		abort();
 	pe->multi = curl_multi_init();
 	pe->easy = curl_easy_init();
-	if (pe->multi == NULL || pe->easy == NULL)
+	pe->buf = malloc(DM_STREAM_CHUNK);
+	if (pe->multi == NULL || pe->easy == NULL || pe->buf == NULL)
 		abort();
 	return pe;
 }
@@ -96,6 +100,7 @@ pool_ent_free(struct pool_ent *pe)
 {
 	curl_easy_cleanup(pe->easy);
 	curl_multi_cleanup(pe->multi);
+	free(pe->buf);
 	free(pe);
 }
 
@@ -187,7 +192,7 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 /*
  * Keep what fits; ask curl to hold the rest (it delivers the same bytes
  * again after unpausing).  The buffer holds DM_STREAM_CHUNK, at least
- * one curl write (CURLOPT_BUFFERSIZE is set to the same size).
+ * one curl write (CURLOPT_BUFFERSIZE, CURL_BUF, is smaller).
  */
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -248,7 +253,8 @@ set_pause(struct backend_xfer *x)
 enum pump_until {
 	PUMP_UPLOADED = 0,	/* the current body piece is consumed */
 	PUMP_HEAD,		/* final status and headers are in */
-	PUMP_DATA		/* some body bytes, or the end */
+	PUMP_DATA,		/* some body bytes, or the end */
+	PUMP_SETTLED		/* the end, or a buffer's worth */
 };
 
 static int
@@ -261,6 +267,8 @@ pump_satisfied(const struct backend_xfer *x, enum pump_until until)
 		return x->head_done;
 	case PUMP_DATA:
 		return x->len > x->off;
+	case PUMP_SETTLED:
+		return x->len - x->off >= CURL_BUF || x->rx_paused;
 	}
 	return 1;
 }
@@ -279,12 +287,26 @@ now_ms(void)
  * condition holds or the exchange finished (caller looks at x->done), -1
  * when told to stop (shutdown, the watched client went away).
  */
+static int	pump_until_ms(struct backend_xfer *, enum pump_until, int,
+		    long long);
+
 static int
 pump(struct backend_xfer *x, enum pump_until until, int watch_fd)
 {
+	return pump_until_ms(x, until, watch_fd, 0);
+}
+
+/*
+ * As pump(), giving up (0, condition not met) at the monotonic deadline
+ * when one is given.
+ */
+static int
+pump_until_ms(struct backend_xfer *x, enum pump_until until, int watch_fd,
+    long long deadline)
+{
 	struct curl_waitfd	 wfd[2];
 	unsigned int		 nwfd;
-	int			 running, left;
+	int			 running, left, slice;
 	CURLMsg			*msg;
 
 	for (;;) {
@@ -303,6 +325,15 @@ pump(struct backend_xfer *x, enum pump_until until, int watch_fd)
 		}
 		if (pump_satisfied(x, until) || x->done)
 			return 0;
+		slice = POLL_SLICE_MS;
+		if (deadline != 0) {
+			long long left_ms = deadline - now_ms();
+
+			if (left_ms <= 0)
+				return 0;
+			if (left_ms < slice)
+				slice = (int)left_ms;
+		}
 		if (until == PUMP_HEAD && x->head_deadline != 0 &&
 		    now_ms() >= x->head_deadline) {
 			x->timed_out = 1;
@@ -320,8 +351,8 @@ pump(struct backend_xfer *x, enum pump_until until, int watch_fd)
 			wfd[nwfd].revents = 0;
 			nwfd++;
 		}
-		if (curl_multi_poll(x->pe->multi, wfd, nwfd, POLL_SLICE_MS,
-		    NULL) != CURLM_OK)
+		if (curl_multi_poll(x->pe->multi, wfd, nwfd, slice, NULL) !=
+		    CURLM_OK)
 			return -1;
 		if (fd_says_stop(backend_cancel_fd)) {
 			x->broken = 1;
@@ -365,15 +396,13 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 	x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		abort();
-	x->buf = malloc(DM_STREAM_CHUNK);
-	if (x->buf == NULL)
-		abort();
 	x->b = b;
 	x->clen = -1;
 	if (call->head_timeout_ms > 0)
 		x->head_deadline = now_ms() + call->head_timeout_ms;
 	dm_hdrs_init(&x->hdrs);
 	x->pe = pool_get(b);
+	x->buf = x->pe->buf;
 	e = x->pe->easy;
 	curl_easy_reset(e);
 	snprintf(x->url, sizeof(x->url), "http://localhost%s", call->path);
@@ -382,7 +411,7 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)DM_STREAM_CHUNK);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUF);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)DM_CONNECT_TIMEOUT_MS);
 	if (call->timeout_ms > 0)
@@ -478,14 +507,14 @@ backend_xfer_send(struct backend_xfer *x, const char *data, size_t len,
 }
 
 int
-backend_xfer_head(struct backend_xfer *x, struct dm_err *err)
+backend_xfer_head(struct backend_xfer *x, int watch_fd, struct dm_err *err)
 {
 	x->up_eof = 1;
 	if (x->up_paused) {
 		x->up_paused = 0;
 		set_pause(x);
 	}
-	if (pump(x, PUMP_HEAD, -1) == -1) {
+	if (pump(x, PUMP_HEAD, watch_fd) == -1) {
 		dm_err_set(err, DM_EBACKEND, "backend %s: %s", x->b->name,
 		    x->timed_out ? "timed out waiting for an answer" :
 		    "interrupted");
@@ -552,6 +581,19 @@ backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
 }
 
 int
+backend_xfer_complete(const struct backend_xfer *x)
+{
+	return x->done && x->result == CURLE_OK && !x->rx_paused;
+}
+
+void
+backend_xfer_settle(struct backend_xfer *x, int max_ms)
+{
+	if (!x->done)
+		(void)pump_until_ms(x, PUMP_SETTLED, -1, now_ms() + max_ms);
+}
+
+int
 backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
     size_t *len, struct dm_err *err)
 {
@@ -605,7 +647,6 @@ backend_xfer_free(struct backend_xfer *x)
 	else
 		pool_put(x->b, x->pe);
 	dm_hdrs_clear(&x->hdrs);
-	free(x->buf);
 	free(x);
 }
 
@@ -622,7 +663,7 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
 	x = backend_xfer_start(b, call, err);
 	if (x == NULL)
 		return -1;
-	if (backend_xfer_head(x, err) == -1)
+	if (backend_xfer_head(x, -1, err) == -1)
 		goto out;
 	if (backend_xfer_slurp(x, DM_MAX_SMALL_BODY, body, len, err) == -1)
 		goto out;

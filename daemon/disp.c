@@ -44,6 +44,8 @@ struct disp_call {
 	struct dm_err		 err;
 };
 
+#define DISP_SETTLE_MS	2	/* for the rest of a small answer */
+
 struct xfer_stream {
 	struct disp_stream	 base;
 	struct backend_xfer	*x;		/* owned */
@@ -754,14 +756,26 @@ copy_reply_headers(const struct dm_hdrs *in, struct dm_hdrs *out)
 			(void)dm_hdrs_add(out, in->v[i].name, in->v[i].value);
 }
 
-/* A reply that streams the engine's answer; takes x. */
+/*
+ * A reply carrying the engine's answer; takes x.  An answer that arrived
+ * whole with its head goes back as one fixed-length body (one write to
+ * the client); anything else streams as it comes.
+ */
 void
 disp_reply_from_xfer(struct disp_reply *r, struct backend_xfer *x)
 {
 	struct xfer_stream	*xs;
+	struct dm_err		 err;
 
 	r->status = backend_xfer_status(x);
 	copy_reply_headers(backend_xfer_headers(x), &r->hdrs);
+	backend_xfer_settle(x, DISP_SETTLE_MS);
+	if (backend_xfer_complete(x) && backend_xfer_slurp(x, DM_STREAM_CHUNK,
+	    &r->body, &r->body_len, &err) == 0) {
+		r->kind = DISP_REPLY_BODY;
+		backend_xfer_free(x);
+		return;
+	}
 	r->kind = DISP_REPLY_STREAM;
 	r->length = backend_xfer_length(x);
 	xs = calloc(1, sizeof(*xs));
@@ -776,7 +790,7 @@ disp_reply_from_xfer(struct disp_reply *r, struct backend_xfer *x)
 static void
 end_forward(struct disp_call *c, struct disp_reply *r)
 {
-	if (backend_xfer_head(c->x, &c->err) == -1) {
+	if (backend_xfer_head(c->x, c->req->client_fd, &c->err) == -1) {
 		log_warnx("msg=\"engine did not answer\" backend=%s path=%s "
 		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
 		    c->req->path, c->err.msg);

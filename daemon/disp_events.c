@@ -148,7 +148,7 @@ ev_reader_main(void *arg)
 	call.hdrs = &ev->hdrs;
 	call.head_timeout_ms = 15000;
 	x = backend_xfer_start(d->b[rd->bi].be, &call, &err);
-	if (x == NULL || backend_xfer_head(x, &err) == -1 ||
+	if (x == NULL || backend_xfer_head(x, ev->stop_fds[1], &err) == -1 ||
 	    backend_xfer_status(x) != 200) {
 		log_warnx("msg=\"events: backend left out\" backend=%s "
 		    "reason=\"%s\"", d->b[rd->bi].cfg->name, x == NULL ||

@@ -208,7 +208,7 @@ pull_next(struct pull_stream *p)
 		call.head_timeout_ms = 120000;
 		dm_err_clear(&err);
 		p->x = backend_xfer_start(p->d->b[p->cur].be, &call, &err);
-		if (p->x != NULL && backend_xfer_head(p->x, &err) == 0) {
+		if (p->x != NULL && backend_xfer_head(p->x, -1, &err) == 0) {
 			status = backend_xfer_status(p->x);
 			if (status >= 200 && status < 300)
 				return 0;
@@ -340,11 +340,13 @@ disp_pull(struct disp *d, const struct disp_req *req,
 	from[0] = tag[0] = '\0';
 	(void)disp_query_get(req->query, "fromImage", from, sizeof(from));
 	(void)disp_query_get(req->query, "tag", tag, sizeof(tag));
-	if (tag[0] != '\0' && strchr(from, '@') == NULL)
-		snprintf(p->ref, sizeof(p->ref), "%s%s%s", from,
-		    strncmp(tag, "sha256:", 7) == 0 ? "@" : ":", tag);
-	else
-		snprintf(p->ref, sizeof(p->ref), "%s", from);
+	/* Truncation only drops facts for an absurd name: check, not warn. */
+	if (tag[0] != '\0' && strchr(from, '@') == NULL) {
+		if (snprintf(p->ref, sizeof(p->ref), "%.380s%s%.120s", from,
+		    strncmp(tag, "sha256:", 7) == 0 ? "@" : ":", tag) < 0)
+			p->ref[0] = '\0';
+	} else
+		snprintf(p->ref, sizeof(p->ref), "%.500s", from);
 	r->status = 200;
 	r->kind = DISP_REPLY_STREAM;
 	r->length = -1;

@@ -47,8 +47,8 @@ message_of(const char *body, int status, char *out, size_t len)
 
 static enum attempt
 attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
-    *fwd, const char *mode, const char *ctr, struct read_misses *m,
-    struct disp_reply *r)
+    *fwd, const char *mode, const char *ctr, int req_fd,
+    struct read_misses *m, struct disp_reply *r)
 {
 	struct backend_call	 call;
 	struct backend_xfer	*x;
@@ -65,7 +65,7 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 	call.head_timeout_ms = READ_HEAD_TIMEOUT_MS;
 	dm_err_clear(&err);
 	x = backend_xfer_start(d->b[bi].be, &call, &err);
-	if (x == NULL || backend_xfer_head(x, &err) == -1) {
+	if (x == NULL || backend_xfer_head(x, req_fd, &err) == -1) {
 		m->soft = 1;
 		m->status = 502;
 		snprintf(m->msg, sizeof(m->msg), "%s", err.msg);
@@ -145,7 +145,8 @@ disp_read_fallback(struct disp *d, const struct disp_req *req,
 		if (i != owner)
 			order[n++] = i;
 	for (i = 0; i < n; i++)
-		if (attempt(d, order[i], path, fwd, "native", ctr, &m, r) ==
+		if (attempt(d, order[i], path, fwd, "native", ctr,
+		    req->client_fd, &m, r) ==
 		    ATTEMPT_SERVED)
 			return;
 
@@ -162,7 +163,7 @@ disp_read_fallback(struct disp *d, const struct disp_req *req,
 		free(snapq);
 		for (i = 0; i < n; i++) {
 			if (attempt(d, order[i], snap, fwd, "snapshot", ctr,
-			    &m, r) == ATTEMPT_SERVED) {
+			    req->client_fd, &m, r) == ATTEMPT_SERVED) {
 				free(snap);
 				return;
 			}

@@ -28,6 +28,62 @@ disp_backend_index(const struct disp *d, const char *name)
 }
 
 /*
+ * A reference the store does not know may still name a container an
+ * engine has (created there directly, or by a create that was in flight
+ * when dockmuxd died): ask the backends in order and adopt the first
+ * answer.  0 with route filled, -1 when none has it.
+ */
+static int
+adopt_on_miss(struct disp *d, const char *ref, struct store_route *route)
+{
+	struct backend_call	 call = { .method = "GET", .timeout_ms = 10000 };
+	struct json_object	*o = NULL, *v;
+	struct dm_err		 err;
+	char			*path, *enc, *body = NULL;
+	size_t			 i, len;
+	int			 status, rc = -1;
+
+	enc = disp_url_encode(ref);
+	if (asprintf(&path, "/containers/%s/json", enc) == -1)
+		abort();
+	free(enc);
+	call.path = path;
+	for (i = 0; i < d->n && rc == -1; i++) {
+		status = 0;
+		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
+		    &err) == 0 && status == 200 &&
+		    (o = json_tokener_parse(body)) != NULL &&
+		    json_object_object_get_ex(o, "Id", &v)) {
+			memset(route, 0, sizeof(*route));
+			snprintf(route->id, sizeof(route->id), "%s",
+			    json_object_get_string(v));
+			if (json_object_object_get_ex(o, "Name", &v))
+				snprintf(route->name, sizeof(route->name), "%s",
+				    json_object_get_string(v) +
+				    (json_object_get_string(v)[0] == '/'));
+			snprintf(route->backend, sizeof(route->backend), "%s",
+			    d->b[i].cfg->name);
+			snprintf(route->rule, sizeof(route->rule), "adopted");
+			route->created = (long long)time(NULL);
+			if (store_route_put(d->store, route, &err) == -1) {
+				route->name[0] = '\0';
+				(void)store_route_put(d->store, route, &err);
+			}
+			log_info("msg=\"container adopted on lookup\" "
+			    "id=%.12s name=%s backend=%s", route->id,
+			    route->name, route->backend);
+			rc = 0;
+		}
+		json_object_put(o);
+		o = NULL;
+		free(body);
+		body = NULL;
+	}
+	free(path);
+	return rc;
+}
+
+/*
  * Resolve a container reference as the client wrote it (percent-coded).
  * 0 with route and its backend's index; -1 with err (404 unknown, 400
  * ambiguous, 503 when the owner is no longer configured).
@@ -39,7 +95,8 @@ disp_resolve_container(struct disp *d, const char *raw, struct store_route
 	char	ref[DISP_ID_MAX];
 
 	disp_url_decode(raw, strlen(raw), ref, sizeof(ref));
-	if (store_route_find(d->store, ref, route, err) == -1)
+	if (store_route_find(d->store, ref, route, err) == -1 &&
+	    (err->st != DM_ENOTFOUND || adopt_on_miss(d, ref, route) == -1))
 		return -1;
 	*bi = disp_backend_index(d, route->backend);
 	if (*bi == (size_t)-1) {
@@ -311,6 +368,12 @@ disp_reconcile(struct disp *d)
 	for (i = 0; i < d->n; i++)
 		args[i] = &l[i];
 	disp_each_backend(d, list_all, args);
+	/* Drop first: a stale route must not keep a name a container that
+	 * is adopted next now carries. */
+	dc.d = d;
+	dc.l = l;
+	dc.dropped = 0;
+	(void)store_route_each(d->store, NULL, drop_if_gone, &dc, &err);
 	for (i = 0; i < d->n; i++) {
 		if (l[i].list == NULL) {
 			log_warnx("msg=\"reconcile: backend unreachable, its "
@@ -322,9 +385,24 @@ disp_reconcile(struct disp *d)
 			if (!json_object_object_get_ex(e, "Id", &v))
 				continue;
 			id = json_object_get_string(v);
+			nm = NULL;
+			if (json_object_object_get_ex(e, "Names", &names) &&
+			    json_object_array_length(names) > 0) {
+				nm = json_object_get_string(
+				    json_object_array_get_idx(names, 0));
+				if (nm[0] == '/')
+					nm++;
+			}
 			if (store_route_find(d->store, id, &have, &err) == 0 &&
-			    strcmp(have.id, id) == 0)
+			    strcmp(have.id, id) == 0) {
+				/* Renamed behind our back: follow the engine. */
+				if (nm != NULL && strcmp(have.name, nm) != 0 &&
+				    store_route_rename(d->store, id, nm, &err)
+				    == 0)
+					log_info("msg=\"route renamed\" "
+					    "id=%.12s name=%s", id, nm);
 				continue;
+			}
 			memset(&r, 0, sizeof(r));
 			snprintf(r.id, sizeof(r.id), "%s", id);
 			snprintf(r.backend, sizeof(r.backend), "%s",
@@ -333,13 +411,8 @@ disp_reconcile(struct disp *d)
 			if (json_object_object_get_ex(e, "Image", &v))
 				snprintf(r.image, sizeof(r.image), "%s",
 				    json_object_get_string(v));
-			if (json_object_object_get_ex(e, "Names", &names) &&
-			    json_object_array_length(names) > 0) {
-				nm = json_object_get_string(
-				    json_object_array_get_idx(names, 0));
-				snprintf(r.name, sizeof(r.name), "%s",
-				    nm[0] == '/' ? nm + 1 : nm);
-			}
+			if (nm != NULL)
+				snprintf(r.name, sizeof(r.name), "%s", nm);
 			r.created = (long long)time(NULL);
 			if (store_route_put(d->store, &r, &err) == -1) {
 				/* Same name on two engines: keep it unnamed. */
@@ -352,10 +425,6 @@ disp_reconcile(struct disp *d)
 			    "backend=%s", r.id, r.name, r.backend);
 		}
 	}
-	dc.d = d;
-	dc.l = l;
-	dc.dropped = 0;
-	(void)store_route_each(d->store, NULL, drop_if_gone, &dc, &err);
 	log_info("msg=\"reconciled\" routes=%zu adopted=%zu dropped=%zu",
 	    store_route_count(d->store), adopted, dc.dropped);
 	for (i = 0; i < d->n; i++)

@@ -97,14 +97,15 @@ serving(const struct disp_pick *p, const char *os, const char *arch,
 	return arch_required ? -1 : first;
 }
 
+/* what: "linux" or "linux/arm64", the platform nobody serves. */
 static void
-route_to_peer(struct disp_pick *p, const char *os, const char *why,
-    struct dm_err *err)
+route_to_peer(struct disp_pick *p, const char *os, const char *what,
+    const char *why, struct dm_err *err)
 {
 	snprintf(p->peer_os, sizeof(p->peer_os), "%s", os);
 	dm_err_set(err, DM_EPEER, "%s, but no dockmux backend serves %s: "
 	    "configure a backend for %s in dockmux.json, or run this "
-	    "workload on a peer node that has one", why, os, os);
+	    "workload on a peer node that has one", why, what, what);
 }
 
 int
@@ -167,9 +168,15 @@ disp_pick_backend(struct disp_pick *p, struct dm_err *err)
 			    (int)strcspn(slash + 1, "/"), slash + 1);
 		i = serving(p, os, arch, 1);
 		if (i == -1) {
+			char	what[2 * DISP_FIELD_MAX + 2];
+
 			snprintf(why, sizeof(why), "platform %s was asked for",
 			    p->platform);
-			route_to_peer(p, os, why, err);
+			snprintf(what, sizeof(what), "%s%s%s", os,
+			    arch[0] != '\0' && serving(p, os, NULL, 0) != -1 ?
+			    "/" : "", arch[0] != '\0' && serving(p, os, NULL, 0)
+			    != -1 ? arch : "");
+			route_to_peer(p, os, what, why, err);
 			return -1;
 		}
 		p->chosen = (size_t)i;
@@ -182,7 +189,7 @@ disp_pick_backend(struct disp_pick *p, struct dm_err *err)
 		if (i == -1) {
 			snprintf(why, sizeof(why), "image \"%s\" is a %s image",
 			    p->image != NULL ? p->image : "", p->image_os);
-			route_to_peer(p, p->image_os, why, err);
+			route_to_peer(p, p->image_os, p->image_os, why, err);
 			return -1;
 		}
 		p->chosen = (size_t)i;

@@ -164,7 +164,9 @@ static const struct row rows[] = {
 	    DM_OK, NULL, NULL },
 	{ "platform_arch_served_by_none_routes_to_peer", SET(set_arch), NULL,
 	    "linux/s390x", NULL, NULL, NULL, NULL, NULL, NULL, RULE_DEFAULT,
-	    DM_EPEER, "linux", "platform linux/s390x was asked for" },
+	    DM_EPEER, "linux", "platform linux/s390x was asked for, but no "
+	    "dockmux backend serves linux/s390x: configure a backend for "
+	    "linux/s390x" },
 	{ "image_arch_prefers_matching_engine", SET(set_arch), NULL, NULL,
 	    "linux", "arm64", NULL, NULL, NULL, "emu", RULE_IMAGE_OS, DM_OK,
 	    NULL, NULL },
