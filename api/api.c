@@ -31,7 +31,7 @@
 
 struct api {
 	struct MHD_Daemon	*mhd;
-	struct disp		*disp;		/* borrowed */
+	struct dispatcher	*disp;		/* borrowed */
 	atomic_uint		 unanswered;
 };
 
@@ -40,8 +40,9 @@ struct api_req {
 	struct api		*api;
 	struct disp_req		 req;
 	struct dm_hdrs		 hdrs;
-	char			*path;		/* owned */
-	char			*query;		/* owned */
+	char			*path;		/* owned: raw, as the client sent */
+	char			*query;		/* owned: raw, without '?' */
+	int			 begun;		/* headers read, call begun */
 	struct disp_call	*call;		/* owned */
 	struct disp_reply	 reply;		/* owned (stream moves to MHD) */
 	int			 counted;	/* in api->unanswered */
@@ -83,32 +84,6 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 
 	(void)kind;
 	(void)dm_hdrs_add(h, key, value != NULL ? value : "");
-	return MHD_YES;
-}
-
-struct query_buf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-	int	 overflow;
-};
-
-static enum MHD_Result
-collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
-{
-	struct query_buf	*q = cls;
-	size_t			 need;
-
-	(void)kind;
-	need = strlen(key) + (value != NULL ? strlen(value) + 1 : 0) + 2;
-	if (q->len + need >= q->cap) {
-		q->overflow = 1;
-		return MHD_NO;
-	}
-	q->len += (size_t)snprintf(q->s + q->len, q->cap - q->len, "%s%s%s%s",
-	    q->len > 0 ? "&" : "", key, value != NULL ? "=" : "",
-	    value != NULL ? value : "");
 	return MHD_YES;
 }
 
@@ -229,34 +204,46 @@ wants_upgrade(const struct dm_hdrs *h)
 	return up != NULL && strcasecmp(up, "tcp") == 0;
 }
 
-/* First call for a request: headers are in, no body yet. */
-static struct api_req *
-begin_request(struct api *api, struct MHD_Connection *conn, const char *url,
-    const char *method)
+/*
+ * The request target exactly as sent: MHD's own argument parsing turns
+ * '+' into ' ', and the path and query are forwarded byte for byte.  The
+ * per-request state is born here and hangs off con_cls.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct api_req			*ar;
-	struct query_buf		 q;
-	const union MHD_ConnectionInfo	*ci;
-	const char			*cl, *te;
+	struct api_req	*ar;
+	const char	*q;
 
+	(void)conn;
 	ar = calloc(1, sizeof(*ar));
 	if (ar == NULL)
 		abort();
-	ar->api = api;
+	ar->api = cls;
 	dm_hdrs_init(&ar->hdrs);
 	disp_reply_init(&ar->reply);
-	ar->path = strdup(url);
-	q.cap = DM_MAX_PATH;
-	q.s = calloc(1, q.cap);
-	q.len = 0;
-	q.overflow = 0;
-	if (ar->path == NULL || q.s == NULL)
+	q = strchr(uri, '?');
+	ar->path = q != NULL ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+	ar->query = strdup(q != NULL ? q + 1 : "");
+	if (ar->path == NULL || ar->query == NULL)
 		abort();
+	/* A fragment is not part of the target. */
+	ar->query[strcspn(ar->query, "#")] = '\0';
+	return ar;
+}
+
+/* First call for a request: headers are in, no body yet. */
+static void
+begin_request(struct api_req *ar, struct MHD_Connection *conn,
+    const char *method)
+{
+	struct api			*api = ar->api;
+	const union MHD_ConnectionInfo	*ci;
+	const char			*cl, *te;
+
+	ar->begun = 1;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header,
 	    &ar->hdrs);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg,
-	    &q);
-	ar->query = q.s;
 	ar->req.method = method;
 	ar->req.path = ar->path;
 	ar->req.query = ar->query;
@@ -277,11 +264,10 @@ begin_request(struct api *api, struct MHD_Connection *conn, const char *url,
 	ar->req.wants_upgrade = wants_upgrade(&ar->hdrs);
 	atomic_fetch_add(&api->unanswered, 1);
 	ar->counted = 1;
-	if (q.overflow || strlen(url) > DM_MAX_PATH ||
+	if (strlen(ar->path) + strlen(ar->query) > DM_MAX_PATH ||
 	    api_classify(method, ar->path, &ar->req) == -1)
-		return ar;	/* answered as an error at the end */
+		return;		/* answered as an error at the end */
 	ar->call = disp_begin(api->disp, &ar->req);
-	return ar;
 }
 
 static void
@@ -303,8 +289,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	enum MHD_Result	 ret;
 
 	(void)version;
-	if (ar == NULL) {
-		*con_cls = begin_request(api, conn, url, method);
+	(void)url;
+	(void)api;
+	if (ar == NULL)
+		return MHD_NO;	/* on_uri always sets it */
+	if (!ar->begun) {
+		begin_request(ar, conn, method);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -346,7 +336,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 struct api *
-api_start(struct disp *disp, int listen_fd, struct dm_err *err)
+api_start(struct dispatcher *disp, int listen_fd, struct dm_err *err)
 {
 	struct api	*api;
 
@@ -361,6 +351,7 @@ api_start(struct disp *disp, int listen_fd, struct dm_err *err)
 	    0, NULL, NULL, on_request, api,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,

@@ -14,7 +14,8 @@ struct api;	/* opaque: the HTTP server */
  * server takes it).  disp is borrowed and must outlive the server.
  * Returns owned (api_stop()) or NULL with err.
  */
-struct api	*api_start(struct disp *, int listen_fd, struct dm_err *);
+struct api	*api_start(struct dispatcher *, int listen_fd,
+		    struct dm_err *);
 /* Stop accepting; requests in progress go on. */
 void		 api_quiesce(struct api *);
 /* Requests that have not been answered yet (a graceful stop waits). */

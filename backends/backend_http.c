@@ -375,8 +375,13 @@ xfer_fail(struct backend_xfer *x, struct dm_err *err, const char *what)
 	const char	*why = x->errbuf[0] != '\0' ? x->errbuf :
 	    curl_easy_strerror(x->result);
 
-	dm_err_set(err, DM_EBACKEND, "backend %s: %s: %s", x->b->name, what,
-	    why);
+	/* curl speaks of "localhost port 80"; the user knows a socket. */
+	if (x->result == CURLE_COULDNT_CONNECT)
+		dm_err_set(err, DM_EBACKEND, "backend %s: cannot connect to %s",
+		    x->b->name, x->b->sock);
+	else
+		dm_err_set(err, DM_EBACKEND, "backend %s: %s: %s", x->b->name,
+		    what, why);
 }
 
 struct backend_xfer *

@@ -41,6 +41,7 @@ struct disp_call {
 	char			 ctr_id[STORE_ID_MAX]; /* owner-routed: full ID */
 	void			(*finish)(struct disp_call *,
 				    struct disp_reply *);
+	struct timespec		 started;
 	struct dm_err		 err;
 };
 
@@ -48,10 +49,12 @@ struct disp_call {
 
 struct xfer_stream {
 	struct disp_stream	 base;
+	struct disp		*d;		/* a view reference */
 	struct backend_xfer	*x;		/* owned */
 };
 
 struct disp_upgrade {
+	struct disp		*d;		/* a view reference */
 	struct backend_hijack	*hj;		/* owned */
 };
 
@@ -103,252 +106,10 @@ disp_reply_free(struct disp_reply *r)
 	r->stream = NULL;
 	if (r->upgrade != NULL) {
 		backend_hijack_free(r->upgrade->hj);
+		disp_stream_release(r->upgrade->d);
 		free(r->upgrade);
 	}
 	r->upgrade = NULL;
-}
-
-/* ---- health ---- */
-
-static void
-copy_field(char *dst, size_t len, struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		snprintf(dst, len, "%s", json_object_get_string(v));
-}
-
-static void
-probe_one(struct disp *d, size_t i, void *arg)
-{
-	struct disp_backend	*db = &d->b[i];
-	struct disp_health	 h;
-	struct backend_call	 call = { .method = "GET", .path = "/version",
-	    .timeout_ms = DM_PING_TIMEOUT_MS };
-	struct json_object	*o = NULL;
-	struct dm_err		 err;
-	char			*body = NULL;
-	size_t			 len;
-	int			 status = 0, was_up, probed;
-
-	(void)arg;
-	memset(&h, 0, sizeof(h));
-	dm_err_clear(&err);
-	if (backend_do(db->be, &call, &status, &body, &len, NULL, &err) ==
-	    -1) {
-		snprintf(h.last_error, sizeof(h.last_error), "%s", err.msg);
-	} else if (status != 200) {
-		snprintf(h.last_error, sizeof(h.last_error),
-		    "GET /version answered %d", status);
-	} else if ((o = json_tokener_parse(body)) == NULL) {
-		snprintf(h.last_error, sizeof(h.last_error),
-		    "GET /version: not JSON");
-	} else {
-		h.up = 1;
-		copy_field(h.api_version, sizeof(h.api_version), o,
-		    "ApiVersion");
-		copy_field(h.min_api_version, sizeof(h.min_api_version), o,
-		    "MinAPIVersion");
-		copy_field(h.os, sizeof(h.os), o, "Os");
-		copy_field(h.arch, sizeof(h.arch), o, "Arch");
-		copy_field(h.server_version, sizeof(h.server_version), o,
-		    "Version");
-		copy_field(h.kernel, sizeof(h.kernel), o, "KernelVersion");
-	}
-	json_object_put(o);
-	free(body);
-	/* Configured os/arch win over what the engine reports. */
-	if (db->cfg->os != NULL)
-		snprintf(h.os, sizeof(h.os), "%s", db->cfg->os);
-	if (db->cfg->arch != NULL)
-		snprintf(h.arch, sizeof(h.arch), "%s", db->cfg->arch);
-
-	pthread_mutex_lock(&d->lock);
-	was_up = db->health.up;
-	probed = db->health.probed;
-	if (!h.up) {
-		/* Keep what was learnt while it was up. */
-		memcpy(h.api_version, db->health.api_version,
-		    sizeof(h.api_version));
-		memcpy(h.min_api_version, db->health.min_api_version,
-		    sizeof(h.min_api_version));
-		memcpy(h.server_version, db->health.server_version,
-		    sizeof(h.server_version));
-		if (h.os[0] == '\0')
-			memcpy(h.os, db->health.os, sizeof(h.os));
-		if (h.arch[0] == '\0')
-			memcpy(h.arch, db->health.arch, sizeof(h.arch));
-	}
-	h.since = (probed && was_up == h.up) ? db->health.since : time(NULL);
-	h.probed = 1;
-	db->health = h;
-	pthread_mutex_unlock(&d->lock);
-
-	if (!probed || was_up != h.up) {
-		if (h.up)
-			log_info("msg=\"backend up\" backend=%s api=%s os=%s "
-			    "arch=%s", db->cfg->name, h.api_version, h.os,
-			    h.arch);
-		else
-			log_warnx("msg=\"backend down\" backend=%s "
-			    "reason=\"%s\"", db->cfg->name, h.last_error);
-	}
-}
-
-void
-disp_probe_all(struct disp *d)
-{
-	disp_each_backend(d, probe_one, NULL);
-}
-
-void
-disp_health_copy(struct disp *d, size_t i, struct disp_health *out)
-{
-	pthread_mutex_lock(&d->lock);
-	*out = d->b[i].health;
-	pthread_mutex_unlock(&d->lock);
-}
-
-static void *
-health_main(void *arg)
-{
-	struct disp	*d = arg;
-	struct timespec	 ts;
-
-	pthread_mutex_lock(&d->lock);
-	while (!d->stopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += DISP_HEALTH_INTERVAL_MS / 1000;
-		ts.tv_nsec += (DISP_HEALTH_INTERVAL_MS % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->wake, &d->lock, &ts);
-		if (d->stopping)
-			break;
-		pthread_mutex_unlock(&d->lock);
-		disp_probe_all(d);
-		pthread_mutex_lock(&d->lock);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return NULL;
-}
-
-struct each_arg {
-	struct disp	*d;
-	size_t		 i;
-	void		(*fn)(struct disp *, size_t, void *);
-	void		*arg;
-};
-
-static void *
-each_main(void *p)
-{
-	struct each_arg	*a = p;
-
-	a->fn(a->d, a->i, a->arg);
-	return NULL;
-}
-
-void
-disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
-    void **args)
-{
-	struct each_arg	a[DM_MAX_BACKENDS];
-	pthread_t	t[DM_MAX_BACKENDS];
-	int		started[DM_MAX_BACKENDS];
-	size_t		i;
-
-	if (d->n == 1) {
-		fn(d, 0, args != NULL ? args[0] : NULL);
-		return;
-	}
-	for (i = 0; i < d->n; i++) {
-		a[i].d = d;
-		a[i].i = i;
-		a[i].fn = fn;
-		a[i].arg = args != NULL ? args[i] : NULL;
-		started[i] = pthread_create(&t[i], NULL, each_main, &a[i]) == 0;
-		if (!started[i])
-			fn(d, i, a[i].arg);
-	}
-	for (i = 0; i < d->n; i++)
-		if (started[i])
-			pthread_join(t[i], NULL);
-}
-
-/* ---- the dispatcher ---- */
-
-struct disp *
-disp_new(const struct cfg *cfg, struct dm_err *err)
-{
-	struct disp	*d;
-	size_t		 i;
-
-	if (cfg->nbackends == 0) {
-		dm_err_set(err, DM_EINTERNAL, "no backends configured");
-		return NULL;
-	}
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		abort();
-	d->cfg = cfg;
-	d->n = cfg->nbackends;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->wake, NULL);
-	atomic_init(&d->active, 0);
-	for (i = 0; i < d->n; i++) {
-		d->b[i].cfg = &cfg->backends[i];
-		d->b[i].be = backend_new(cfg->backends[i].name,
-		    cfg->backends[i].socket_path);
-	}
-	d->store = store_open(cfg->store, err);
-	if (d->store == NULL) {
-		disp_free(d);
-		return NULL;
-	}
-	disp_probe_all(d);
-	disp_reconcile(d);
-	return d;
-}
-
-int
-disp_start(struct disp *d)
-{
-	if (pthread_create(&d->health_thread, NULL, health_main, d) != 0)
-		return -1;
-	d->health_running = 1;
-	return 0;
-}
-
-void
-disp_free(struct disp *d)
-{
-	size_t	i;
-
-	if (d == NULL)
-		return;
-	pthread_mutex_lock(&d->lock);
-	d->stopping = 1;
-	pthread_cond_broadcast(&d->wake);
-	pthread_mutex_unlock(&d->lock);
-	if (d->health_running)
-		pthread_join(d->health_thread, NULL);
-	for (i = 0; i < d->n; i++)
-		backend_free(d->b[i].be);
-	store_close(d->store);
-	pthread_cond_destroy(&d->wake);
-	pthread_mutex_destroy(&d->lock);
-	free(d);
-}
-
-unsigned int
-disp_active_calls(const struct disp *d)
-{
-	return atomic_load(&((struct disp *)(uintptr_t)d)->active);
 }
 
 void
@@ -379,6 +140,12 @@ target_path(const struct disp_req *req)
 	    "", req->query) == -1)
 		abort();
 	return p;
+}
+
+static void
+finish_admin(struct disp_call *c, struct disp_reply *r)
+{
+	disp_admin_answer(c->d, c->req, c->body, c->body_len, r);
 }
 
 static void
@@ -584,8 +351,11 @@ plan(struct disp_call *c)
 	c->target = 0;
 	switch (req->kind) {
 	case ROUTE_LOCAL:
-	case ROUTE_ADMIN:
 		c->mode = CALL_LOCAL;
+		return;
+	case ROUTE_ADMIN:
+		c->mode = CALL_BUFFER;
+		c->finish = finish_admin;
 		return;
 	case ROUTE_CREATE:
 		c->mode = CALL_BUFFER;
@@ -626,6 +396,13 @@ plan(struct disp_call *c)
 			free(c->target_path);
 			c->target_path = path;
 		}
+		if (req->kind != ROUTE_READ_FALLBACK &&
+		    disp_backend_down(d, c->target, c->err.msg,
+		    sizeof(c->err.msg))) {
+			c->err.st = DM_EUNAVAIL;
+			c->mode = CALL_FAILED;
+			return;
+		}
 		if (req->kind == ROUTE_PER_CONTAINER &&
 		    strcmp(req->method, "POST") == 0 &&
 		    strcmp(req->action, "exec") == 0) {
@@ -657,19 +434,22 @@ plan(struct disp_call *c)
 }
 
 struct disp_call *
-disp_begin(struct disp *d, const struct disp_req *req)
+disp_begin(struct dispatcher *root, const struct disp_req *req)
 {
 	struct disp_call	*c;
+	struct disp		*d;
 	struct backend_call	 bc;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		abort();
+	d = disp_view_acquire(root);
 	c->d = d;
 	c->req = req;
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	dm_hdrs_init(&c->fwd);
 	dm_err_clear(&c->err);
-	atomic_fetch_add(&d->active, 1);
+	atomic_fetch_add(&root->active, 1);
 	disp_forward_headers(req->hdrs, &c->fwd);
 	c->target_path = target_path(req);
 	plan(c);
@@ -721,6 +501,7 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 		c->body = nb;
 		memcpy(c->body + c->body_len, data, len);
 		c->body_len += len;
+		c->body[c->body_len] = '\0';	/* parsed as a C string */
 		break;
 	case CALL_LOCAL:
 	case CALL_FAILED:
@@ -742,6 +523,7 @@ xfer_stream_free(struct disp_stream *s)
 	struct xfer_stream	*xs = (struct xfer_stream *)s;
 
 	backend_xfer_free(xs->x);
+	disp_stream_release(xs->d);
 	free(xs);
 }
 
@@ -762,7 +544,8 @@ copy_reply_headers(const struct dm_hdrs *in, struct dm_hdrs *out)
  * the client); anything else streams as it comes.
  */
 void
-disp_reply_from_xfer(struct disp_reply *r, struct backend_xfer *x)
+disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
+    struct backend_xfer *x)
 {
 	struct xfer_stream	*xs;
 	struct dm_err		 err;
@@ -784,6 +567,8 @@ disp_reply_from_xfer(struct disp_reply *r, struct backend_xfer *x)
 	xs->base.read = xfer_stream_read;
 	xs->base.free = xfer_stream_free;
 	xs->x = x;
+	xs->d = d;
+	disp_stream_hold(d);
 	r->stream = &xs->base;
 }
 
@@ -798,7 +583,7 @@ end_forward(struct disp_call *c, struct disp_reply *r)
 		return;
 	}
 	disp_route_after(c->d, c->req, c->ctr_id, backend_xfer_status(c->x));
-	disp_reply_from_xfer(r, c->x);
+	disp_reply_from_xfer(c->d, r, c->x);
 	c->x = NULL;
 }
 
@@ -845,10 +630,60 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 	if (r->upgrade == NULL)
 		abort();
 	r->upgrade->hj = hj;
+	r->upgrade->d = c->d;
+	disp_stream_hold(c->d);
+}
+
+static void	disp_end_inner(struct disp_call *, struct disp_reply *);
+
+/* Which backend a call's metrics name. */
+static const char *
+metric_backend(const struct disp_call *c)
+{
+	switch (c->req->kind) {
+	case ROUTE_LOCAL:
+	case ROUTE_ADMIN:
+		return "dockmux";
+	case ROUTE_FANOUT:
+		return c->mode == CALL_FORWARD ? c->d->b[c->target].cfg->name :
+		    "all";
+	case ROUTE_PRIMARY:
+	case ROUTE_CREATE:
+	case ROUTE_PER_CONTAINER:
+	case ROUTE_PER_EXEC:
+	case ROUTE_READ_FALLBACK:
+	case ROUTE_HIJACK:
+		break;
+	}
+	if (c->req->kind == ROUTE_CREATE || (c->req->kind == ROUTE_PRIMARY &&
+	    c->mode == CALL_BUFFER))
+		return "all";
+	return c->d->b[c->target].cfg->name;
+}
+
+static void
+count_call(struct disp_call *c, const struct disp_reply *r)
+{
+	struct timespec	now;
+	double		secs;
+	const char	*be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - c->started.tv_sec) +
+	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e9;
+	disp_metrics_request(c->d->metrics, c->req->kind, be != NULL ? be :
+	    metric_backend(c), r->status, secs);
 }
 
 void
 disp_end(struct disp_call *c, struct disp_reply *r)
+{
+	disp_end_inner(c, r);
+	count_call(c, r);
+}
+
+static void
+disp_end_inner(struct disp_call *c, struct disp_reply *r)
 {
 	disp_reply_init(r);
 	switch (c->mode) {
@@ -887,7 +722,8 @@ disp_call_free(struct disp_call *c)
 {
 	if (c == NULL)
 		return;
-	atomic_fetch_sub(&c->d->active, 1);
+	atomic_fetch_sub(&c->d->root->active, 1);
+	disp_view_release(c->d);
 	backend_xfer_free(c->x);
 	dm_hdrs_clear(&c->fwd);
 	free(c->target_path);

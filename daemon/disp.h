@@ -9,7 +9,7 @@
 #include "daemon/hdrs.h"
 
 struct cfg;
-struct disp;		/* opaque: backends, their health, the store */
+struct dispatcher;	/* opaque: the backends, their health, the store */
 struct disp_call;	/* opaque: one request in progress */
 struct disp_upgrade;	/* opaque: an engine connection to relay */
 
@@ -93,13 +93,24 @@ struct disp_reply {
 
 /*
  * Build the dispatcher over cfg's backends (cfg is borrowed and must
- * outlive it) and probe every backend once.  Owned: disp_free().
+ * outlive it), open the store, probe every backend once and reconcile.
+ * Owned: disp_free().
  */
-struct disp	*disp_new(const struct cfg *, struct dm_err *);
+struct dispatcher *disp_new(const struct cfg *, struct dm_err *);
 /* Start the periodic health probes.  0 or -1. */
-int		 disp_start(struct disp *);
+int		 disp_start(struct dispatcher *);
 /* Stop probes, free backends.  Calls must all be freed before. */
-void		 disp_free(struct disp *);
+void		 disp_free(struct dispatcher *);
+
+/*
+ * Swap in a new configuration (takes cfg; it is freed once no request
+ * uses it).  Backends added are probed and reconciled; backends removed
+ * keep their routes, counted in *orphans (requests for them answer 503).
+ * The listen socket and the store cannot change: warned, not applied.
+ * 0, or -1 with err and nothing changed.
+ */
+int		 disp_reload(struct dispatcher *, struct cfg *, size_t *orphans,
+		    struct dm_err *);
 
 /*
  * One request: begin with the head, hand over the body piece by piece,
@@ -107,7 +118,7 @@ void		 disp_free(struct disp *);
  * disp_end() as a Docker-shaped error reply, so the front end has one
  * path.  Owned: disp_call_free(), after the reply is done with.
  */
-struct disp_call *disp_begin(struct disp *, const struct disp_req *);
+struct disp_call *disp_begin(struct dispatcher *, const struct disp_req *);
 void		 disp_body(struct disp_call *, const char *, size_t);
 void		 disp_end(struct disp_call *, struct disp_reply *);
 void		 disp_call_free(struct disp_call *);
@@ -126,6 +137,6 @@ void		 disp_reply_json(struct disp_reply *, int status,
 void		 disp_reply_free(struct disp_reply *);
 
 /* Number of calls and streams in progress (for a graceful stop). */
-unsigned int	 disp_active_calls(const struct disp *);
+unsigned int	 disp_active_calls(const struct dispatcher *);
 
 #endif

@@ -81,6 +81,8 @@ disp_image_inspect(struct disp *d, const char *ref, struct store_image *img)
 	for (i = 0; i < d->n; i++) {
 		body = NULL;
 		status = 0;
+		if (disp_backend_down(d, i, NULL, 0))
+			continue;
 		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
 		    &err) == 0 && status == 200 &&
 		    disp_image_facts_parse(body, img) == 0) {
@@ -136,17 +138,6 @@ disp_json_merge(struct json_object *dst, struct json_object *src)
 	}
 }
 
-static void
-reply_conflict(struct disp_reply *r, const char *name, const char *id)
-{
-	char	msg[STORE_NAME_MAX + 256];
-
-	snprintf(msg, sizeof(msg), "Conflict. The container name \"/%s\" is "
-	    "already in use by container \"%s\". You have to remove (or "
-	    "rename) that container to be able to reuse that name.", name, id);
-	disp_reply_error(r, DM_ECONFLICT, msg);
-}
-
 /* The container's name as its engine reports it, without the '/'. */
 static void
 learn_name(struct disp *d, size_t bi, const char *id, char *name,
@@ -193,26 +184,157 @@ remove_at(struct disp *d, size_t bi, const char *id)
 	free(path);
 }
 
+/* What the rules decided for one create body. */
+struct create_plan {
+	struct disp_candidate	 cand[DM_MAX_BACKENDS];
+	struct disp_health	 health[DM_MAX_BACKENDS];
+	struct disp_pick	 pick;
+	struct store_image	 img;
+	char			 name[STORE_NAME_MAX];
+	char			 platform[128];
+	const char		*image;		/* borrowed from the body */
+};
+
+/*
+ * Decide where a create goes: name clash, then the rules over the
+ * backends' health and the image's facts.  0 with cp->pick set; -1 with
+ * err (409 name in use, 400 bad pin, 409 route-to-peer, 503 down).
+ */
+static int
+create_decide(struct disp *d, const char *query, struct json_object *o,
+    struct create_plan *cp, struct dm_err *err)
+{
+	struct store_route	 other;
+	struct json_object	*labels = NULL;
+	size_t			 i;
+	int			 have_facts;
+
+	memset(cp, 0, sizeof(*cp));
+	if (disp_query_get(query, "name", cp->name, sizeof(cp->name)) &&
+	    cp->name[0] == '/')
+		memmove(cp->name, cp->name + 1, strlen(cp->name));
+	if (cp->name[0] != '\0' && store_route_find(d->store, cp->name,
+	    &other, err) == 0 && strcmp(other.name, cp->name) == 0 &&
+	    !disp_route_verify(d, &other)) {
+		dm_err_set(err, DM_ECONFLICT, "Conflict. The container name "
+		    "\"/%s\" is already in use by container \"%s\". You have "
+		    "to remove (or rename) that container to be able to reuse "
+		    "that name.", cp->name, other.id);
+		return -1;
+	}
+	dm_err_clear(err);
+	if (!json_object_object_get_ex(o, "Labels", &labels) ||
+	    !json_object_is_type(labels, json_type_object))
+		labels = NULL;
+	cp->image = str_at(o, "Image");
+	(void)disp_query_get(query, "platform", cp->platform,
+	    sizeof(cp->platform));
+	have_facts = image_facts(d, cp->image, &cp->img) == 0;
+
+	for (i = 0; i < d->n; i++) {
+		disp_health_copy(d, i, &cp->health[i]);
+		cp->cand[i].name = d->b[i].cfg->name;
+		cp->cand[i].os = cp->health[i].os[0] != '\0' ?
+		    cp->health[i].os : NULL;
+		cp->cand[i].arch = cp->health[i].arch[0] != '\0' ?
+		    cp->health[i].arch : NULL;
+		cp->cand[i].isolation = d->b[i].cfg->isolation;
+		cp->cand[i].runtime_markers = d->b[i].cfg->runtime_markers;
+	}
+	cp->pick.b = cp->cand;
+	cp->pick.n = d->n;
+	cp->pick.isolation_labels = d->cfg->isolation_labels;
+	cp->pick.unknown_os_backend = d->cfg->unknown_os_backend;
+	cp->pick.labels = labels;
+	cp->pick.platform = cp->platform;
+	cp->pick.image = cp->image;
+	cp->pick.image_os = have_facts ? cp->img.os : NULL;
+	cp->pick.image_arch = have_facts ? cp->img.arch : NULL;
+	cp->pick.image_marker = have_facts ? cp->img.marker : NULL;
+	if (disp_pick_backend(&cp->pick, err) == -1)
+		return -1;
+	if (disp_backend_down(d, cp->pick.chosen, err->msg,
+	    sizeof(err->msg))) {
+		err->st = DM_EUNAVAIL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * POST /_dockmux/explain: what a create with this query and body would
+ * do, without doing it.  Owned JSON: {"backend","rule"} or {"error",
+ * "status", "route_to_peer"}.
+ */
+struct json_object *
+disp_create_explain(struct disp *d, const char *query, const char *body,
+    size_t body_len)
+{
+	struct create_plan	*cp;
+	struct json_object	*o, *out;
+	struct dm_err		 err;
+
+	out = json_object_new_object();
+	o = json_tokener_parse(body_len > 0 ? body : "{}");
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_object_add(out, "error",
+		    json_object_new_string("invalid JSON in the create body"));
+		json_object_object_add(out, "status",
+		    json_object_new_int(400));
+		json_object_put(o);
+		return out;
+	}
+	cp = malloc(sizeof(*cp));
+	if (cp == NULL)
+		abort();
+	dm_err_clear(&err);
+	if (create_decide(d, query, o, cp, &err) == -1) {
+		json_object_object_add(out, "error",
+		    json_object_new_string(err.msg));
+		json_object_object_add(out, "status",
+		    json_object_new_int(dm_status_http(err.st)));
+		if (err.st == DM_EPEER)
+			json_object_object_add(out, "route_to_peer",
+			    json_object_new_string(cp->pick.peer_os));
+	} else {
+		json_object_object_add(out, "backend", json_object_new_string(
+		    d->b[cp->pick.chosen].cfg->name));
+		json_object_object_add(out, "rule", json_object_new_string(
+		    disp_rule_name(cp->pick.rule)));
+	}
+	if (cp->image != NULL)
+		json_object_object_add(out, "image",
+		    json_object_new_string(cp->image));
+	if (cp->img.os[0] != '\0')
+		json_object_object_add(out, "image_os",
+		    json_object_new_string(cp->img.os));
+	if (cp->img.marker[0] != '\0')
+		json_object_object_add(out, "image_marker",
+		    json_object_new_string(cp->img.marker));
+	free(cp);
+	json_object_put(o);
+	return out;
+}
+
 void
 disp_create(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, const char *body, size_t body_len,
     struct disp_reply *r)
 {
-	struct disp_candidate	 cand[DM_MAX_BACKENDS];
-	struct disp_health	 health[DM_MAX_BACKENDS];
-	struct disp_pick	 pick;
-	struct store_image	 img;
-	struct store_route	 route, other;
+	struct create_plan	*cp;
+	struct store_route	 route;
 	struct backend_call	 call;
 	struct dm_hdrs		 bhdrs;
-	struct json_object	*o = NULL, *labels = NULL, *ans = NULL;
+	struct json_object	*o = NULL, *ans = NULL;
 	struct dm_err		 err;
-	char			 name[STORE_NAME_MAX], platform[128];
 	char			*path = NULL, *abody = NULL;
-	const char		*image, *text, *id;
+	const char		*text, *id, *image;
 	size_t			 i, alen;
-	int			 status = 0, have_facts;
+	int			 status = 0;
 
+	cp = calloc(1, sizeof(*cp));
+	if (cp == NULL)
+		abort();
 	dm_hdrs_init(&bhdrs);
 	dm_err_clear(&err);
 	o = json_tokener_parse(body_len > 0 ? body : "{}");
@@ -221,57 +343,20 @@ disp_create(struct disp *d, const struct disp_req *req,
 		    "request body");
 		goto out;
 	}
-	name[0] = '\0';
-	if (disp_query_get(req->query, "name", name, sizeof(name)) &&
-	    name[0] == '/')
-		memmove(name, name + 1, strlen(name));
-	if (name[0] != '\0' && store_route_find(d->store, name, &other,
-	    &err) == 0 && strcmp(other.name, name) == 0 &&
-	    !disp_route_verify(d, &other)) {
-		reply_conflict(r, name, other.id);
-		goto out;
-	}
-	if (!json_object_object_get_ex(o, "Labels", &labels) ||
-	    !json_object_is_type(labels, json_type_object))
-		labels = NULL;
-	image = str_at(o, "Image");
-	platform[0] = '\0';
-	(void)disp_query_get(req->query, "platform", platform,
-	    sizeof(platform));
-	have_facts = image_facts(d, image, &img) == 0;
-
-	for (i = 0; i < d->n; i++) {
-		disp_health_copy(d, i, &health[i]);
-		cand[i].name = d->b[i].cfg->name;
-		cand[i].os = health[i].os[0] != '\0' ? health[i].os : NULL;
-		cand[i].arch = health[i].arch[0] != '\0' ? health[i].arch :
-		    NULL;
-		cand[i].isolation = d->b[i].cfg->isolation;
-		cand[i].runtime_markers = d->b[i].cfg->runtime_markers;
-	}
-	memset(&pick, 0, sizeof(pick));
-	pick.b = cand;
-	pick.n = d->n;
-	pick.isolation_labels = d->cfg->isolation_labels;
-	pick.unknown_os_backend = d->cfg->unknown_os_backend;
-	pick.labels = labels;
-	pick.platform = platform;
-	pick.image = image;
-	pick.image_os = have_facts ? img.os : NULL;
-	pick.image_arch = have_facts ? img.arch : NULL;
-	pick.image_marker = have_facts ? img.marker : NULL;
-	if (disp_pick_backend(&pick, &err) == -1) {
+	if (create_decide(d, req->query, o, cp, &err) == -1) {
 		log_info("msg=\"create refused\" image=%s reason=\"%s\"",
-		    image != NULL ? image : "", err.msg);
+		    cp->image != NULL ? cp->image : "", err.msg);
 		disp_reply_error(r, err.st, err.msg);
 		if (err.st == DM_EPEER)
 			dm_hdrs_set(&r->hdrs, "X-Dockmux-Route-To-Peer",
-			    pick.peer_os);
+			    cp->pick.peer_os);
+		if (err.st == DM_EUNAVAIL)
+			goto headers;
 		goto out;
 	}
-
-	if (d->b[pick.chosen].cfg->create_overrides != NULL)
-		disp_json_merge(o, d->b[pick.chosen].cfg->create_overrides);
+	image = cp->image;
+	if (d->b[cp->pick.chosen].cfg->create_overrides != NULL)
+		disp_json_merge(o, d->b[cp->pick.chosen].cfg->create_overrides);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (asprintf(&path, "%s%s%s", req->path, req->query[0] ? "?" : "",
@@ -284,10 +369,10 @@ disp_create(struct disp *d, const struct disp_req *req,
 	call.body = text;
 	call.body_len = strlen(text);
 	call.timeout_ms = 120000;
-	if (backend_do(d->b[pick.chosen].be, &call, &status, &abody, &alen,
+	if (backend_do(d->b[cp->pick.chosen].be, &call, &status, &abody, &alen,
 	    &bhdrs, &err) == -1) {
 		log_warnx("msg=\"create failed\" backend=%s reason=\"%s\"",
-		    d->b[pick.chosen].cfg->name, err.msg);
+		    d->b[cp->pick.chosen].cfg->name, err.msg);
 		disp_reply_error(r, err.st, err.msg);
 		goto headers;
 	}
@@ -296,22 +381,22 @@ disp_create(struct disp *d, const struct disp_req *req,
 		memset(&route, 0, sizeof(route));
 		snprintf(route.id, sizeof(route.id), "%s", id);
 		snprintf(route.backend, sizeof(route.backend), "%s",
-		    d->b[pick.chosen].cfg->name);
+		    d->b[cp->pick.chosen].cfg->name);
 		snprintf(route.rule, sizeof(route.rule), "%s",
-		    disp_rule_name(pick.rule));
+		    disp_rule_name(cp->pick.rule));
 		snprintf(route.image, sizeof(route.image), "%s",
 		    image != NULL ? image : "");
-		if (name[0] != '\0')
-			snprintf(route.name, sizeof(route.name), "%s", name);
+		if (cp->name[0] != '\0')
+			snprintf(route.name, sizeof(route.name), "%s", cp->name);
 		else
-			learn_name(d, pick.chosen, id, route.name,
+			learn_name(d, cp->pick.chosen, id, route.name,
 			    sizeof(route.name));
 		route.created = (long long)time(NULL);
 		if (store_route_put(d->store, &route, &err) == -1) {
 			log_warnx("msg=\"cannot record route; removing the "
 			    "container\" id=%s backend=%s reason=\"%s\"", id,
 			    route.backend, err.msg);
-			remove_at(d, pick.chosen, id);
+			remove_at(d, cp->pick.chosen, id);
 			disp_reply_error(r, err.st == DM_ECONFLICT ?
 			    DM_ECONFLICT : DM_EINTERNAL, err.msg);
 			goto headers;
@@ -332,12 +417,13 @@ disp_create(struct disp *d, const struct disp_req *req,
 			    bhdrs.v[i].value);
 headers:
 	dm_hdrs_set(&r->hdrs, "X-Dockmux-Backend",
-	    d->b[pick.chosen].cfg->name);
-	dm_hdrs_set(&r->hdrs, "X-Dockmux-Rule", disp_rule_name(pick.rule));
+	    d->b[cp->pick.chosen].cfg->name);
+	dm_hdrs_set(&r->hdrs, "X-Dockmux-Rule", disp_rule_name(cp->pick.rule));
 out:
 	dm_hdrs_clear(&bhdrs);
 	json_object_put(ans);
 	json_object_put(o);
 	free(abody);
 	free(path);
+	free(cp);
 }

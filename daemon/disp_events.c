@@ -44,7 +44,7 @@ struct ev_reader {
 
 struct ev_stream {
 	struct disp_stream	 base;
-	struct disp		*d;		/* borrowed */
+	struct disp		*d;		/* a view reference */
 	char			*path;		/* owned */
 	struct dm_hdrs		 hdrs;		/* owned */
 	pthread_mutex_t		 lock;
@@ -142,6 +142,12 @@ ev_reader_main(void *arg)
 	line = malloc(EV_LINE_MAX);
 	if (line == NULL)
 		abort();
+	x = NULL;
+	if (disp_backend_down(d, rd->bi, NULL, 0)) {
+		log_warnx("msg=\"events: backend down, left out\" backend=%s",
+		    d->b[rd->bi].cfg->name);
+		goto out;
+	}
 	memset(&call, 0, sizeof(call));
 	call.method = "GET";
 	call.path = ev->path;
@@ -269,6 +275,7 @@ ev_free(struct disp_stream *s)
 	close(ev->stop_fds[1]);
 	pthread_cond_destroy(&ev->cv);
 	pthread_mutex_destroy(&ev->lock);
+	disp_stream_release(ev->d);
 	dm_hdrs_clear(&ev->hdrs);
 	free(ev->path);
 	free(ev);
@@ -292,6 +299,7 @@ disp_events(struct disp *d, const struct disp_req *req,
 	ev->base.read = ev_read;
 	ev->base.free = ev_free;
 	ev->d = d;
+	disp_stream_hold(d);
 	dm_hdrs_init(&ev->hdrs);
 	for (i = 0; i < fwd->n; i++)
 		(void)dm_hdrs_add(&ev->hdrs, fwd->v[i].name, fwd->v[i].value);

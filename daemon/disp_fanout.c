@@ -34,6 +34,8 @@ fan_get(struct disp *d, size_t i, void *arg)
 
 	if (!s->wanted)
 		return;
+	if (disp_backend_down(d, i, s->err, sizeof(s->err)))
+		return;
 	memset(&call, 0, sizeof(call));
 	call.method = "GET";
 	call.path = s->path;
@@ -44,7 +46,8 @@ fan_get(struct disp *d, size_t i, void *arg)
 	    &err) == -1)
 		snprintf(s->err, sizeof(s->err), "%s", err.msg);
 	else if (s->status != 200)
-		snprintf(s->err, sizeof(s->err), "answered %d: %.200s",
+		snprintf(s->err, sizeof(s->err), "backend %s answered %d: %.200s",
+		    d->b[i].cfg->name,
 		    s->status, s->body != NULL ? s->body : "");
 }
 
@@ -192,9 +195,8 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 			    "reason=\"%s\"", d->b[i].cfg->name, s[i].err);
 			wlen += (size_t)snprintf(warn + wlen, wlen <
 			    sizeof(warn) ? sizeof(warn) - wlen : 0,
-			    "%sbackend %s: %s", wlen ? "; " : "",
-			    d->b[i].cfg->name, s[i].err[0] ? s[i].err :
-			    "bad answer");
+			    "%s%s", wlen ? "; " : "", s[i].err[0] ? s[i].err :
+			    "a backend gave a bad answer");
 			if (wlen >= sizeof(warn))
 				wlen = sizeof(warn) - 1;
 			continue;

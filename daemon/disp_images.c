@@ -55,7 +55,7 @@ disp_pull_is_wrong_platform(const char *msg)
 
 struct pull_stream {
 	struct disp_stream	 base;
-	struct disp		*d;		/* borrowed */
+	struct disp		*d;		/* a view reference */
 	char			*path;		/* owned: path and query */
 	struct dm_hdrs		 hdrs;		/* owned: forwarded headers */
 	char			 ref[STORE_REF_MAX];
@@ -201,6 +201,13 @@ pull_next(struct pull_stream *p)
 	while (p->next < p->d->n) {
 		p->cur = p->next++;
 		p->err[0] = '\0';
+		if (disp_backend_down(p->d, p->cur, err.msg, sizeof(err.msg))) {
+			snprintf(p->err, sizeof(p->err), "%s", err.msg);
+			pull_judge(p);
+			if (p->finished)
+				return -1;
+			continue;
+		}
 		memset(&call, 0, sizeof(call));
 		call.method = "POST";
 		call.path = p->path;
@@ -300,6 +307,7 @@ pull_free(struct disp_stream *s)
 	struct pull_stream	*p = (struct pull_stream *)s;
 
 	backend_xfer_free(p->x);
+	disp_stream_release(p->d);
 	dm_hdrs_clear(&p->hdrs);
 	free(p->path);
 	free(p->line);
@@ -329,6 +337,7 @@ disp_pull(struct disp *d, const struct disp_req *req,
 	p->base.read = pull_read;
 	p->base.free = pull_free;
 	p->d = d;
+	disp_stream_hold(d);
 	dm_hdrs_init(&p->hdrs);
 	for (i = 0; i < fwd->n; i++)
 		(void)dm_hdrs_add(&p->hdrs, fwd->v[i].name, fwd->v[i].value);
@@ -379,6 +388,10 @@ fan_do(struct disp *d, size_t i, void *arg)
 
 	if (!f->wanted)
 		return;
+	if (disp_backend_down(d, i, f->err, sizeof(f->err))) {
+		f->status = 0;
+		return;
+	}
 	memset(&call, 0, sizeof(call));
 	call.method = f->method;
 	call.path = f->path;
@@ -555,6 +568,8 @@ image_holder(struct disp *d, const char *name, struct dm_err *err)
 	call.path = path;
 	for (i = 0; i < d->n; i++) {
 		status = 0;
+		if (disp_backend_down(d, i, NULL, 0))
+			continue;
 		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
 		    err) == 0 && status == 200) {
 			free(body);

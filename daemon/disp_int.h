@@ -13,7 +13,9 @@
 
 struct json_object;
 
-#define DISP_HEALTH_INTERVAL_MS	2000
+#define DISP_HEALTH_INTERVAL_MS	2000	/* probe period of an up backend */
+#define DISP_HEALTH_MAX_BACKOFF_MS 30000	/* longest wait for a down one */
+#define DISP_HEALTH_TICK_MS	250	/* how often probes fall due */
 #define DISP_FIELD_MAX		64
 
 /* What the last probe learnt of one engine; guarded by disp->lock. */
@@ -21,6 +23,8 @@ struct disp_health {
 	int		up;
 	int		probed;		/* at least one probe finished */
 	time_t		since;		/* when up last changed */
+	unsigned int	failures;	/* probes failed in a row */
+	long long	next_probe_ms;	/* monotonic */
 	char		last_error[256];
 	char		api_version[DISP_FIELD_MAX];
 	char		min_api_version[DISP_FIELD_MAX];
@@ -36,18 +40,48 @@ struct disp_backend {
 	struct disp_health	 health;
 };
 
+struct disp_metrics;
+
+/*
+ * One configuration's backends: immutable once published, except health
+ * (under lock).  Every call and every stream holds a reference, so a
+ * reload can swap in a new view while old requests finish on the old.
+ */
 struct disp {
-	const struct cfg	*cfg;		/* borrowed */
+	atomic_uint		 refs;
+	struct dispatcher	*root;		/* borrowed */
+	const struct cfg	*cfg;		/* owned when cfg_owned */
+	int			 cfg_owned;
 	size_t			 n;
 	struct disp_backend	 b[DM_MAX_BACKENDS];	/* b[0] is primary */
 	pthread_mutex_t		 lock;		/* guards every health */
+	struct store		*store;		/* borrowed from root */
+	struct disp_metrics	*metrics;	/* borrowed from root */
+};
+
+/* What outlives views: the store, the health thread, counters. */
+struct dispatcher {
+	pthread_mutex_t		 lock;		/* guards cur */
 	pthread_cond_t		 wake;
+	struct disp		*cur;		/* holds one reference */
+	struct store		*store;		/* owned */
+	struct disp_metrics	*metrics;	/* owned */
 	int			 stopping;
 	int			 health_running;
 	pthread_t		 health_thread;
 	atomic_uint		 active;
-	struct store		*store;		/* owned */
+	atomic_uint		 streams;
 };
+
+/* A reference on the current view (release with disp_view_release). */
+struct disp	*disp_view_acquire(struct dispatcher *);
+void		 disp_view_hold(struct disp *);
+void		 disp_view_release(struct disp *);
+/* A stream that outlives its call keeps the view (and counts). */
+void		 disp_stream_hold(struct disp *);
+void		 disp_stream_release(struct disp *);
+/* 1 when the last probe found backend i down; msg says why. */
+int		 disp_backend_down(struct disp *, size_t i, char *msg, size_t);
 
 /* ---- create-time rules (disp_rules.c; seed: select_for) ---- */
 
@@ -118,6 +152,9 @@ void	disp_forward_headers(const struct dm_hdrs *, struct dm_hdrs *);
 void	disp_create(struct disp *, const struct disp_req *,
 	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
 	    struct disp_reply *);
+/* Owned JSON: where a create would go and why; nothing is created. */
+struct json_object *disp_create_explain(struct disp *, const char *query,
+	    const char *body, size_t body_len);
 int	disp_image_inspect(struct disp *, const char *, struct store_image *);
 int	disp_image_facts_parse(const char *, struct store_image *);
 void	disp_json_merge(struct json_object *dst, struct json_object *src);
@@ -139,7 +176,8 @@ void	disp_exec_created(struct disp *, const char *ctr_id, const char *body);
 void	disp_reconcile(struct disp *);
 
 /* disp.c: a reply streaming the engine's answer (takes the xfer). */
-void	disp_reply_from_xfer(struct disp_reply *, struct backend_xfer *);
+void	disp_reply_from_xfer(struct disp *, struct disp_reply *,
+	    struct backend_xfer *);
 
 /* disp_reads.c: logs and stats, owner first, then fallbacks. */
 void	disp_read_fallback(struct disp *, const struct disp_req *,
@@ -181,6 +219,20 @@ void	disp_system_df(struct disp *, const struct disp_req *,
 /* disp_fanout.c */
 void	disp_list_containers(struct disp *, const struct disp_req *,
 	    const struct dm_hdrs *fwd, struct disp_reply *);
+
+/* disp_admin.c: /_dockmux/ endpoints. */
+void	disp_admin_answer(struct disp *, const struct disp_req *,
+	    const char *body, size_t body_len, struct disp_reply *);
+
+/* disp_metrics.c */
+struct disp_metrics	*disp_metrics_new(void);
+void	disp_metrics_free(struct disp_metrics *);
+void	disp_metrics_request(struct disp_metrics *, enum disp_kind,
+	    const char *backend, int status, double seconds);
+void	disp_metrics_read(struct disp_metrics *, const char *backend,
+	    const char *mode);
+/* Owned: free().  Prometheus text exposition. */
+char	*disp_metrics_text(struct disp *);
 
 /* disp_local.c: requests dockmuxd answers itself. */
 void	disp_local_answer(struct disp *, const struct disp_req *,

@@ -1,6 +1,6 @@
 /*
  * disp_local.c: requests dockmuxd answers itself: /_ping, /version and
- * /info over every backend, and the admin endpoints under /_dockmux/.
+ * /info over every backend.
  */
 /* Threads: MHD connection threads; health is copied out under disp->lock. */
 
@@ -193,6 +193,8 @@ fetch_info(struct disp *d, size_t i, void *arg)
 	int			 status = 0;
 
 	dm_err_clear(&err);
+	if (disp_backend_down(d, i, slot->err, sizeof(slot->err)))
+		return;
 	if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL, &err)
 	    == -1)
 		snprintf(slot->err, sizeof(slot->err), "%s", err.msg);
@@ -288,47 +290,6 @@ out:
 		json_object_put(slots[i].o);
 }
 
-/* ---- /_dockmux/ ---- */
-
-static void
-answer_admin_backends(struct disp *d, struct disp_reply *r)
-{
-	struct json_object	*a, *o;
-	struct disp_health	 h;
-	char			 since[32];
-	struct tm		 tm;
-	size_t			 i;
-
-	a = json_object_new_array();
-	for (i = 0; i < d->n; i++) {
-		disp_health_copy(d, i, &h);
-		o = json_object_new_object();
-		json_object_object_add(o, "name",
-		    json_object_new_string(d->b[i].cfg->name));
-		json_object_object_add(o, "endpoint",
-		    json_object_new_string(d->b[i].cfg->endpoint));
-		json_object_object_add(o, "primary",
-		    json_object_new_boolean(i == 0));
-		json_object_object_add(o, "os", json_object_new_string(h.os));
-		json_object_object_add(o, "arch",
-		    json_object_new_string(h.arch));
-		json_object_object_add(o, "state",
-		    json_object_new_string(h.up ? "up" : "down"));
-		json_object_object_add(o, "api_version",
-		    json_object_new_string(h.api_version));
-		json_object_object_add(o, "server_version",
-		    json_object_new_string(h.server_version));
-		gmtime_r(&h.since, &tm);
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		json_object_object_add(o, "since",
-		    json_object_new_string(since));
-		json_object_object_add(o, "error",
-		    json_object_new_string(h.last_error));
-		json_object_array_add(a, o);
-	}
-	disp_reply_json(r, 200, json_take(a));
-}
-
 void
 disp_local_answer(struct disp *d, const struct disp_req *req,
     struct disp_reply *r)
@@ -336,21 +297,6 @@ disp_local_answer(struct disp *d, const struct disp_req *req,
 	int	get = strcmp(req->method, "GET") == 0;
 	int	head = strcmp(req->method, "HEAD") == 0;
 
-	if (req->kind == ROUTE_ADMIN) {
-		dm_hdrs_set(&r->hdrs, "X-Dockmux-Version", DOCKMUX_VERSION);
-		if ((get || head) && strcmp(req->action, "ping") == 0) {
-			r->status = 200;
-			r->body = strdup("OK");
-			if (r->body == NULL)
-				abort();
-			r->body_len = 2;
-			dm_hdrs_set(&r->hdrs, "Content-Type", "text/plain");
-		} else if (get && strcmp(req->action, "backends") == 0)
-			answer_admin_backends(d, r);
-		else
-			disp_reply_error(r, DM_ENOTFOUND, "page not found");
-		return;
-	}
 	switch (req->res) {
 	case RES_PING:
 		if (get || head) {

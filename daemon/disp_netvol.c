@@ -38,6 +38,10 @@ nv_do(struct disp *d, size_t i, void *arg)
 	struct dm_err		 err;
 	size_t			 len;
 
+	if (disp_backend_down(d, i, s->err, sizeof(s->err))) {
+		s->status = 0;
+		return;
+	}
 	memset(&call, 0, sizeof(call));
 	call.method = s->method;
 	call.path = s->path;
@@ -132,6 +136,50 @@ full_path(const struct disp_req *req)
 }
 
 /*
+ * A network's copies have one name and an ID per backend: removing it by
+ * the ID one backend knows must remove every copy, so the ID is turned
+ * into the name (from the first holder) and the name is removed
+ * everywhere.  Owned path, or NULL to keep the client's.
+ */
+static char *
+network_path_by_name(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd)
+{
+	struct nv_slot		 s;
+	struct json_object	*o = NULL, *nm;
+	char			*path, *enc, *out = NULL;
+	const char		*id = req->rest + strlen("/networks/");
+	size_t			 i, pre;
+
+	if (asprintf(&path, "/networks/%s", id) == -1)
+		abort();
+	for (i = 0; i < d->n && out == NULL; i++) {
+		memset(&s, 0, sizeof(s));
+		s.method = "GET";
+		s.path = path;
+		s.hdrs = fwd;
+		dm_hdrs_init(&s.ahdrs);
+		nv_do(d, i, &s);
+		if (s.status == 200 && (o = json_tokener_parse(s.answer)) !=
+		    NULL && json_object_object_get_ex(o, "Name", &nm) &&
+		    strcmp(json_object_get_string(nm), id) != 0) {
+			enc = disp_url_encode(json_object_get_string(nm));
+			pre = (size_t)(req->rest - req->path);
+			if (asprintf(&out, "%.*s/networks/%s", (int)pre,
+			    req->path, enc) == -1)
+				abort();
+			free(enc);
+		}
+		json_object_put(o);
+		o = NULL;
+		free(s.answer);
+		dm_hdrs_clear(&s.ahdrs);
+	}
+	free(path);
+	return out;
+}
+
+/*
  * Create (POST .../create) or remove (DELETE) on every backend in order,
  * primary first.  Create answers with the primary's answer when it
  * succeeded, else the first success, else the primary's failure.  Remove
@@ -148,6 +196,14 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 	size_t		 i, ok = DM_MAX_BACKENDS, fail = DM_MAX_BACKENDS;
 	int		 del = strcmp(req->method, "DELETE") == 0;
 
+	if (del && req->res == RES_NETWORKS) {
+		char	*byname = network_path_by_name(d, req, fwd);
+
+		if (byname != NULL) {
+			free(path);
+			path = byname;
+		}
+	}
 	nv_init(d, s, NULL, req, fwd, path, body, body_len);
 	for (i = 0; i < d->n; i++) {
 		nv_do(d, i, &s[i]);

@@ -58,6 +58,14 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 	int			 status;
 	enum attempt		 res = ATTEMPT_SOFT_MISS;
 
+	if (disp_backend_down(d, bi, m->msg, sizeof(m->msg))) {
+		m->soft = 1;
+		m->status = 503;
+		log_warnx("msg=\"read miss\" container=%.12s backend=%s "
+		    "mode=%s reason=\"backend down\"", ctr, d->b[bi].cfg->name,
+		    mode);
+		return ATTEMPT_SOFT_MISS;
+	}
 	memset(&call, 0, sizeof(call));
 	call.method = "GET";
 	call.path = path;
@@ -76,11 +84,12 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 	}
 	status = backend_xfer_status(x);
 	if (status >= 200 && status < 300) {
-		disp_reply_from_xfer(r, x);
+		disp_reply_from_xfer(d, r, x);
 		x = NULL;
 		snprintf(served, sizeof(served), "%s; mode=%s",
 		    d->b[bi].cfg->name, mode);
 		dm_hdrs_set(&r->hdrs, "X-Dockmux-Served-By", served);
+		disp_metrics_read(d->metrics, d->b[bi].cfg->name, mode);
 		if (strcmp(mode, "native") != 0 || bi != 0)
 			log_info("msg=\"read served\" container=%.12s "
 			    "backend=%s mode=%s", ctr, d->b[bi].cfg->name,
@@ -173,7 +182,7 @@ disp_read_fallback(struct disp *d, const struct disp_req *req,
 	if (m.soft) {
 		/* Keep the engine's status, but never a bare 500. */
 		disp_reply_error(r, m.status == 502 ? DM_EBACKEND :
-		    DM_EINTERNAL, m.msg);
+		    m.status == 503 ? DM_EUNAVAIL : DM_EINTERNAL, m.msg);
 		r->status = m.status;
 	} else {
 		char	msg[DISP_ID_MAX + 32];

@@ -295,6 +295,8 @@ list_all(struct disp *d, size_t i, void *arg)
 	size_t			 len;
 	int			 status = 0;
 
+	if (disp_backend_down(d, i, NULL, 0))
+		return;
 	if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL, &err)
 	    == 0 && status == 200) {
 		l->list = json_tokener_parse(body);

@@ -109,6 +109,37 @@ load_config(const char *path, int explicit_path)
 	return cfg;
 }
 
+/*
+ * SIGHUP: read the configuration again and swap it in.  A bad file, or
+ * one dockmuxd cannot apply, leaves the running configuration alone.
+ */
+static void
+reload(struct dispatcher *disp, const char *path, int explicit_path)
+{
+	struct cfg	*cfg;
+	struct dm_err	 err;
+	char		 ebuf[2048];
+	size_t		 orphans;
+	struct stat	 st;
+
+	sd_notify_text("RELOADING=1");
+	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT)
+		cfg = cfg_autodetect(ebuf, sizeof(ebuf));
+	else
+		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));
+	if (cfg == NULL) {
+		log_warnx("msg=\"reload refused; running configuration kept\" "
+		    "reason=\"%s\"", ebuf);
+		sd_notify_text("READY=1");
+		return;
+	}
+	dm_err_clear(&err);
+	if (disp_reload(disp, cfg, &orphans, &err) == -1)
+		log_warnx("msg=\"reload failed; running configuration kept\" "
+		    "reason=\"%s\"", err.msg);
+	sd_notify_text("READY=1");
+}
+
 static long long
 now_ms(void)
 {
@@ -133,7 +164,7 @@ main(int argc, char *argv[])
 	int			 explicit_config = 0, check_only = 0;
 	enum log_level		 level = LOG_LVL_INFO;
 	struct cfg		*cfg;
-	struct disp		*disp;
+	struct dispatcher	*disp;
 	struct api		*api;
 	struct dm_err		 err;
 	struct sigaction	 sa;
@@ -237,8 +268,7 @@ main(int argc, char *argv[])
 		if (n != 1)
 			break;
 		if (sig == SIGHUP) {
-			log_warnx("msg=\"SIGHUP: configuration reload is not "
-			    "supported yet; restart to apply changes\"");
+			reload(disp, config, explicit_config);
 			continue;
 		}
 		break;
