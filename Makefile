@@ -37,12 +37,12 @@ CORE_SRCS = $(COMMON_SRCS) \
 	backends/backend.c backends/backend_http.c backends/backend_hijack.c \
 	daemon/disp.c daemon/disp_local.c daemon/disp_create.c \
 	daemon/disp_rules.c daemon/disp_routes.c daemon/disp_fanout.c \
-	daemon/disp_query.c daemon/disp_reads.c daemon/disp_images.c \
+	daemon/disp_query.c daemon/disp_reads.c daemon/disp_images.c daemon/disp_pull.c \
 	daemon/disp_events.c daemon/disp_netvol.c daemon/disp_health.c \
 	daemon/disp_admin.c daemon/disp_metrics.c daemon/hdrs.c \
 	store/store.c store/store_routes.c store/store_images.c
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
-CLI_SRCS = cli/dockmux.c $(COMMON_SRCS)
+CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(COMMON_SRCS)
 FAKE_SRCS = tests/fake/fake_engine.c daemon/log.c
 
 UNIT_TESTS = check_cfg check_classify check_dmerr check_rules check_store
@@ -84,9 +84,16 @@ deps:
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
+# Unit tests and every integration case with dockmuxd itself under
+# memcheck: a memory error or a definite leak fails the case.
+VG_BUILD = build/valgrind
 valgrind:
-	$(MAKE) BUILD=build/valgrind OPT=-O0 $(addprefix build/valgrind/tests/,$(UNIT_TESTS))
-	@VALGRIND=1 sh tests/run-unit.sh $(addprefix build/valgrind/tests/,$(UNIT_TESTS))
+	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) OPT=-O0 all \
+	    $(addprefix $(VG_BUILD)/tests/,$(UNIT_TESTS))
+	@VALGRIND=1 sh tests/run-unit.sh $(addprefix $(VG_BUILD)/tests/,$(UNIT_TESTS))
+	@DOCKMUXD_REAL=$(CURDIR)/$(VG_BUILD)/dockmuxd \
+	    DOCKMUXD=$(CURDIR)/tests/valgrind-dockmuxd.sh \
+	    BUILD=$(VG_BUILD) sh tests/integration/run.sh
 
 integration: all
 	@BUILD=$(BUILD) sh tests/integration/run.sh
@@ -116,6 +123,40 @@ bench: deps all
 
 clean:
 	rm -rf build
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the two programs, the systemd
+# units (@BINDIR@/@DOCDIR@ replaced), an example config next to where the
+# real one goes, and the docs.  `make uninstall` with the same variables
+# removes exactly those files; it never touches /etc/dockmux/dockmux.json.
+BINDIR	 = $(PREFIX)/bin
+UNITDIR	 = $(PREFIX)/lib/systemd/system
+DOCDIR	 = $(PREFIX)/share/doc/dockmux
+CONFDIR	 = /etc/dockmux
+INSTALL	?= install
+UNITS	 = dockmux.service dockmux.socket
+DOCS	 = $(wildcard README.md docs/*.md)
+
+install: $(BUILD)/dockmuxd $(BUILD)/dockmux
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)
+	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
+	for u in $(UNITS); do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		    systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 systemd/dockmux.json.example $(DESTDIR)$(CONFDIR)/
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) 2>/dev/null || true
+
+.PHONY: install uninstall
 
 .PHONY: all deps unit valgrind integration e2e check check-asan demo bench clean
 

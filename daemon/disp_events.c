@@ -138,6 +138,7 @@ ev_reader_main(void *arg)
 	char			*line, *tagged, buf[16 * 1024], *nl;
 	size_t			 llen = 0, k;
 	ssize_t			 n;
+	int			 pushed;
 
 	line = malloc(EV_LINE_MAX);
 	if (line == NULL)
@@ -183,9 +184,9 @@ ev_reader_main(void *arg)
 			llen = 0;
 			if (tagged == NULL)
 				continue;
-			n = ev_push(ev, tagged);
+			pushed = ev_push(ev, tagged);
 			free(tagged);
-			if (n == -1)
+			if (pushed == -1)
 				goto out;
 		}
 	}

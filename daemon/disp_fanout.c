@@ -46,9 +46,9 @@ fan_get(struct disp *d, size_t i, void *arg)
 	    &err) == -1)
 		snprintf(s->err, sizeof(s->err), "%s", err.msg);
 	else if (s->status != 200)
-		snprintf(s->err, sizeof(s->err), "backend %s answered %d: %.200s",
-		    d->b[i].cfg->name,
-		    s->status, s->body != NULL ? s->body : "");
+		snprintf(s->err, sizeof(s->err), "backend %.32s answered %d: "
+		    "%.150s", d->b[i].cfg->name, s->status,
+		    s->body != NULL ? s->body : "");
 }
 
 /*

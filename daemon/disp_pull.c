@@ -1,0 +1,354 @@
+/*
+ * disp_pull.c: POST /images/create?fromImage= on every backend in turn
+ * (seed: pull_image), as one progress stream relayed to the client while
+ * it arrives, with the engines' in-stream errors judged, then the image's
+ * facts recorded from a local store.
+ */
+/* Threads: one MHD connection thread drives a pull stream. */
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon/disp_int.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+
+#define PULL_LINE_MAX	(64 * 1024)	/* one progress message */
+#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static char *
+json_text(struct json_object *o)
+{
+	char	*s = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
+
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+/* "no matching manifest", "does not match the specified platform": the
+ * image exists but not for this engine's platform (seed: a soft skip). */
+int
+disp_pull_is_wrong_platform(const char *msg)
+{
+	return strcasestr(msg, "no matching manifest") != NULL ||
+	    strcasestr(msg, "does not match the specified platform") != NULL ||
+	    strcasestr(msg, "cannot be used on this platform") != NULL ||
+	    strcasestr(msg, "image operating system") != NULL;
+}
+
+/* ---- pull: one stream over every backend in turn ---- */
+
+struct pull_stream {
+	struct disp_stream	 base;
+	struct disp		*d;		/* a view reference */
+	char			*path;		/* owned: path and query */
+	struct dm_hdrs		 hdrs;		/* owned: forwarded headers */
+	char			 ref[STORE_REF_MAX];
+	size_t			 next;		/* backend to pull on next */
+	size_t			 cur;		/* backend pulling now */
+	struct backend_xfer	*x;		/* owned, the current pull */
+	char			*line;		/* owned: partial line */
+	size_t			 line_len;
+	char			*out;		/* owned: bytes for the client */
+	size_t			 out_len, out_off;
+	char			 err[512];	/* current backend's error */
+	char			 first_err[512];
+	size_t			 got;		/* backends that got it */
+	int			 failed;	/* the pull as a whole failed */
+	int			 finished;
+};
+
+static void
+out_append(struct pull_stream *p, const char *s, size_t n)
+{
+	char	*nb;
+
+	if (p->out_off == p->out_len)
+		p->out_off = p->out_len = 0;
+	nb = realloc(p->out, p->out_len + n);
+	if (nb == NULL)
+		abort();
+	p->out = nb;
+	memcpy(p->out + p->out_len, s, n);
+	p->out_len += n;
+}
+
+static void
+out_error(struct pull_stream *p, const char *msg)
+{
+	struct json_object	*o, *det;
+	char			*t;
+
+	o = json_object_new_object();
+	det = json_object_new_object();
+	json_object_object_add(det, "message", json_object_new_string(msg));
+	json_object_object_add(o, "errorDetail", det);
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	t = json_text(o);
+	json_object_put(o);
+	out_append(p, t, strlen(t));
+	out_append(p, "\r\n", 2);
+	free(t);
+}
+
+/* Relay a progress line, or keep an error line back for the verdict. */
+static void
+take_line(struct pull_stream *p, const char *s, size_t n)
+{
+	struct json_object	*o = NULL, *e;
+
+	if (memmem(s, n, "\"error", 6) != NULL) {
+		char	*tmp = strndup(s, n);
+
+		if (tmp == NULL)
+			abort();
+		o = json_tokener_parse(tmp);
+		free(tmp);
+	}
+	if (o != NULL && json_object_object_get_ex(o, "error", &e)) {
+		snprintf(p->err, sizeof(p->err), "%s",
+		    json_object_get_string(e));
+		json_object_put(o);
+		return;
+	}
+	json_object_put(o);
+	out_append(p, s, n);
+}
+
+static void
+take_bytes(struct pull_stream *p, const char *s, size_t n)
+{
+	const char	*nl;
+	size_t		 k;
+
+	while (n > 0) {
+		nl = memchr(s, '\n', n);
+		k = nl != NULL ? (size_t)(nl - s) + 1 : n;
+		if (p->line_len + k > PULL_LINE_MAX) {
+			/* Not JSON lines after all: pass through. */
+			out_append(p, p->line, p->line_len);
+			p->line_len = 0;
+			out_append(p, s, k);
+		} else {
+			memcpy(p->line + p->line_len, s, k);
+			p->line_len += k;
+			if (nl != NULL) {
+				take_line(p, p->line, p->line_len);
+				p->line_len = 0;
+			}
+		}
+		s += k;
+		n -= k;
+	}
+}
+
+/* The current backend's pull ended: judge it as the seed does. */
+static void
+pull_judge(struct pull_stream *p)
+{
+	const char	*name = p->d->b[p->cur].cfg->name;
+	char		 msg[700];
+
+	if (p->line_len > 0) {
+		take_line(p, p->line, p->line_len);
+		p->line_len = 0;
+	}
+	if (p->err[0] == '\0') {
+		p->got++;
+		log_info("msg=\"pulled\" image=%s backend=%s", p->ref, name);
+		return;
+	}
+	if (p->first_err[0] == '\0')
+		snprintf(p->first_err, sizeof(p->first_err), "%s", p->err);
+	if (p->cur == 0 && !disp_pull_is_wrong_platform(p->err)) {
+		log_warnx("msg=\"pull failed on the primary\" image=%s "
+		    "backend=%s reason=\"%s\"", p->ref, name, p->err);
+		snprintf(msg, sizeof(msg), "%s", p->err);
+		out_error(p, msg);
+		p->failed = 1;
+		p->finished = 1;
+		return;
+	}
+	log_warnx("msg=\"pull skipped a backend\" image=%s backend=%s "
+	    "reason=\"%s\"", p->ref, name, p->err);
+}
+
+/* Start the pull on the next backend; 0, or -1 when none is left. */
+static int
+pull_next(struct pull_stream *p)
+{
+	struct backend_call	 call;
+	struct dm_err		 err;
+	char			*body = NULL;
+	size_t			 len;
+	int			 status;
+
+	while (p->next < p->d->n) {
+		p->cur = p->next++;
+		p->err[0] = '\0';
+		if (disp_backend_down(p->d, p->cur, err.msg, sizeof(err.msg))) {
+			snprintf(p->err, sizeof(p->err), "%s", err.msg);
+			pull_judge(p);
+			if (p->finished)
+				return -1;
+			continue;
+		}
+		memset(&call, 0, sizeof(call));
+		call.method = "POST";
+		call.path = p->path;
+		call.hdrs = &p->hdrs;
+		call.head_timeout_ms = 120000;
+		dm_err_clear(&err);
+		p->x = backend_xfer_start(p->d->b[p->cur].be, &call, &err);
+		if (p->x != NULL && backend_xfer_head(p->x, -1, &err) == 0) {
+			status = backend_xfer_status(p->x);
+			if (status >= 200 && status < 300)
+				return 0;
+			if (backend_xfer_slurp(p->x, 64 * 1024, &body, &len,
+			    &err) == 0) {
+				struct json_object *o = json_tokener_parse(body);
+				struct json_object *m;
+
+				if (o != NULL && json_object_object_get_ex(o,
+				    "message", &m))
+					snprintf(err.msg, sizeof(err.msg), "%s",
+					    json_object_get_string(m));
+				else
+					snprintf(err.msg, sizeof(err.msg),
+					    "answered %d", status);
+				json_object_put(o);
+			}
+			free(body);
+			body = NULL;
+		}
+		backend_xfer_free(p->x);
+		p->x = NULL;
+		snprintf(p->err, sizeof(p->err), "%s", err.msg);
+		pull_judge(p);
+		if (p->finished)
+			return -1;
+	}
+	return -1;
+}
+
+static void
+pull_finish(struct pull_stream *p)
+{
+	struct store_image	img;
+
+	p->finished = 1;
+	if (p->failed)
+		return;
+	if (p->got == 0) {
+		out_error(p, p->first_err[0] ? p->first_err :
+		    "no backend could pull the image");
+		return;
+	}
+	/* Record OS, arch and marker from a local store, never a registry. */
+	if (disp_image_inspect(p->d, p->ref, &img) == 0)
+		log_info("msg=\"image facts recorded\" image=%s os=%s arch=%s "
+		    "marker=%s", p->ref, img.os, img.arch, img.marker);
+}
+
+static ssize_t
+pull_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
+{
+	struct pull_stream	*p = (struct pull_stream *)s;
+	char			 chunk[16 * 1024];
+	ssize_t			 n;
+	size_t			 k;
+
+	while (p->out_off == p->out_len) {
+		if (p->finished)
+			return 0;
+		if (p->x == NULL && pull_next(p) == -1) {
+			if (!p->finished)
+				pull_finish(p);
+			continue;
+		}
+		n = backend_xfer_read(p->x, chunk, sizeof(chunk), watch_fd);
+		if (n > 0) {
+			take_bytes(p, chunk, (size_t)n);
+			continue;
+		}
+		if (n == -1 && p->err[0] == '\0')
+			snprintf(p->err, sizeof(p->err), "backend %s: the "
+			    "pull stream broke", p->d->b[p->cur].cfg->name);
+		backend_xfer_free(p->x);
+		p->x = NULL;
+		pull_judge(p);
+	}
+	k = p->out_len - p->out_off;
+	if (k > max)
+		k = max;
+	memcpy(buf, p->out + p->out_off, k);
+	p->out_off += k;
+	return (ssize_t)k;
+}
+
+static void
+pull_free(struct disp_stream *s)
+{
+	struct pull_stream	*p = (struct pull_stream *)s;
+
+	backend_xfer_free(p->x);
+	disp_stream_release(p->d);
+	dm_hdrs_clear(&p->hdrs);
+	free(p->path);
+	free(p->line);
+	free(p->out);
+	free(p);
+}
+
+/*
+ * POST /images/create?fromImage=...: every backend in order, progress
+ * relayed as it arrives, error lines held back and judged: a primary
+ * "wrong platform" is a soft skip, any other primary failure fails the
+ * pull, other backends' failures are logged, and the pull fails only if
+ * no backend got the image.  The answer is always a 200 stream, as
+ * dockerd's is; a failure is the stream's last line.
+ */
+void
+disp_pull(struct disp *d, const struct disp_req *req,
+    const struct dm_hdrs *fwd, struct disp_reply *r)
+{
+	struct pull_stream	*p;
+	char			 from[STORE_REF_MAX], tag[128];
+	size_t			 i;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		abort();
+	p->base.read = pull_read;
+	p->base.free = pull_free;
+	p->d = d;
+	disp_stream_hold(d);
+	dm_hdrs_init(&p->hdrs);
+	for (i = 0; i < fwd->n; i++)
+		(void)dm_hdrs_add(&p->hdrs, fwd->v[i].name, fwd->v[i].value);
+	if (asprintf(&p->path, "%s?%s", req->path, req->query) == -1)
+		abort();
+	p->line = malloc(PULL_LINE_MAX);
+	if (p->line == NULL)
+		abort();
+	from[0] = tag[0] = '\0';
+	(void)disp_query_get(req->query, "fromImage", from, sizeof(from));
+	(void)disp_query_get(req->query, "tag", tag, sizeof(tag));
+	/* Truncation only drops facts for an absurd name: check, not warn. */
+	if (tag[0] != '\0' && strchr(from, '@') == NULL) {
+		if (snprintf(p->ref, sizeof(p->ref), "%.380s%s%.120s", from,
+		    strncmp(tag, "sha256:", 7) == 0 ? "@" : ":", tag) < 0)
+			p->ref[0] = '\0';
+	} else
+		snprintf(p->ref, sizeof(p->ref), "%.500s", from);
+	r->status = 200;
+	r->kind = DISP_REPLY_STREAM;
+	r->length = -1;
+	r->stream = &p->base;
+	dm_hdrs_set(&r->hdrs, "Content-Type", "application/json");
+}
+
