@@ -458,6 +458,14 @@ t_cleanup() {
 	for n in $T_NAMES; do
 		timeout 30 docker rm -f "$n" >/dev/null 2>&1 || true
 	done
+	# t_name runs in $(...), so T_NAMES misses most names: also remove
+	# every container carrying this test's prefix, on each engine.
+	for n in "${ENGINE_A_SOCK:-}" "${ENGINE_B_SOCK:-}"; do
+		[ -S "$n" ] || continue
+		docker -H "unix://$n" ps -aq --filter "name=^/$T_PREFIX" \
+		    2>/dev/null | xargs -r timeout 60 docker -H "unix://$n" \
+		    rm -f >/dev/null 2>&1
+	done
 	rig_cleanup
 	[ -n "${T_TMP:-}" ] && rm -rf "$T_TMP"
 	exit $rc
