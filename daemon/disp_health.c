@@ -398,6 +398,9 @@ disp_start(struct dispatcher *root)
 	    0)
 		return -1;
 	root->health_running = 1;
+	if (disp_watch_start(root->cur) == -1)
+		log_warnx("msg=\"cannot watch engine events; routes follow "
+		    "engine-side removals on lookup only\"");
 	return 0;
 }
 
@@ -445,11 +448,14 @@ disp_reload(struct dispatcher *root, struct cfg *cfg, size_t *orphans,
 	if (oc.n > 0)
 		log_warnx("msg=\"reload: routes kept for backends no longer "
 		    "configured\" routes=%zu", oc.n);
+	if (root->health_running && disp_watch_start(d) == -1)
+		log_warnx("msg=\"cannot watch engine events\"");
 	pthread_mutex_lock(&root->lock);
 	old = root->cur;
 	root->cur = d;
 	pthread_cond_broadcast(&root->wake);
 	pthread_mutex_unlock(&root->lock);
+	disp_watch_stop(old);
 	disp_view_release(old);
 	log_info("msg=\"configuration reloaded\" backends=%zu primary=%s",
 	    d->n, d->b[0].cfg->name);
@@ -467,6 +473,7 @@ disp_free(struct dispatcher *root)
 	pthread_mutex_unlock(&root->lock);
 	if (root->health_running)
 		pthread_join(root->health_thread, NULL);
+	disp_watch_stop(root->cur);
 	disp_view_release(root->cur);
 	store_close(root->store);
 	disp_metrics_free(root->metrics);

@@ -41,6 +41,7 @@ struct disp_backend {
 };
 
 struct disp_metrics;
+struct disp_watch;
 
 /*
  * One configuration's backends: immutable once published, except health
@@ -57,6 +58,7 @@ struct disp {
 	pthread_mutex_t		 lock;		/* guards every health */
 	struct store		*store;		/* borrowed from root */
 	struct disp_metrics	*metrics;	/* borrowed from root */
+	struct disp_watch	*watch;		/* owned; while current */
 };
 
 /* What outlives views: the store, the health thread, counters. */
@@ -223,6 +225,10 @@ void	disp_list_containers(struct disp *, const struct disp_req *,
 /* disp_admin.c: /_dockmux/ endpoints. */
 void	disp_admin_answer(struct disp *, const struct disp_req *,
 	    const char *body, size_t body_len, struct disp_reply *);
+
+/* disp_watch.c: routes follow engine-side destroy and rename events. */
+int	disp_watch_start(struct disp *);
+void	disp_watch_stop(struct disp *);
 
 /* disp_metrics.c */
 struct disp_metrics	*disp_metrics_new(void);

@@ -42,7 +42,20 @@ rig_init
 say "starting two private dockerd engines and dockmuxd in $RIG_DIR"
 rig_engine_start a
 rig_engine_start b
-rig_dockmuxd_start "$(rig_write_config)"
+# Engine b plays the VM-isolated engine: containers labelled
+# io.dockmux.isolation=vm go there.
+cat >"$RIG_DIR/dockmux.json" <<EOF
+{
+  "listen": "unix://$RIG_DIR/dockmux.sock",
+  "store": "$RIG_DIR/dockmux.db",
+  "backends": [
+    { "name": "a", "endpoint": "unix://$(rig_engine_sock a)" },
+    { "name": "b", "endpoint": "unix://$(rig_engine_sock b)",
+      "isolation": ["vm"] }
+  ]
+}
+EOF
+rig_dockmuxd_start "$RIG_DIR/dockmux.json"
 export DOCKER_HOST=unix://$DOCKMUX_SOCK
 unset DOCKER_CONTEXT
 
@@ -57,12 +70,20 @@ run docker info
 say "a container through dockmuxd"
 run docker run --rm busybox echo hello from dockmux
 
-say "one container left running on each engine, listed through one socket"
-for e in a b; do
-	docker -H "unix://$(rig_engine_sock "$e")" run -d --name "demo-on-$e" \
-	    busybox sleep 3600 >/dev/null
-done
-run docker ps
+say "routing: each docker run goes to the engine its labels ask for"
+run docker run -d --name demo-on-a busybox sleep 3600
+run docker run -d --name demo-on-b --label io.dockmux.isolation=vm \
+    busybox sleep 3600
+run docker run -d --name demo-pinned --label io.dockmux.backend=b \
+    busybox sleep 3600
+
+say "one docker ps over both engines (label io.dockmux.backend says where)"
+run docker ps --format 'table {{.Names}}\t{{.Label "io.dockmux.backend"}}\t{{.Status}}'
+
+say "later calls follow the stored route"
+run docker exec demo-on-b sh -c 'echo hello from the vm-isolated engine'
+run "$BUILD/dockmux" -H "unix://$DOCKMUX_SOCK" routes
+
 say "for comparison, each engine asked directly"
 for e in a b; do
 	run docker -H "unix://$(rig_engine_sock "$e")" ps

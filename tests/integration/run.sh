@@ -49,6 +49,7 @@
 #   not_received ENGINE METHOD PATH
 #   received_nothing ENGINE             since the last send, only health and
 #                                       metadata (/_ping, /version, /info)
+#                                       and the watcher's GET /events
 #
 #   stop_engine NAME / sleep_ms MS      steps between requests
 #
@@ -357,8 +358,10 @@ do_not_received() {
 
 do_received_nothing() {
 	local got
+	# dockmuxd's own background traffic: health probes and the watcher
+	# that follows each engine's container events.
 	got=$(since_mark "$1" | jq -r '"\(.method) \(.path)"' |
-	    grep -Ev '^(GET|HEAD) (/v[0-9.]+)?/(_ping|version|info)$' |
+	    grep -Ev '^(GET|HEAD) (/v[0-9.]+)?/(_ping|version|info|events)$' |
 	    paste -sd,)
 	[[ -z $got ]] || fail "engine $1 received $got, expected nothing"
 }
