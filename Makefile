@@ -40,7 +40,7 @@ CORE_SRCS = $(COMMON_SRCS) \
 	daemon/disp_query.c daemon/disp_reads.c daemon/disp_images.c daemon/disp_pull.c \
 	daemon/disp_events.c daemon/disp_netvol.c daemon/disp_health.c \
 	daemon/disp_admin.c daemon/disp_metrics.c daemon/disp_watch.c \
-	daemon/hdrs.c \
+	daemon/disp_fan.c daemon/hdrs.c \
 	store/store.c store/store_routes.c store/store_images.c
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
 CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(COMMON_SRCS)

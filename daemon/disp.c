@@ -131,17 +131,6 @@ disp_forward_headers(const struct dm_hdrs *in, struct dm_hdrs *out)
 	}
 }
 
-static char *
-target_path(const struct disp_req *req)
-{
-	char	*p;
-
-	if (asprintf(&p, "%s%s%s", req->path, req->query[0] != '\0' ? "?" :
-	    "", req->query) == -1)
-		abort();
-	return p;
-}
-
 static void
 finish_admin(struct disp_call *c, struct disp_reply *r)
 {
@@ -451,7 +440,7 @@ disp_begin(struct dispatcher *root, const struct disp_req *req)
 	dm_err_clear(&c->err);
 	atomic_fetch_add(&root->active, 1);
 	disp_forward_headers(req->hdrs, &c->fwd);
-	c->target_path = target_path(req);
+	c->target_path = disp_req_target(req);
 	plan(c);
 	if (c->mode != CALL_FORWARD)
 		return c;
@@ -645,8 +634,8 @@ metric_backend(const struct disp_call *c)
 	case ROUTE_ADMIN:
 		return "dockmux";
 	case ROUTE_FANOUT:
-		return c->mode == CALL_FORWARD ? c->d->b[c->target].cfg->name :
-		    "all";
+		return c->mode == CALL_FORWARD && c->target < c->d->n ?
+		    c->d->b[c->target].cfg->name : "all";
 	case ROUTE_PRIMARY:
 	case ROUTE_CREATE:
 	case ROUTE_PER_CONTAINER:
@@ -658,6 +647,9 @@ metric_backend(const struct disp_call *c)
 	if (c->req->kind == ROUTE_CREATE || (c->req->kind == ROUTE_PRIMARY &&
 	    c->mode == CALL_BUFFER))
 		return "all";
+	/* A route to a backend no longer configured has no index. */
+	if (c->target >= c->d->n)
+		return "none";
 	return c->d->b[c->target].cfg->name;
 }
 

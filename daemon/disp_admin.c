@@ -16,20 +16,6 @@
 #include "daemon/log.h"
 #include "daemon/version.h"
 
-#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static char *
-json_take(struct json_object *o)
-{
-	char	*s;
-
-	s = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
-	if (s == NULL)
-		abort();
-	json_object_put(o);
-	return s;
-}
-
 static void
 iso_time(time_t t, char *out, size_t len)
 {
@@ -102,7 +88,7 @@ admin_backends(struct disp *d, struct disp_reply *r)
 		    json_object_new_int64((int64_t)rc.per[i]));
 		json_object_array_add(a, o);
 	}
-	disp_reply_json(r, 200, json_take(a));
+	disp_reply_json(r, 200, disp_json_take(a));
 	if (rc.orphans > 0) {
 		char	warn[128];
 
@@ -166,7 +152,7 @@ admin_routes(struct disp *d, const struct disp_req *req,
 		disp_reply_error(r, DM_EINTERNAL, err.msg);
 		return;
 	}
-	disp_reply_json(r, 200, json_take(f.out));
+	disp_reply_json(r, 200, disp_json_take(f.out));
 }
 
 void
@@ -190,7 +176,7 @@ disp_admin_answer(struct disp *d, const struct disp_req *req,
 		admin_routes(d, req, r);
 	else if (strcmp(req->method, "POST") == 0 &&
 	    strcmp(req->action, "explain") == 0)
-		disp_reply_json(r, 200, json_take(disp_create_explain(d,
+		disp_reply_json(r, 200, disp_json_take(disp_create_explain(d,
 		    req->query, body, body_len)));
 	else if (get && strcmp(req->action, "metrics") == 0) {
 		text = disp_metrics_text(d);

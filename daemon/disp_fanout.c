@@ -15,42 +15,6 @@
 
 #define LABEL_BACKEND	"io.dockmux.backend"
 
-struct fan_slot {
-	const char		*path;		/* borrowed */
-	const struct dm_hdrs	*hdrs;		/* borrowed */
-	int			 wanted;
-	int			 status;
-	char			*body;		/* owned */
-	char			 err[256];
-};
-
-static void
-fan_get(struct disp *d, size_t i, void *arg)
-{
-	struct fan_slot		*s = arg;
-	struct backend_call	 call;
-	struct dm_err		 err;
-	size_t			 len;
-
-	if (!s->wanted)
-		return;
-	if (disp_backend_down(d, i, s->err, sizeof(s->err)))
-		return;
-	memset(&call, 0, sizeof(call));
-	call.method = "GET";
-	call.path = s->path;
-	call.hdrs = s->hdrs;
-	call.timeout_ms = 30000;
-	dm_err_clear(&err);
-	if (backend_do(d->b[i].be, &call, &s->status, &s->body, &len, NULL,
-	    &err) == -1)
-		snprintf(s->err, sizeof(s->err), "%s", err.msg);
-	else if (s->status != 200)
-		snprintf(s->err, sizeof(s->err), "backend %.32s answered %d: "
-		    "%.150s", d->b[i].cfg->name, s->status,
-		    s->body != NULL ? s->body : "");
-}
-
 /*
  * Take "label=io.dockmux.backend=X" out of the filters (engines do not
  * know that label): *only gets X's index when one is named.  Returns the
@@ -151,7 +115,7 @@ void
 disp_list_containers(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, struct disp_reply *r)
 {
-	struct fan_slot		 s[DM_MAX_BACKENDS];
+	struct disp_slot	 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged, *list, *e, *id, *labels, *seen;
 	struct json_object	**v = NULL;
@@ -171,14 +135,12 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 	if (asprintf(&path, "%s%s%s", req->path, query[0] ? "?" : "", query)
 	    == -1)
 		abort();
-	memset(s, 0, sizeof(s));
+	disp_slots_init(d, s, args, "GET", path, fwd, NULL, 0);
 	for (i = 0; i < d->n; i++) {
-		s[i].path = path;
-		s[i].hdrs = fwd;
 		s[i].wanted = only == (size_t)-1 || only == i;
-		args[i] = &s[i];
+		s[i].timeout_ms = 30000;
 	}
-	disp_each_backend(d, fan_get, args);
+	disp_each_backend(d, disp_slot_do, args);
 
 	merged = json_object_new_array();
 	seen = json_object_new_object();
@@ -186,17 +148,25 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 	for (i = 0; i < d->n; i++) {
 		if (!s[i].wanted)
 			continue;
-		list = s[i].status == 200 && s[i].body != NULL ?
-		    json_tokener_parse(s[i].body) : NULL;
+		list = s[i].status == 200 && s[i].answer != NULL ?
+		    json_tokener_parse(s[i].answer) : NULL;
 		if (list == NULL || !json_object_is_type(list,
 		    json_type_array)) {
+			char	why[300];
+
 			json_object_put(list);
+			disp_slot_message(&s[i], why, sizeof(why));
 			log_warnx("msg=\"list skipped a backend\" backend=%s "
-			    "reason=\"%s\"", d->b[i].cfg->name, s[i].err);
+			    "reason=\"%s\"", d->b[i].cfg->name, why);
 			wlen += (size_t)snprintf(warn + wlen, wlen <
 			    sizeof(warn) ? sizeof(warn) - wlen : 0,
-			    "%s%s", wlen ? "; " : "", s[i].err[0] ? s[i].err :
-			    "a backend gave a bad answer");
+			    "%s%s%s%s", wlen ? "; " : "", s[i].status != 0 ?
+			    "backend " : "", s[i].status != 0 ?
+			    d->b[i].cfg->name : "", s[i].status != 0 ? ": " :
+			    "");
+			if (wlen < sizeof(warn))
+				wlen += (size_t)snprintf(warn + wlen,
+				    sizeof(warn) - wlen, "%s", why);
 			if (wlen >= sizeof(warn))
 				wlen = sizeof(warn) - 1;
 			continue;
@@ -245,15 +215,13 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 	    (size_t)limit)
 		json_object_array_del_idx(merged,
 		    json_object_array_length(merged) - 1, 1);
-	disp_reply_json(r, 200, strdup(json_object_to_json_string_ext(merged,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+	disp_reply_json(r, 200, disp_json_text(merged));
 	if (warn[0] != '\0')
 		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
 out:
 	json_object_put(merged);
 	json_object_put(seen);
-	for (i = 0; i < d->n; i++)
-		free(s[i].body);
+	disp_slots_free(d, s);
 	free(path);
 	free(query);
 }

@@ -17,127 +17,6 @@
 #include "daemon/limits.h"
 #include "daemon/log.h"
 
-#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static char *
-json_text(struct json_object *o)
-{
-	char	*s = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
-
-	if (s == NULL)
-		abort();
-	return s;
-}
-
-static void
-copy_headers(const struct dm_hdrs *in, struct dm_hdrs *out)
-{
-	size_t	i;
-
-	for (i = 0; i < in->n; i++)
-		if (!dm_hdr_is_hop_by_hop(in->v[i].name))
-			(void)dm_hdrs_add(out, in->v[i].name, in->v[i].value);
-}
-
-/* ---- fan-out helpers ---- */
-
-struct fan {
-	const char		*method;
-	const char		*path;
-	const struct dm_hdrs	*hdrs;
-	const char		*body;
-	size_t			 body_len;
-	int			 wanted;
-	int			 status;	/* 0: unreachable */
-	char			*answer;	/* owned */
-	struct dm_hdrs		 ahdrs;		/* owned */
-	char			 err[256];
-};
-
-static void
-fan_do(struct disp *d, size_t i, void *arg)
-{
-	struct fan		*f = arg;
-	struct backend_call	 call;
-	struct dm_err		 err;
-	size_t			 len;
-
-	if (!f->wanted)
-		return;
-	if (disp_backend_down(d, i, f->err, sizeof(f->err))) {
-		f->status = 0;
-		return;
-	}
-	memset(&call, 0, sizeof(call));
-	call.method = f->method;
-	call.path = f->path;
-	call.hdrs = f->hdrs;
-	call.body = f->body;
-	call.body_len = f->body_len;
-	call.timeout_ms = 300000;
-	dm_err_clear(&err);
-	if (backend_do(d->b[i].be, &call, &f->status, &f->answer, &len,
-	    &f->ahdrs, &err) == -1) {
-		f->status = 0;
-		snprintf(f->err, sizeof(f->err), "%s", err.msg);
-	}
-}
-
-static void
-fan_message(const struct fan *f, char *out, size_t len)
-{
-	struct json_object	*o, *m;
-
-	if (f->status == 0) {
-		snprintf(out, len, "%s", f->err);
-		return;
-	}
-	o = f->answer != NULL ? json_tokener_parse(f->answer) : NULL;
-	if (o != NULL && json_object_object_get_ex(o, "message", &m))
-		snprintf(out, len, "%s", json_object_get_string(m));
-	else
-		snprintf(out, len, "answered %d", f->status);
-	json_object_put(o);
-}
-
-static void
-fan_init(struct disp *d, struct fan *f, void **args, const char *method,
-    const char *path, const struct dm_hdrs *hdrs)
-{
-	size_t	i;
-
-	memset(f, 0, sizeof(*f) * DM_MAX_BACKENDS);
-	for (i = 0; i < d->n; i++) {
-		f[i].method = method;
-		f[i].path = path;
-		f[i].hdrs = hdrs;
-		f[i].wanted = 1;
-		dm_hdrs_init(&f[i].ahdrs);
-		args[i] = &f[i];
-	}
-}
-
-static void
-fan_free(struct disp *d, struct fan *f)
-{
-	size_t	i;
-
-	for (i = 0; i < d->n; i++) {
-		free(f[i].answer);
-		dm_hdrs_clear(&f[i].ahdrs);
-	}
-}
-
-static char *
-full_path(const struct disp_req *req)
-{
-	char	*p;
-
-	if (asprintf(&p, "%s%s%s", req->path, req->query[0] ? "?" : "",
-	    req->query) == -1)
-		abort();
-	return p;
-}
 
 /* ---- GET /images/json ---- */
 
@@ -174,14 +53,14 @@ void
 disp_list_images(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, struct disp_reply *r)
 {
-	struct fan		 f[DM_MAX_BACKENDS];
+	struct disp_slot	 f[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged, *byid, *list, *e, *id, *have;
-	char			*path = full_path(req), msg[256];
+	char			*path = disp_req_target(req), msg[256];
 	size_t			 i, k, ok = 0;
 
-	fan_init(d, f, args, "GET", path, fwd);
-	disp_each_backend(d, fan_do, args);
+	disp_slots_init(d, f, args, "GET", path, fwd, NULL, 0);
+	disp_each_backend(d, disp_slot_do, args);
 	merged = json_object_new_array();
 	byid = json_object_new_object();
 	msg[0] = '\0';
@@ -191,7 +70,7 @@ disp_list_images(struct disp *d, const struct disp_req *req,
 		if (list == NULL || !json_object_is_type(list,
 		    json_type_array)) {
 			json_object_put(list);
-			fan_message(&f[i], msg, sizeof(msg));
+			disp_slot_message(&f[i], msg, sizeof(msg));
 			log_warnx("msg=\"image list skipped a backend\" "
 			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
 			continue;
@@ -217,10 +96,10 @@ disp_list_images(struct disp *d, const struct disp_req *req,
 		disp_reply_error(r, DM_EBACKEND, msg[0] ? msg :
 		    "no backend answered");
 	else
-		disp_reply_json(r, 200, json_text(merged));
+		disp_reply_json(r, 200, disp_json_text(merged));
 	json_object_put(merged);
 	json_object_put(byid);
-	fan_free(d, f);
+	disp_slots_free(d, f);
 	free(path);
 }
 
@@ -318,17 +197,17 @@ void
 disp_image_each(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, struct disp_reply *r)
 {
-	struct fan		 f[DM_MAX_BACKENDS];
+	struct disp_slot	 f[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged = json_object_new_array(), *list;
-	char			*path = full_path(req), msg[300], fail[400];
+	char			*path = disp_req_target(req), msg[300], fail[400];
 	size_t			 i, k, ok = 0, okidx = 0;
 	int			 failst = 0;
 
-	fan_init(d, f, args, req->method, path, fwd);
+	disp_slots_init(d, f, args, req->method, path, fwd, NULL, 0);
 	/* In order, primary first (seed), not in parallel. */
 	for (i = 0; i < d->n; i++)
-		fan_do(d, i, &f[i]);
+		disp_slot_do(d, i, &f[i]);
 	fail[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		if (f[i].status >= 200 && f[i].status < 300) {
@@ -348,7 +227,7 @@ disp_image_each(struct disp *d, const struct disp_req *req,
 		}
 		if (f[i].status == 404)
 			continue;
-		fan_message(&f[i], msg, sizeof(msg));
+		disp_slot_message(&f[i], msg, sizeof(msg));
 		log_warnx("msg=\"image %s failed on a backend\" backend=%s "
 		    "reason=\"%s\"", req->method, d->b[i].cfg->name, msg);
 		if (failst == 0) {
@@ -361,20 +240,14 @@ disp_image_each(struct disp *d, const struct disp_req *req,
 		disp_reply_error(r, DM_ECONFLICT, fail);
 		r->status = failst;
 	} else if (ok == 0) {
-		fan_message(&f[0], msg, sizeof(msg));
+		disp_slot_message(&f[0], msg, sizeof(msg));
 		disp_reply_error(r, DM_ENOTFOUND, msg);
 	} else if (strcmp(req->method, "DELETE") == 0)
-		disp_reply_json(r, 200, json_text(merged));
-	else {
-		r->status = f[okidx].status;
-		r->kind = DISP_REPLY_BODY;
-		r->body = f[okidx].answer;
-		r->body_len = r->body != NULL ? strlen(r->body) : 0;
-		f[okidx].answer = NULL;
-		copy_headers(&f[okidx].ahdrs, &r->hdrs);
-	}
+		disp_reply_json(r, 200, disp_json_text(merged));
+	else
+		disp_reply_slot(r, &f[okidx]);
 	json_object_put(merged);
-	fan_free(d, f);
+	disp_slots_free(d, f);
 	free(path);
 }
 
@@ -404,23 +277,23 @@ disp_prune(struct disp *d, const struct disp_req *req,
 {
 	static const char *const lists[] = { "ImagesDeleted",
 	    "ContainersDeleted", "VolumesDeleted", "NetworksDeleted" };
-	struct fan		 f[DM_MAX_BACKENDS];
+	struct disp_slot	 f[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*out, *o, *v, *a;
 	struct dm_err		 err;
-	char			*path = full_path(req), msg[300];
+	char			*path = disp_req_target(req), msg[300];
 	size_t			 i, k, li;
 	int64_t			 space = 0;
 	int			 any = 0;
 
-	fan_init(d, f, args, "POST", path, fwd);
-	disp_each_backend(d, fan_do, args);
+	disp_slots_init(d, f, args, "POST", path, fwd, NULL, 0);
+	disp_each_backend(d, disp_slot_do, args);
 	out = json_object_new_object();
 	for (i = 0; i < d->n; i++) {
 		o = f[i].status == 200 ? json_tokener_parse(f[i].answer) :
 		    NULL;
 		if (o == NULL) {
-			fan_message(&f[i], msg, sizeof(msg));
+			disp_slot_message(&f[i], msg, sizeof(msg));
 			if (i == 0 && !(f[i].status == 501 && d->n > 1)) {
 				char full[400];
 
@@ -468,10 +341,10 @@ disp_prune(struct disp *d, const struct disp_req *req,
 	}
 	json_object_object_add(out, "SpaceReclaimed",
 	    json_object_new_int64(space));
-	disp_reply_json(r, 200, json_text(out));
+	disp_reply_json(r, 200, disp_json_text(out));
 out:
 	json_object_put(out);
-	fan_free(d, f);
+	disp_slots_free(d, f);
 	free(path);
 }
 

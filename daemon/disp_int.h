@@ -177,6 +177,41 @@ void	disp_route_after(struct disp *, const struct disp_req *,
 void	disp_exec_created(struct disp *, const char *ctr_id, const char *body);
 void	disp_reconcile(struct disp *);
 
+/* ---- disp_fan.c: one slot per backend for a whole small exchange ---- */
+
+#define DISP_FAN_TIMEOUT_MS	60000
+
+struct disp_slot {
+	const char		*method;	/* borrowed, all of these */
+	const char		*path;
+	const struct dm_hdrs	*hdrs;
+	const char		*body;
+	size_t			 body_len;
+	int			 wanted;	/* 0: skip this backend */
+	int			 timeout_ms;
+	int			 status;	/* 0: unreachable or down */
+	char			*answer;	/* owned */
+	struct dm_hdrs		 ahdrs;		/* owned: the answer's head */
+	char			 err[256];	/* why status is 0 */
+};
+
+/* Fill d->n slots (args[i] = &s[i] when args is not NULL). */
+void	disp_slots_init(struct disp *, struct disp_slot *, void **args,
+	    const char *method, const char *path, const struct dm_hdrs *,
+	    const char *body, size_t body_len);
+/* A disp_each_backend() callback: one exchange, down backends skipped. */
+void	disp_slot_do(struct disp *, size_t, void *);
+/* A failed slot's reason: the engine's {"message"} or why unreachable. */
+void	disp_slot_message(const struct disp_slot *, char *, size_t);
+void	disp_slots_free(struct disp *, struct disp_slot *);
+/* Answer with the slot's status, head and body (takes the body). */
+void	disp_reply_slot(struct disp_reply *, struct disp_slot *);
+/* Owned: free().  The client's path with its query. */
+char	*disp_req_target(const struct disp_req *);
+/* Owned: free().  Compact JSON text; _take also puts o. */
+char	*disp_json_text(struct json_object *);
+char	*disp_json_take(struct json_object *);
+
 /* disp.c: a reply streaming the engine's answer (takes the xfer). */
 void	disp_reply_from_xfer(struct disp *, struct disp_reply *,
 	    struct backend_xfer *);

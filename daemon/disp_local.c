@@ -69,19 +69,6 @@ negotiate(struct disp *d, char *api, char *min_api, size_t len)
 		snprintf(min_api, len, "%s", "1.12");
 }
 
-static char *
-json_take(struct json_object *o)
-{
-	char	*s;
-
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (s == NULL)
-		abort();
-	json_object_put(o);
-	return s;
-}
-
 static void
 answer_ping(struct disp *d, const struct disp_req *req, struct disp_reply *r)
 {
@@ -171,7 +158,7 @@ answer_version(struct disp *d, struct disp_reply *r)
 	    json_object_new_string(primary.kernel));
 	json_object_object_add(o, "BuildTime",
 	    json_object_new_string(DOCKMUX_BUILD_TIME));
-	disp_reply_json(r, 200, json_take(o));
+	disp_reply_json(r, 200, disp_json_take(o));
 }
 
 /* ---- /info: each backend's answer, counts summed ---- */
@@ -284,7 +271,7 @@ answer_info(struct disp *d, struct disp_reply *r)
 	}
 	v = json_object_new_string(DOCKMUX_VERSION);
 	json_object_object_add(base, "DockmuxVersion", v);
-	disp_reply_json(r, 200, json_take(base));
+	disp_reply_json(r, 200, disp_json_take(base));
 out:
 	for (i = 0; i < d->n; i++)
 		json_object_put(slots[i].o);

@@ -16,124 +16,6 @@
 #include "daemon/log.h"
 
 #define LABEL_BACKEND	"io.dockmux.backend"
-#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-struct nv_slot {
-	const char		*method;
-	const char		*path;
-	const struct dm_hdrs	*hdrs;
-	const char		*body;
-	size_t			 body_len;
-	int			 status;	/* 0: unreachable */
-	char			*answer;	/* owned */
-	struct dm_hdrs		 ahdrs;		/* owned */
-	char			 err[256];
-};
-
-static void
-nv_do(struct disp *d, size_t i, void *arg)
-{
-	struct nv_slot		*s = arg;
-	struct backend_call	 call;
-	struct dm_err		 err;
-	size_t			 len;
-
-	if (disp_backend_down(d, i, s->err, sizeof(s->err))) {
-		s->status = 0;
-		return;
-	}
-	memset(&call, 0, sizeof(call));
-	call.method = s->method;
-	call.path = s->path;
-	call.hdrs = s->hdrs;
-	call.body = s->body;
-	call.body_len = s->body_len;
-	call.timeout_ms = 60000;
-	dm_err_clear(&err);
-	if (backend_do(d->b[i].be, &call, &s->status, &s->answer, &len,
-	    &s->ahdrs, &err) == -1) {
-		s->status = 0;
-		snprintf(s->err, sizeof(s->err), "%s", err.msg);
-	}
-}
-
-static void
-nv_init(struct disp *d, struct nv_slot *s, void **args,
-    const struct disp_req *req, const struct dm_hdrs *fwd, char *path,
-    const char *body, size_t body_len)
-{
-	size_t	i;
-
-	memset(s, 0, sizeof(*s) * DM_MAX_BACKENDS);
-	for (i = 0; i < d->n; i++) {
-		s[i].method = req->method;
-		s[i].path = path;
-		s[i].hdrs = fwd;
-		s[i].body = body;
-		s[i].body_len = body_len;
-		dm_hdrs_init(&s[i].ahdrs);
-		if (args != NULL)
-			args[i] = &s[i];
-	}
-}
-
-static void
-nv_free(struct disp *d, struct nv_slot *s)
-{
-	size_t	i;
-
-	for (i = 0; i < d->n; i++) {
-		free(s[i].answer);
-		dm_hdrs_clear(&s[i].ahdrs);
-	}
-}
-
-static void
-nv_message(const struct nv_slot *s, char *out, size_t len)
-{
-	struct json_object	*o, *m;
-
-	if (s->status == 0) {
-		snprintf(out, len, "%s", s->err);
-		return;
-	}
-	o = s->answer != NULL ? json_tokener_parse(s->answer) : NULL;
-	if (o != NULL && json_object_object_get_ex(o, "message", &m))
-		snprintf(out, len, "%s", json_object_get_string(m));
-	else
-		snprintf(out, len, "answered %d", s->status);
-	json_object_put(o);
-}
-
-/* Answer with slot s verbatim (status, headers, body); takes its body. */
-static void
-reply_slot(struct disp_reply *r, struct nv_slot *s)
-{
-	size_t	i;
-
-	r->status = s->status;
-	r->kind = DISP_REPLY_BODY;
-	r->body = s->answer != NULL ? s->answer : strdup("");
-	if (r->body == NULL)
-		abort();
-	r->body_len = strlen(r->body);
-	s->answer = NULL;
-	for (i = 0; i < s->ahdrs.n; i++)
-		if (!dm_hdr_is_hop_by_hop(s->ahdrs.v[i].name))
-			(void)dm_hdrs_add(&r->hdrs, s->ahdrs.v[i].name,
-			    s->ahdrs.v[i].value);
-}
-
-static char *
-full_path(const struct disp_req *req)
-{
-	char	*p;
-
-	if (asprintf(&p, "%s%s%s", req->path, req->query[0] ? "?" : "",
-	    req->query) == -1)
-		abort();
-	return p;
-}
 
 /*
  * A network's copies have one name and an ID per backend: removing it by
@@ -145,7 +27,7 @@ static char *
 network_path_by_name(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd)
 {
-	struct nv_slot		 s;
+	struct disp_slot		 s;
 	struct json_object	*o = NULL, *nm;
 	char			*path, *enc, *out = NULL;
 	const char		*id = req->rest + strlen("/networks/");
@@ -158,8 +40,10 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
 		s.method = "GET";
 		s.path = path;
 		s.hdrs = fwd;
+		s.wanted = 1;
+		s.timeout_ms = DISP_FAN_TIMEOUT_MS;
 		dm_hdrs_init(&s.ahdrs);
-		nv_do(d, i, &s);
+		disp_slot_do(d, i, &s);
 		if (s.status == 200 && (o = json_tokener_parse(s.answer)) !=
 		    NULL && json_object_object_get_ex(o, "Name", &nm) &&
 		    strcmp(json_object_get_string(nm), id) != 0) {
@@ -191,8 +75,8 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, const char *body, size_t body_len,
     struct disp_reply *r)
 {
-	struct nv_slot	 s[DM_MAX_BACKENDS];
-	char		*path = full_path(req), msg[300], full[400];
+	struct disp_slot	 s[DM_MAX_BACKENDS];
+	char		*path = disp_req_target(req), msg[300], full[400];
 	size_t		 i, ok = DM_MAX_BACKENDS, fail = DM_MAX_BACKENDS;
 	int		 del = strcmp(req->method, "DELETE") == 0;
 
@@ -204,9 +88,9 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 			path = byname;
 		}
 	}
-	nv_init(d, s, NULL, req, fwd, path, body, body_len);
+	disp_slots_init(d, s, NULL, req->method, path, fwd, body, body_len);
 	for (i = 0; i < d->n; i++) {
-		nv_do(d, i, &s[i]);
+		disp_slot_do(d, i, &s[i]);
 		if (s[i].status >= 200 && s[i].status < 300) {
 			if (ok == DM_MAX_BACKENDS)
 				ok = i;
@@ -214,7 +98,7 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 		}
 		if (del && s[i].status == 404)
 			continue;
-		nv_message(&s[i], msg, sizeof(msg));
+		disp_slot_message(&s[i], msg, sizeof(msg));
 		log_warnx("msg=\"%s %s failed on a backend\" backend=%s "
 		    "reason=\"%s\"", req->method, req->rest,
 		    d->b[i].cfg->name, msg);
@@ -222,22 +106,22 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 			fail = i;
 	}
 	if (del && fail != DM_MAX_BACKENDS) {
-		nv_message(&s[fail], msg, sizeof(msg));
+		disp_slot_message(&s[fail], msg, sizeof(msg));
 		snprintf(full, sizeof(full), "backend %s: %s",
 		    d->b[fail].cfg->name, msg);
 		disp_reply_error(r, DM_ECONFLICT, full);
 		r->status = s[fail].status != 0 ? s[fail].status : 502;
 	} else if (ok != DM_MAX_BACKENDS)
-		reply_slot(r, &s[s[0].status >= 200 && s[0].status < 300 ?
+		disp_reply_slot(r, &s[s[0].status >= 200 && s[0].status < 300 ?
 		    0 : ok]);
 	else if (del) {
-		nv_message(&s[0], msg, sizeof(msg));
+		disp_slot_message(&s[0], msg, sizeof(msg));
 		disp_reply_error(r, DM_ENOTFOUND, msg);
 	} else if (s[0].status != 0)
-		reply_slot(r, &s[0]);
+		disp_reply_slot(r, &s[0]);
 	else
 		disp_reply_error(r, DM_EBACKEND, s[0].err);
-	nv_free(d, s);
+	disp_slots_free(d, s);
 	free(path);
 }
 
@@ -246,23 +130,23 @@ void
 disp_first_holder(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, struct disp_reply *r)
 {
-	struct nv_slot	 s[DM_MAX_BACKENDS];
-	char		*path = full_path(req), msg[300];
+	struct disp_slot	 s[DM_MAX_BACKENDS];
+	char		*path = disp_req_target(req), msg[300];
 	size_t		 i;
 
-	nv_init(d, s, NULL, req, fwd, path, NULL, 0);
+	disp_slots_init(d, s, NULL, req->method, path, fwd, NULL, 0);
 	for (i = 0; i < d->n; i++) {
-		nv_do(d, i, &s[i]);
+		disp_slot_do(d, i, &s[i]);
 		if (s[i].status != 404 && s[i].status != 0) {
-			reply_slot(r, &s[i]);
+			disp_reply_slot(r, &s[i]);
 			goto out;
 		}
 	}
-	nv_message(&s[0], msg, sizeof(msg));
+	disp_slot_message(&s[0], msg, sizeof(msg));
 	disp_reply_error(r, s[0].status == 0 ? DM_EBACKEND : DM_ENOTFOUND,
 	    msg);
 out:
-	nv_free(d, s);
+	disp_slots_free(d, s);
 	free(path);
 }
 
@@ -297,16 +181,16 @@ void
 disp_netvol_list(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, struct disp_reply *r)
 {
-	struct nv_slot		 s[DM_MAX_BACKENDS];
+	struct disp_slot		 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*o, *list, *merged, *byname, *e, *nm, *have;
 	struct json_object	*out, *warn;
-	char			*path = full_path(req), msg[300];
+	char			*path = disp_req_target(req), msg[300];
 	size_t			 i, k, ok = 0;
 	int			 vols = req->res == RES_VOLUMES;
 
-	nv_init(d, s, args, req, fwd, path, NULL, 0);
-	disp_each_backend(d, nv_do, args);
+	disp_slots_init(d, s, args, req->method, path, fwd, NULL, 0);
+	disp_each_backend(d, disp_slot_do, args);
 	merged = json_object_new_array();
 	byname = json_object_new_object();
 	warn = json_object_new_array();
@@ -320,7 +204,7 @@ disp_netvol_list(struct disp *d, const struct disp_req *req,
 			list = NULL;
 		if (list == NULL || !json_object_is_type(list,
 		    json_type_array)) {
-			nv_message(&s[i], msg, sizeof(msg));
+			disp_slot_message(&s[i], msg, sizeof(msg));
 			if (!(vols && list == NULL && o != NULL)) {
 				json_object_put(o);
 				log_warnx("msg=\"list skipped a backend\" "
@@ -362,12 +246,11 @@ disp_netvol_list(struct disp *d, const struct disp_req *req,
 		out = merged;
 		json_object_put(warn);
 	}
-	disp_reply_json(r, 200, strdup(json_object_to_json_string_ext(out,
-	    JSON_FLAGS)));
+	disp_reply_json(r, 200, disp_json_text(out));
 	json_object_put(out);
 out:
 	json_object_put(byname);
-	nv_free(d, s);
+	disp_slots_free(d, s);
 	free(path);
 }
 
@@ -380,12 +263,12 @@ disp_network_connect(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd, const char *body, size_t body_len,
     struct disp_reply *r)
 {
-	struct nv_slot		 s[DM_MAX_BACKENDS];
+	struct disp_slot		 s[DM_MAX_BACKENDS];
 	struct store_route	 route;
 	struct json_object	*o, *c;
 	struct dm_err		 err;
 	const char		*text;
-	char			*path = full_path(req);
+	char			*path = disp_req_target(req);
 	size_t			 bi;
 
 	o = json_tokener_parse(body_len > 0 ? body : "{}");
@@ -407,14 +290,16 @@ disp_network_connect(struct disp *d, const struct disp_req *req,
 	}
 	json_object_object_add(o, "Container",
 	    json_object_new_string(route.id));
-	text = json_object_to_json_string_ext(o, JSON_FLAGS);
-	nv_init(d, s, NULL, req, fwd, path, text, strlen(text));
-	nv_do(d, bi, &s[bi]);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	disp_slots_init(d, s, NULL, req->method, path, fwd, text,
+	    strlen(text));
+	disp_slot_do(d, bi, &s[bi]);
 	if (s[bi].status == 0) {
 		disp_reply_error(r, DM_EBACKEND, s[bi].err);
 	} else
-		reply_slot(r, &s[bi]);
-	nv_free(d, s);
+		disp_reply_slot(r, &s[bi]);
+	disp_slots_free(d, s);
 out:
 	json_object_put(o);
 	free(path);
@@ -427,15 +312,15 @@ disp_system_df(struct disp *d, const struct disp_req *req,
 {
 	static const char *const lists[] = { "Images", "Containers",
 	    "Volumes", "BuildCache" };
-	struct nv_slot		 s[DM_MAX_BACKENDS];
+	struct disp_slot		 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*out, *o, *v, *a;
-	char			*path = full_path(req), msg[300];
+	char			*path = disp_req_target(req), msg[300];
 	size_t			 i, k, li, ok = 0;
 	int64_t			 layers = 0;
 
-	nv_init(d, s, args, req, fwd, path, NULL, 0);
-	disp_each_backend(d, nv_do, args);
+	disp_slots_init(d, s, args, req->method, path, fwd, NULL, 0);
+	disp_each_backend(d, disp_slot_do, args);
 	out = json_object_new_object();
 	for (li = 0; li < sizeof(lists) / sizeof(lists[0]); li++)
 		json_object_object_add(out, lists[li], json_object_new_array());
@@ -444,7 +329,7 @@ disp_system_df(struct disp *d, const struct disp_req *req,
 		o = s[i].status == 200 ? json_tokener_parse(s[i].answer) :
 		    NULL;
 		if (o == NULL) {
-			nv_message(&s[i], msg, sizeof(msg));
+			disp_slot_message(&s[i], msg, sizeof(msg));
 			log_warnx("msg=\"df skipped a backend\" backend=%s "
 			    "reason=\"%s\"", d->b[i].cfg->name, msg);
 			continue;
@@ -469,10 +354,9 @@ disp_system_df(struct disp *d, const struct disp_req *req,
 	else {
 		json_object_object_add(out, "LayersSize",
 		    json_object_new_int64(layers));
-		disp_reply_json(r, 200, strdup(json_object_to_json_string_ext(
-		    out, JSON_FLAGS)));
+		disp_reply_json(r, 200, disp_json_text(out));
 	}
 	json_object_put(out);
-	nv_free(d, s);
+	disp_slots_free(d, s);
 	free(path);
 }

@@ -17,18 +17,6 @@
 #include "daemon/log.h"
 
 #define PULL_LINE_MAX	(64 * 1024)	/* one progress message */
-#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static char *
-json_text(struct json_object *o)
-{
-	char	*s = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
-
-	if (s == NULL)
-		abort();
-	return s;
-}
-
 /* "no matching manifest", "does not match the specified platform": the
  * image exists but not for this engine's platform (seed: a soft skip). */
 int
@@ -88,7 +76,7 @@ out_error(struct pull_stream *p, const char *msg)
 	json_object_object_add(det, "message", json_object_new_string(msg));
 	json_object_object_add(o, "errorDetail", det);
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	t = json_text(o);
+	t = disp_json_text(o);
 	json_object_put(o);
 	out_append(p, t, strlen(t));
 	out_append(p, "\r\n", 2);
