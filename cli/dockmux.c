@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "cli/dockmux.h"
 #include "daemon/cfg.h"
 #include "daemon/limits.h"
 
@@ -25,24 +26,6 @@
 #endif
 
 #define CLI_DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
-#define CLI_TIMEOUT_MS		30000	/* admin answers may probe engines */
-
-/* Where the CLI talks: the socket path and which setting chose it. */
-struct cli {
-	char		 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	const char	*sock_from;	/* "-H", "DOCKMUX_HOST", ... */
-	char		 server_version[64];
-};
-
-/* One answer from dockmuxd; body bounded by DM_MAX_SMALL_BODY. */
-struct cli_resp {
-	long	 code;
-	char	*body;		/* owned, NUL-terminated; free() */
-	size_t	 len;
-	int	 too_big;
-	int	 has_version;	/* X-Dockmux-Version was present */
-	char	 version[64];
-};
 
 /* A subcommand, listed once here as tmux lists its cmd_entry tables. */
 struct cli_cmd {
@@ -64,6 +47,13 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "check-config", "[FILE]",
 	  "validate FILE (default " CLI_DEFAULT_CONFIG ")", 0,
 	  cmd_check_config },
+	{ "explain", "[-l K=V]... [--platform P] [--name N] [--runtime R]"
+	  " [--json] IMAGE | --body FILE|-",
+	  "which backend a create would go to (nothing is created)", 1,
+	  cli_cmd_explain },
+	{ "routes", "[--backend B] [--rule R] [--name N] [--json]",
+	  "list the containers dockmuxd routes and their backends", 1,
+	  cli_cmd_routes },
 	{ "version", "", "print the CLI and dockmuxd versions", 1,
 	  cmd_version },
 };
@@ -74,7 +64,7 @@ static void
 usage(FILE *fp)
 {
 	size_t	i;
-	char	left[64];
+	char	left[128];
 
 	fprintf(fp, "usage: dockmux [-H unix:///path] COMMAND [ARGS]\n\n"
 	    "Administer dockmuxd, the Docker API multiplexer.\n\n"
@@ -88,7 +78,7 @@ usage(FILE *fp)
 	for (i = 0; i < NCMDS; i++) {
 		snprintf(left, sizeof(left), "%s %s", cli_cmds[i].name,
 		    cli_cmds[i].args);
-		fprintf(fp, "  %-24s%s\n", left, cli_cmds[i].help);
+		fprintf(fp, "  %s\n      %s\n", left, cli_cmds[i].help);
 	}
 }
 
@@ -206,17 +196,19 @@ connect_reason(const char *path, const char *curl_reason)
 }
 
 /*
- * GET path on the socket; ebuf (CURL_ERROR_SIZE) gets curl's reason.
- * Returns CURLE_OK with r filled (r->body owned: free() it, also on
- * failure).
+ * method path on the socket, with body (JSON) when not NULL; ebuf
+ * (CURL_ERROR_SIZE) gets curl's reason.  Returns CURLE_OK with r filled
+ * (r->body owned: free() it, also on failure).
  */
 static CURLcode
-http_fetch(const char *sock, const char *path, long timeout_ms,
-    struct cli_resp *r, char *ebuf)
+http_fetch(const char *sock, const char *method, const char *path,
+    const char *body, size_t body_len, long timeout_ms, struct cli_resp *r,
+    char *ebuf)
 {
-	CURL		*curl;
-	CURLcode	 cc;
-	char		 url[DM_MAX_PATH];
+	CURL			*curl;
+	CURLcode		 cc;
+	struct curl_slist	*hdrs = NULL;
+	char			 url[DM_MAX_PATH];
 
 	memset(r, 0, sizeof(*r));
 	if ((curl = curl_easy_init()) == NULL)
@@ -233,33 +225,40 @@ http_fetch(const char *sock, const char *path, long timeout_ms,
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, resp_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
+	if (body != NULL) {
+		hdrs = curl_slist_append(hdrs,
+		    "Content-Type: application/json");
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)body_len);
+	}
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	ebuf[0] = '\0';
 	cc = curl_easy_perform(curl);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->code);
 	curl_easy_cleanup(curl);
+	curl_slist_free_all(hdrs);
 	return cc;
 }
 
-/*
- * As http_fetch, printing why when no whole HTTP answer came.
- * Returns 0 (r->body owned: free()) or -1 (nothing to free).
- */
-static int
-http_get(struct cli *cli, const char *path, long timeout_ms,
-    struct cli_resp *r)
+int
+cli_request(struct cli *cli, const char *method, const char *path,
+    const char *body, size_t body_len, struct cli_resp *r)
 {
 	char		ebuf[CURL_ERROR_SIZE];
 	CURLcode	cc;
 
-	cc = http_fetch(cli->sock, path, timeout_ms, r, ebuf);
+	cc = http_fetch(cli->sock, method, path, body, body_len,
+	    CLI_TIMEOUT_MS, r, ebuf);
 	if (cc == CURLE_OK)
 		return 0;
 	if (r->too_big)
-		warnx("GET %s: answer larger than %d bytes", path,
+		warnx("%s %s: answer larger than %d bytes", method, path,
 		    DM_MAX_SMALL_BODY);
 	else
-		warnx("GET %s on %s: %s", path, cli->sock,
+		warnx("%s %s on %s: %s", method, path, cli->sock,
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(cc));
 	free(r->body);
 	r->body = NULL;
@@ -272,16 +271,16 @@ http_get(struct cli *cli, const char *path, long timeout_ms,
  * else listens may not answer HTTP at all.  Returns 0 or -1 after
  * printing one line.
  */
-static int
-dockmux_ping(struct cli *cli)
+int
+cli_ping(struct cli *cli)
 {
 	struct cli_resp	r;
 	char		ebuf[CURL_ERROR_SIZE];
 	CURLcode	cc;
 	int		rc = -1;
 
-	cc = http_fetch(cli->sock, "/_dockmux/ping", DM_PING_TIMEOUT_MS, &r,
-	    ebuf);
+	cc = http_fetch(cli->sock, "GET", "/_dockmux/ping", NULL, 0,
+	    DM_PING_TIMEOUT_MS, &r, ebuf);
 	if (cc == CURLE_COULDNT_CONNECT)
 		warnx("cannot connect to %s: %s", cli->sock,
 		    connect_reason(cli->sock, ebuf));
@@ -323,9 +322,8 @@ cmd_check_config(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* A field of a backend entry as text; "-" when absent or null. */
-static const char *
-field(struct json_object *o, const char *key)
+const char *
+cli_field(struct json_object *o, const char *key)
 {
 	struct json_object	*v;
 	const char		*s;
@@ -336,22 +334,113 @@ field(struct json_object *o, const char *key)
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
+void
+cli_print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+struct json_object *
+cli_get_json(struct cli *cli, const char *path)
+{
+	struct json_object	*root = NULL, *msg;
+	struct cli_resp		 r;
+
+	if (cli_request(cli, "GET", path, NULL, 0, &r) == -1)
+		return NULL;
+	root = json_tokener_parse(r.body != NULL ? r.body : "");
+	if (r.code != 200) {
+		if (root != NULL && json_object_object_get_ex(root, "message",
+		    &msg))
+			warnx("GET %s: %ld %s", path, r.code,
+			    json_object_get_string(msg));
+		else
+			warnx("GET %s: HTTP %ld", path, r.code);
+		json_object_put(root);
+		root = NULL;
+	} else if (root == NULL)
+		warnx("GET %s: the answer is not JSON", path);
+	free(r.body);
+	return root;
+}
+
+void
+cli_table_init(struct cli_table *t, size_t ncols)
+{
+	t->ncols = ncols;
+	t->nrows = 0;
+	t->cell = NULL;
+}
+
+void
+cli_table_add(struct cli_table *t, const char *const *row)
+{
+	size_t	j;
+
+	t->cell = reallocarray(t->cell, (t->nrows + 1) * t->ncols,
+	    sizeof(*t->cell));
+	if (t->cell == NULL)
+		err(1, "reallocarray");
+	for (j = 0; j < t->ncols; j++)
+		if ((t->cell[t->nrows * t->ncols + j] = strdup(row[j])) == NULL)
+			err(1, "strdup");
+	t->nrows++;
+}
+
+/* Columns two spaces apart, the last one not padded (no trailing blanks). */
+void
+cli_table_print(const struct cli_table *t)
+{
+	size_t	width[16] = { 0 }, i, j, len;
+
+	for (i = 0; i < t->nrows; i++)
+		for (j = 0; j < t->ncols && j < 16; j++) {
+			len = strlen(t->cell[i * t->ncols + j]);
+			if (len > width[j])
+				width[j] = len;
+		}
+	for (i = 0; i < t->nrows; i++)
+		for (j = 0; j < t->ncols; j++) {
+			if (j + 1 == t->ncols)
+				printf("%s\n", t->cell[i * t->ncols + j]);
+			else
+				printf("%-*s  ", (int)width[j < 16 ? j : 15],
+				    t->cell[i * t->ncols + j]);
+		}
+}
+
+void
+cli_table_free(struct cli_table *t)
+{
+	size_t	i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	t->cell = NULL;
+	t->nrows = 0;
+}
+
 /*
- * GET /_dockmux/backends: a JSON array of {name, endpoint, os, arch,
- * state, api_version, error}; printed as an aligned table, or as JSON
- * with --json.  Backend errors follow the table, one line each.
+ * GET /_dockmux/backends: a JSON array of {name, endpoint, primary, os,
+ * arch, state, api_version, failures, error, routes...}; printed as an
+ * aligned table, or as JSON with --json.  Backend errors follow the
+ * table, one line each.
  */
 static int
 cmd_backends(struct cli *cli, int argc, char **argv)
 {
 	static const char *const cols[] = { "NAME", "ENDPOINT", "OS", "ARCH",
-	    "STATE", "API" };
+	    "STATE", "API", "ROUTES" };
 	static const char *const keys[] = { "name", "endpoint", "os", "arch",
-	    "state", "api_version" };
-	struct json_object	*root = NULL, *list, *be, *msg;
-	struct cli_resp		 r = { 0 };
-	size_t			 width[6], i, j, n;
-	int			 as_json = 0, rc = 1;
+	    "state", "api_version", "routes" };
+	struct json_object	*list, *be;
+	struct cli_table	 t;
+	const char		*row[7];
+	size_t			 i, j, n;
+	int			 as_json = 0;
 
 	for (i = 1; i < (size_t)argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -361,63 +450,39 @@ cmd_backends(struct cli *cli, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (dockmux_ping(cli) == -1)
+	if (cli_ping(cli) == -1)
 		return 1;
-	if (http_get(cli, "/_dockmux/backends", CLI_TIMEOUT_MS, &r) == -1)
-		goto out;
-	root = json_tokener_parse(r.body != NULL ? r.body : "");
-	if (r.code != 200) {
-		if (root != NULL && json_object_object_get_ex(root, "message",
-		    &msg))
-			warnx("GET /_dockmux/backends: %ld %s", r.code,
-			    json_object_get_string(msg));
-		else
-			warnx("GET /_dockmux/backends: HTTP %ld", r.code);
-		goto out;
-	}
-	list = root;
-	if (json_object_is_type(root, json_type_object))
-		json_object_object_get_ex(root, "backends", &list);
+	if ((list = cli_get_json(cli, "/_dockmux/backends")) == NULL)
+		return 1;
 	if (!json_object_is_type(list, json_type_array)) {
 		warnx("GET /_dockmux/backends: expected a JSON array");
-		goto out;
+		json_object_put(list);
+		return 1;
 	}
 	if (as_json) {
-		printf("%s\n", json_object_to_json_string_ext(list,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		rc = 0;
-		goto out;
+		cli_print_json(list);
+		json_object_put(list);
+		return 0;
 	}
 	n = json_object_array_length(list);
-	for (j = 0; j < 6; j++)
-		width[j] = strlen(cols[j]);
+	cli_table_init(&t, 7);
+	cli_table_add(&t, cols);
 	for (i = 0; i < n; i++) {
 		be = json_object_array_get_idx(list, i);
-		for (j = 0; j < 6; j++)
-			if (strlen(field(be, keys[j])) > width[j])
-				width[j] = strlen(field(be, keys[j]));
+		for (j = 0; j < 7; j++)
+			row[j] = cli_field(be, keys[j]);
+		cli_table_add(&t, row);
 	}
-	for (j = 0; j < 6; j++)
-		printf("%-*s%s", j < 5 ? (int)width[j] : 0, cols[j],
-		    j < 5 ? "  " : "\n");
+	cli_table_print(&t);
+	cli_table_free(&t);
 	for (i = 0; i < n; i++) {
 		be = json_object_array_get_idx(list, i);
-		for (j = 0; j < 6; j++)
-			printf("%-*s%s", j < 5 ? (int)width[j] : 0,
-			    field(be, keys[j]), j < 5 ? "  " : "\n");
+		if (strcmp(cli_field(be, "error"), "-") != 0)
+			printf("%s: %s\n", cli_field(be, "name"),
+			    cli_field(be, "error"));
 	}
-	for (i = 0; i < n; i++) {
-		be = json_object_array_get_idx(list, i);
-		if (strcmp(field(be, "error"), "-") != 0)
-			printf("%s: %s\n", field(be, "name"),
-			    field(be, "error"));
-	}
-	rc = 0;
-out:
-	json_object_put(root);
-	free(r.body);
-	return rc;
+	json_object_put(list);
+	return 0;
 }
 
 static int
@@ -430,7 +495,7 @@ cmd_version(struct cli *cli, int argc, char **argv)
 	}
 	printf("Client: dockmux %s\n", DOCKMUX_VERSION);
 	fflush(stdout);
-	if (dockmux_ping(cli) == -1)
+	if (cli_ping(cli) == -1)
 		return 1;
 	printf("Server: dockmuxd %s (unix://%s)\n", cli->server_version,
 	    cli->sock);
@@ -485,7 +550,7 @@ main(int argc, char *argv[])
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		errx(1, "curl_global_init failed");
-	/* Commands check their arguments, then dockmux_ping() the socket. */
+	/* Commands check their arguments, then cli_ping() the socket. */
 	if (!cmd->needs_socket || choose_socket(&cli, opt_host) == 0)
 		rc = cmd->run(&cli, argc, argv);
 	curl_global_cleanup();

@@ -1,0 +1,91 @@
+#!/bin/bash
+# `make install DESTDIR=... PREFIX=/usr/local` puts every file where the
+# Makefile documents it (programs, units with the prefix substituted, the
+# example config, the docs); `make uninstall` with the same variables
+# removes exactly those.  Installs what `make` built: nothing is rebuilt.
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+t_init
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+dest=$T_TMP/root
+prefix=/usr/local
+# -o: take the built programs as they are (others may be editing sources).
+mk() {
+	make -s -C "$repo" BUILD="$BUILD" -o "$BUILD/dockmuxd" \
+	    -o "$BUILD/dockmux" DESTDIR="$dest" PREFIX="$prefix" "$@"
+}
+
+mk install || t_fail "make install failed"
+expected=(
+	"$prefix/bin/dockmuxd"
+	"$prefix/bin/dockmux"
+	"$prefix/lib/systemd/system/dockmux.service"
+	"$prefix/lib/systemd/system/dockmux.socket"
+	/etc/dockmux/dockmux.json.example
+)
+docs=0
+for f in "$repo"/README.md "$repo"/docs/*.md; do
+	[ -f "$f" ] || continue
+	expected+=("$prefix/share/doc/dockmux/${f##*/}")
+	docs=$((docs + 1))
+done
+[ "$docs" -gt 0 ] || t_fail "no docs in the tree to install"
+for f in "${expected[@]}"; do
+	[ -f "$dest$f" ] || t_fail "make install: $f missing"
+done
+# Nothing else was installed.
+got=$(cd "$dest" && find . -type f | sed 's|^\.||' | sort)
+want=$(printf '%s\n' "${expected[@]}" | sort)
+[ "$got" = "$want" ] ||
+    t_fail "make install: unexpected files: $(comm -3 <(echo "$got") <(echo "$want") | tr '\n' ' ')"
+
+[ -x "$dest$prefix/bin/dockmuxd" ] && [ -x "$dest$prefix/bin/dockmux" ] ||
+    t_fail "programs not executable"
+cmp -s "$BUILD/dockmuxd" "$dest$prefix/bin/dockmuxd" ||
+    t_fail "installed dockmuxd differs from $BUILD/dockmuxd"
+"$dest$prefix/bin/dockmuxd" --version | grep -q '^dockmuxd ' ||
+    t_fail "installed dockmuxd --version"
+unit=$dest$prefix/lib/systemd/system/dockmux.service
+grep -qx "ExecStart=$prefix/bin/dockmuxd --config /etc/dockmux/dockmux.json" \
+    "$unit" || t_fail "dockmux.service: ExecStart not $prefix/bin/dockmuxd"
+! grep -n '@[A-Z]*@' "$dest$prefix/lib/systemd/system/"* ||
+    t_fail "placeholders left in the installed units"
+for f in "$prefix/lib/systemd/system/dockmux.service" \
+    "$prefix/lib/systemd/system/dockmux.socket" \
+    /etc/dockmux/dockmux.json.example; do
+	t_expect_eq "mode of $f" 644 "$(stat -c %a "$dest$f")"
+done
+# The example is a valid configuration.
+"$dest$prefix/bin/dockmuxd" --check-config \
+    -c "$dest/etc/dockmux/dockmux.json.example" >/dev/null ||
+    t_fail "dockmux.json.example does not pass --check-config"
+
+# A second install over the first one is fine (upgrade).
+mk install || t_fail "second make install failed"
+
+# A config the admin wrote survives uninstall.
+echo '{}' >"$dest/etc/dockmux/dockmux.json"
+mk uninstall || t_fail "make uninstall failed"
+for f in "${expected[@]}"; do
+	[ ! -e "$dest$f" ] || t_fail "make uninstall left $f"
+done
+left=$(cd "$dest" && find . -type f | sed 's|^\.||')
+t_expect_eq "files left after uninstall" /etc/dockmux/dockmux.json "$left"
+[ ! -d "$dest$prefix/share/doc/dockmux" ] ||
+    t_fail "make uninstall left $prefix/share/doc/dockmux"
+
+# PREFIX=/usr: the units go where systemd looks for packaged ones.
+rm -rf "$dest"
+prefix=/usr
+mk install || t_fail "make install PREFIX=/usr failed"
+[ -f "$dest/usr/lib/systemd/system/dockmux.service" ] ||
+    t_fail "PREFIX=/usr: no /usr/lib/systemd/system/dockmux.service"
+grep -qx 'ExecStart=/usr/bin/dockmuxd --config /etc/dockmux/dockmux.json' \
+    "$dest/usr/lib/systemd/system/dockmux.service" ||
+    t_fail "PREFIX=/usr: ExecStart not /usr/bin/dockmuxd"
+mk uninstall || t_fail "make uninstall PREFIX=/usr failed"
+[ -z "$(cd "$dest" && find . -type f)" ] ||
+    t_fail "PREFIX=/usr: uninstall left files"
+echo "ok"
