@@ -235,11 +235,9 @@ main(int argc, char *argv[])
 
 	if (backend_lib_init(cancel[0]) == -1)
 		fatalx("msg=\"libcurl init failed\"");
+	/* The socket first: a second daemon must not touch the store of
+	 * the one already serving there. */
 	dm_err_clear(&err);
-	disp = disp_new(cfg, &err);
-	if (disp == NULL)
-		fatalx("msg=\"cannot start\" reason=\"%s\"", err.msg);
-
 	listen_fd = api_listen_inherited();
 	inherited = listen_fd != -1;
 	if (!inherited) {
@@ -249,6 +247,12 @@ main(int argc, char *argv[])
 			fprintf(stderr, "dockmuxd: %s\n", err.msg);
 			exit(1);
 		}
+	}
+	disp = disp_new(cfg, &err);
+	if (disp == NULL) {
+		if (!inherited)
+			unlink(cfg->socket_path);
+		fatalx("msg=\"cannot start\" reason=\"%s\"", err.msg);
 	}
 	api = api_start(disp, listen_fd, &err);
 	if (api == NULL)
