@@ -119,6 +119,8 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged, *list, *e, *id, *labels, *seen;
 	struct json_object	**v = NULL;
+	struct store_route	 route;
+	struct dm_err		 err;
 	char			*query, *path, warn[1024], lim[32];
 	size_t			 i, k, only, nv = 0, ok = 0, wlen = 0;
 	long			 limit = -1;
@@ -185,8 +187,12 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 				labels = json_object_new_object();
 				json_object_object_add(e, "Labels", labels);
 			}
+			/* The owner, when one engine is configured twice. */
 			json_object_object_add(labels, LABEL_BACKEND,
-			    json_object_new_string(d->b[i].cfg->name));
+			    json_object_new_string(store_route_find(d->store,
+			    json_object_get_string(id), &route, &err) == 0 &&
+			    strcmp(route.id, json_object_get_string(id)) == 0 ?
+			    route.backend : d->b[i].cfg->name));
 			json_object_array_add(merged, json_object_get(e));
 		}
 		json_object_put(list);
