@@ -201,9 +201,11 @@ disp_image_each(struct disp *d, const struct disp_req *req,
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged = json_object_new_array(), *list;
 	char			*path = disp_req_target(req), msg[300], fail[400];
+	char			 warn[300];
 	size_t			 i, k, ok = 0, okidx = 0;
 	int			 failst = 0;
 
+	warn[0] = '\0';
 	disp_slots_init(d, f, args, req->method, path, fwd, NULL, 0);
 	/* In order, primary first (seed), not in parallel. */
 	for (i = 0; i < d->n; i++)
@@ -228,6 +230,16 @@ disp_image_each(struct disp *d, const struct disp_req *req,
 		if (f[i].status == 404)
 			continue;
 		disp_slot_message(&f[i], msg, sizeof(msg));
+		if (f[i].status == 0) {
+			/* Down or unreachable: whether it holds the image is
+			 * unknown; skipped and said, not a failure. */
+			log_warnx("msg=\"image %s skipped a backend\" "
+			    "backend=%s reason=\"%s\"", req->method,
+			    d->b[i].cfg->name, msg);
+			if (warn[0] == '\0')
+				snprintf(warn, sizeof(warn), "%s", msg);
+			continue;
+		}
 		log_warnx("msg=\"image %s failed on a backend\" backend=%s "
 		    "reason=\"%s\"", req->method, d->b[i].cfg->name, msg);
 		if (failst == 0) {
@@ -239,13 +251,17 @@ disp_image_each(struct disp *d, const struct disp_req *req,
 	if (failst != 0 && (strcmp(req->method, "DELETE") == 0 || ok == 0)) {
 		disp_reply_error(r, DM_ECONFLICT, fail);
 		r->status = failst;
-	} else if (ok == 0) {
+	} else if (ok == 0 && warn[0] != '\0')
+		disp_reply_error(r, DM_EBACKEND, warn);
+	else if (ok == 0) {
 		disp_slot_message(&f[0], msg, sizeof(msg));
 		disp_reply_error(r, DM_ENOTFOUND, msg);
 	} else if (strcmp(req->method, "DELETE") == 0)
 		disp_reply_json(r, 200, disp_json_text(merged));
 	else
 		disp_reply_slot(r, &f[okidx]);
+	if (ok > 0 && warn[0] != '\0')
+		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
 	json_object_put(merged);
 	disp_slots_free(d, f);
 	free(path);

@@ -77,9 +77,11 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 {
 	struct disp_slot	 s[DM_MAX_BACKENDS];
 	char		*path = disp_req_target(req), msg[300], full[400];
+	char		 warn[300];
 	size_t		 i, ok = DM_MAX_BACKENDS, fail = DM_MAX_BACKENDS;
 	int		 del = strcmp(req->method, "DELETE") == 0;
 
+	warn[0] = '\0';
 	if (del && req->res == RES_NETWORKS) {
 		char	*byname = network_path_by_name(d, req, fwd);
 
@@ -102,6 +104,13 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 		log_warnx("msg=\"%s %s failed on a backend\" backend=%s "
 		    "reason=\"%s\"", req->method, req->rest,
 		    d->b[i].cfg->name, msg);
+		/* A down backend is skipped and said, not a failure: it gets
+		 * the copy when it is back and a client asks again. */
+		if (s[i].status == 0) {
+			if (warn[0] == '\0')
+				snprintf(warn, sizeof(warn), "%s", msg);
+			continue;
+		}
 		if (fail == DM_MAX_BACKENDS)
 			fail = i;
 	}
@@ -120,7 +129,9 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 	} else if (s[0].status != 0)
 		disp_reply_slot(r, &s[0]);
 	else
-		disp_reply_error(r, DM_EBACKEND, s[0].err);
+		disp_reply_error(r, DM_EBACKEND, warn[0] ? warn : s[0].err);
+	if (ok != DM_MAX_BACKENDS && warn[0] != '\0')
+		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
 	disp_slots_free(d, s);
 	free(path);
 }

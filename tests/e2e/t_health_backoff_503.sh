@@ -91,6 +91,17 @@ grep -qi '^X-Dockmux-Warning:' <<<"$hdr" ||
     t_fail "GET /containers/json with c down: no X-Dockmux-Warning: $hdr"
 grep -i '^X-Dockmux-Warning:' <<<"$hdr"
 
+# Replicated and every-holder operations go on with the live backend; the
+# down one is skipped and said, not a failure.
+D tag busybox "$T_PREFIX-tag:1" || t_fail "docker tag with c down"
+D rmi "$T_PREFIX-tag:1" >/dev/null || t_fail "docker rmi with c down"
+D network create "$T_PREFIX-net" >/dev/null ||
+    t_fail "docker network create with c down"
+D network rm "$T_PREFIX-net" >/dev/null || t_fail "docker network rm with c down"
+[ -z "$(docker -H "unix://$ENGINE_A_SOCK" network ls -q \
+    --filter "name=^$T_PREFIX-net\$")" ] ||
+    t_fail "network still on engine a after rm with c down"
+
 # Backoff: probes of a down backend at +2, +4, +8... s, not every 2 s.
 # ~10 s after c was seen down that is 3 failures (4 at most); a 2 s
 # period would have counted 5 or more.
