@@ -135,11 +135,11 @@ DOCDIR	 = $(PREFIX)/share/doc/dockmux
 CONFDIR	 = /etc/dockmux
 INSTALL	?= install
 UNITS	 = dockmux.service dockmux.socket
-DOCS	 = $(wildcard README.md docs/*.md)
+DOCS	 = $(wildcard docs/*.md)
 
 install: $(BUILD)/dockmuxd $(BUILD)/dockmux
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)
+	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR)
 	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
 	for u in $(UNITS); do \
 		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
@@ -148,14 +148,17 @@ install: $(BUILD)/dockmuxd $(BUILD)/dockmux
 		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	$(INSTALL) -m 0644 systemd/dockmux.json.example $(DESTDIR)$(CONFDIR)/
-	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
-	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
-	rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) 2>/dev/null || true
+	rm -f $(DESTDIR)$(DOCDIR)/README.md
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/docs/,$(notdir $(DOCS)))
+	rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) \
+	    2>/dev/null || true
 
 .PHONY: install uninstall
 

@@ -437,6 +437,12 @@ disp_reload(struct dispatcher *root, struct cfg *cfg, size_t *orphans,
 		log_warnx("msg=\"reload: listen changed; restart to apply\"");
 	if (strcmp(old->cfg->store, cfg->store) != 0)
 		log_warnx("msg=\"reload: store changed; restart to apply\"");
+	if (old->cfg->socket_mode != cfg->socket_mode ||
+	    (old->cfg->socket_group == NULL) != (cfg->socket_group == NULL) ||
+	    (cfg->socket_group != NULL &&
+	    strcmp(old->cfg->socket_group, cfg->socket_group) != 0))
+		log_warnx("msg=\"reload: socket_mode/socket_group changed; "
+		    "restart to apply\"");
 	d = view_new(root, cfg, 1, old);
 	disp_view_release(old);
 	disp_probe_all(d);

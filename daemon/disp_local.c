@@ -262,9 +262,10 @@ answer_info(struct disp *d, struct disp_reply *r)
 		    d->b[i].cfg->endpoint, h.os, h.arch, h.api_version);
 		json_object_array_add(labels, json_object_new_string(line));
 		if (slots[i].o == NULL) {
-			snprintf(line, sizeof(line), "WARNING: dockmux "
-			    "backend %s is down: %s", d->b[i].cfg->name,
-			    slots[i].err);
+			/* slot errors already name the backend */
+			snprintf(line, sizeof(line), "WARNING: dockmux: %s",
+			    slots[i].err[0] != '\0' ? slots[i].err :
+			    "a backend did not answer");
 			json_object_array_add(warn,
 			    json_object_new_string(line));
 		}

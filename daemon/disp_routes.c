@@ -382,6 +382,7 @@ disp_reconcile(struct disp *d)
 			    "routes kept\" backend=%s", d->b[i].cfg->name);
 			continue;
 		}
+		(void)store_backend_seen(d->store, d->b[i].cfg->name, &err);
 		for (k = 0; k < json_object_array_length(l[i].list); k++) {
 			e = json_object_array_get_idx(l[i].list, k);
 			if (!json_object_object_get_ex(e, "Id", &v))

@@ -26,9 +26,10 @@ expected=(
 	/etc/dockmux/dockmux.json.example
 )
 docs=0
-for f in "$repo"/README.md "$repo"/docs/*.md; do
+expected+=("$prefix/share/doc/dockmux/README.md")
+for f in "$repo"/docs/*.md; do
 	[ -f "$f" ] || continue
-	expected+=("$prefix/share/doc/dockmux/${f##*/}")
+	expected+=("$prefix/share/doc/dockmux/docs/${f##*/}")
 	docs=$((docs + 1))
 done
 [ "$docs" -gt 0 ] || t_fail "no docs in the tree to install"
