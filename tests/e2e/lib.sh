@@ -314,6 +314,22 @@ rig_write_config() {
 	printf '%s\n' "$out"
 }
 
+# rig_write_config_vm OUT SOCK STORE: engines a and b behind SOCK, with b
+# the VM-isolated one (isolation "vm": io.dockmux.isolation=vm lands there).
+rig_write_config_vm() {
+	cat >"$1" <<EOF
+{
+  "listen": "unix://$2",
+  "store": "$3",
+  "isolation_labels": ["io.dockmux.isolation"],
+  "backends": [
+    { "name": "a", "endpoint": "unix://$ENGINE_A_SOCK" },
+    { "name": "b", "endpoint": "unix://$ENGINE_B_SOCK", "isolation": ["vm"] }
+  ]
+}
+EOF
+}
+
 # The listen socket path from a config file.
 rig_config_sock() {
 	python3 -c 'import json,sys

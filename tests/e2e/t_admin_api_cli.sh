@@ -14,16 +14,7 @@ t_needs_dockmuxd
 tag=admincli-$$
 sock=$T_TMP/admin.sock
 cfg=$T_TMP/admin.json
-cat >"$cfg" <<EOF
-{
-  "listen": "unix://$sock",
-  "store": "$T_TMP/admin.db",
-  "backends": [
-    { "name": "a", "endpoint": "unix://$ENGINE_A_SOCK" },
-    { "name": "b", "endpoint": "unix://$ENGINE_B_SOCK", "isolation": ["vm"] }
-  ]
-}
-EOF
+rig_write_config_vm "$cfg" "$sock" "$T_TMP/admin.db"
 rig_dockmuxd_start "$cfg" "$tag"
 DMX=$BUILD/dockmux
 export DOCKMUX_HOST=unix://$sock

@@ -18,21 +18,6 @@ t_needs_dockmuxd
 
 # Containers this test made go directly on the engines too, whatever
 # dockmuxd's store thinks.
-route_cleanup() {
-	local rc=$? e ids
-	set +e
-	for e in "$ENGINE_A_SOCK" "$ENGINE_B_SOCK"; do
-		ids=$(timeout 30 docker -H "unix://$e" ps -aq \
-		    --filter "name=$T_PREFIX" 2>/dev/null)
-		# shellcheck disable=SC2086
-		[ -n "$ids" ] && timeout 60 docker -H "unix://$e" rm -f $ids \
-		    >/dev/null 2>&1
-	done
-	(exit "$rc")
-	t_cleanup
-}
-trap route_cleanup EXIT
-
 # on_engines NAME: the engines (a, b) that have a container NAME, asked
 # directly; "" when none.
 on_engines() {
@@ -60,17 +45,7 @@ status_of() {
 tag=route-lpp-$$
 sock=$T_TMP/d.sock
 cfg=$T_TMP/dockmux.json
-cat >"$cfg" <<EOF
-{
-  "listen": "unix://$sock",
-  "store": "$T_TMP/dockmux.db",
-  "isolation_labels": ["io.dockmux.isolation"],
-  "backends": [
-    { "name": "a", "endpoint": "unix://$ENGINE_A_SOCK" },
-    { "name": "b", "endpoint": "unix://$ENGINE_B_SOCK", "isolation": ["vm"] }
-  ]
-}
-EOF
+rig_write_config_vm "$cfg" "$sock" "$T_TMP/dockmux.db"
 rig_dockmuxd_start "$cfg" "$tag"
 DOCKER_HOST=unix://$sock
 export DOCKER_HOST

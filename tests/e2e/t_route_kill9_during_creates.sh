@@ -16,20 +16,15 @@ KILL_AFTER=20
 pfx=$T_PREFIX-k-
 loop_pid=""
 
+# Stop the create loop first; t_cleanup then removes every container
+# carrying this test's prefix on both engines.
 route_cleanup() {
-	local rc=$? e ids
+	local rc=$?
 	set +e
 	if [ -n "$loop_pid" ] && kill -0 "$loop_pid" 2>/dev/null; then
 		kill "$loop_pid" 2>/dev/null
 		wait "$loop_pid" 2>/dev/null
 	fi
-	for e in "$ENGINE_A_SOCK" "$ENGINE_B_SOCK"; do
-		ids=$(timeout 30 docker -H "unix://$e" ps -aq \
-		    --filter "name=$T_PREFIX" 2>/dev/null)
-		# shellcheck disable=SC2086
-		[ -n "$ids" ] && timeout 60 docker -H "unix://$e" rm -f $ids \
-		    >/dev/null 2>&1
-	done
 	(exit "$rc")
 	t_cleanup
 }
@@ -41,17 +36,7 @@ B=(docker -H "unix://$ENGINE_B_SOCK")
 tag=route-kill9-$$
 sock=$T_TMP/d.sock
 cfg=$T_TMP/dockmux.json
-cat >"$cfg" <<EOF
-{
-  "listen": "unix://$sock",
-  "store": "$T_TMP/dockmux.db",
-  "isolation_labels": ["io.dockmux.isolation"],
-  "backends": [
-    { "name": "a", "endpoint": "unix://$ENGINE_A_SOCK" },
-    { "name": "b", "endpoint": "unix://$ENGINE_B_SOCK", "isolation": ["vm"] }
-  ]
-}
-EOF
+rig_write_config_vm "$cfg" "$sock" "$T_TMP/dockmux.db"
 DOCKER_HOST=unix://$sock
 export DOCKER_HOST
 rig_dockmuxd_start "$cfg" "$tag"

@@ -12,21 +12,6 @@ set -euo pipefail
 t_init
 t_needs_dockmuxd
 
-route_cleanup() {
-	local rc=$? e ids
-	set +e
-	for e in "$ENGINE_A_SOCK" "$ENGINE_B_SOCK"; do
-		ids=$(timeout 30 docker -H "unix://$e" ps -aq \
-		    --filter "name=$T_PREFIX" 2>/dev/null)
-		# shellcheck disable=SC2086
-		[ -n "$ids" ] && timeout 60 docker -H "unix://$e" rm -f $ids \
-		    >/dev/null 2>&1
-	done
-	(exit "$rc")
-	t_cleanup
-}
-trap route_cleanup EXIT
-
 A=(docker -H "unix://$ENGINE_A_SOCK")
 B=(docker -H "unix://$ENGINE_B_SOCK")
 

@@ -10,38 +10,13 @@ set -euo pipefail
 t_init
 t_needs_dockmuxd
 
-route_cleanup() {
-	local rc=$? e ids
-	set +e
-	for e in "$ENGINE_A_SOCK" "$ENGINE_B_SOCK"; do
-		ids=$(timeout 30 docker -H "unix://$e" ps -aq \
-		    --filter "name=$T_PREFIX" 2>/dev/null)
-		# shellcheck disable=SC2086
-		[ -n "$ids" ] && timeout 60 docker -H "unix://$e" rm -f $ids \
-		    >/dev/null 2>&1
-	done
-	(exit "$rc")
-	t_cleanup
-}
-trap route_cleanup EXIT
-
 A=(docker -H "unix://$ENGINE_A_SOCK")
 B=(docker -H "unix://$ENGINE_B_SOCK")
 
 tag=route-restart-$$
 sock=$T_TMP/d.sock
 cfg=$T_TMP/dockmux.json
-cat >"$cfg" <<EOF
-{
-  "listen": "unix://$sock",
-  "store": "$T_TMP/dockmux.db",
-  "isolation_labels": ["io.dockmux.isolation"],
-  "backends": [
-    { "name": "a", "endpoint": "unix://$ENGINE_A_SOCK" },
-    { "name": "b", "endpoint": "unix://$ENGINE_B_SOCK", "isolation": ["vm"] }
-  ]
-}
-EOF
+rig_write_config_vm "$cfg" "$sock" "$T_TMP/dockmux.db"
 DOCKER_HOST=unix://$sock
 export DOCKER_HOST
 
