@@ -68,39 +68,25 @@ out:
 int
 disp_image_inspect(struct disp *d, const char *ref, struct store_image *img)
 {
-	struct backend_call	 call = { .method = "GET",
-	    .timeout_ms = 10000 };
 	struct dm_err		 err;
-	char			*path, *body;
-	size_t			 i, len;
-	int			 status;
+	char			*body = NULL;
+	ssize_t			 i;
+	int			 parsed;
 
-	if (asprintf(&path, "/images/%s/json", ref) == -1)
-		abort();
-	call.path = path;
-	for (i = 0; i < d->n; i++) {
-		body = NULL;
-		status = 0;
-		if (disp_backend_down(d, i, NULL, 0))
-			continue;
-		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
-		    &err) == 0 && status == 200 &&
-		    disp_image_facts_parse(body, img) == 0) {
-			free(body);
-			free(path);
-			snprintf(img->ref, sizeof(img->ref), "%s", ref);
-			snprintf(img->backend, sizeof(img->backend), "%s",
-			    d->b[i].cfg->name);
-			img->seen = (long long)time(NULL);
-			if (store_image_put(d->store, img, &err) == -1)
-				log_warnx("msg=\"cannot record image facts\" "
-				    "image=%s reason=\"%s\"", ref, err.msg);
-			return 0;
-		}
-		free(body);
-	}
-	free(path);
-	return 1;
+	i = disp_image_holder(d, ref, &body, &err);
+	if (i == -1)
+		return 1;
+	parsed = disp_image_facts_parse(body, img);
+	free(body);
+	if (parsed == -1)
+		return 1;
+	snprintf(img->ref, sizeof(img->ref), "%s", ref);
+	snprintf(img->backend, sizeof(img->backend), "%s", d->b[i].cfg->name);
+	img->seen = (long long)time(NULL);
+	if (store_image_put(d->store, img, &err) == -1)
+		log_warnx("msg=\"cannot record image facts\" image=%s "
+		    "reason=\"%s\"", ref, err.msg);
+	return 0;
 }
 
 /* Image facts from the store, else from the backends.  0 known, 1 not. */

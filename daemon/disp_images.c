@@ -106,36 +106,42 @@ disp_list_images(struct disp *d, const struct disp_req *req,
 /* ---- reads: the first backend (config order) holding the image ---- */
 
 /*
- * Which backend holds image name (percent-coded as in the path)?  Its
- * index, or -1 when none does (err filled).
+ * The first backend (config order, down ones skipped) whose local store
+ * has image ref (as it goes in a path).  Its index, with its inspect
+ * answer in *body (owned: free()) when body is not NULL; -1 with err
+ * when none has it.  Never a registry.
  */
-static ssize_t
-image_holder(struct disp *d, const char *name, struct dm_err *err)
+ssize_t
+disp_image_holder(struct disp *d, const char *ref, char **body,
+    struct dm_err *err)
 {
 	struct backend_call	 call = { .method = "GET",
 	    .timeout_ms = 15000 };
-	char			*path, *body = NULL;
+	char			*path, *answer = NULL;
 	size_t			 i, len;
 	int			 status;
 
-	if (asprintf(&path, "/images/%s/json", name) == -1)
+	if (asprintf(&path, "/images/%s/json", ref) == -1)
 		abort();
 	call.path = path;
 	for (i = 0; i < d->n; i++) {
 		status = 0;
 		if (disp_backend_down(d, i, NULL, 0))
 			continue;
-		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
+		if (backend_do(d->b[i].be, &call, &status, &answer, &len, NULL,
 		    err) == 0 && status == 200) {
-			free(body);
+			if (body != NULL)
+				*body = answer;
+			else
+				free(answer);
 			free(path);
 			return (ssize_t)i;
 		}
-		free(body);
-		body = NULL;
+		free(answer);
+		answer = NULL;
 	}
 	free(path);
-	dm_err_set(err, DM_ENOTFOUND, "No such image: %s", name);
+	dm_err_set(err, DM_ENOTFOUND, "No such image: %s", ref);
 	return -1;
 }
 
@@ -177,7 +183,7 @@ disp_image_route(struct disp *d, const struct disp_req *req, size_t *bi,
 		*bi = 0;
 		return 0;
 	}
-	i = image_holder(d, name, err);
+	i = disp_image_holder(d, name, NULL, err);
 	free(name);
 	if (i == -1)
 		return -1;

@@ -158,11 +158,15 @@ void	disp_create(struct disp *, const struct disp_req *,
 struct json_object *disp_create_explain(struct disp *, const char *query,
 	    const char *body, size_t body_len);
 int	disp_image_inspect(struct disp *, const char *, struct store_image *);
+ssize_t	disp_image_holder(struct disp *, const char *ref, char **body,
+	    struct dm_err *);
 int	disp_image_facts_parse(const char *, struct store_image *);
 void	disp_json_merge(struct json_object *dst, struct json_object *src);
 
 /* disp_routes.c */
 size_t	disp_backend_index(const struct disp *, const char *);
+int	disp_lookup_container(struct disp *, const char *ref,
+	    struct store_route *, size_t *bi, struct dm_err *);
 int	disp_resolve_container(struct disp *, const char *raw,
 	    struct store_route *, size_t *bi, struct dm_err *);
 /*

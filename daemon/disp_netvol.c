@@ -288,15 +288,9 @@ disp_network_connect(struct disp *d, const struct disp_req *req,
 		disp_reply_error(r, DM_EBADREQ, "a container is required");
 		goto out;
 	}
-	if (store_route_find(d->store, json_object_get_string(c), &route,
-	    &err) == -1) {
+	if (disp_lookup_container(d, json_object_get_string(c), &route,
+	    &bi, &err) == -1) {
 		disp_reply_error(r, err.st, err.msg);
-		goto out;
-	}
-	bi = disp_backend_index(d, route.backend);
-	if (bi == (size_t)-1) {
-		disp_reply_error(r, DM_EUNAVAIL, "the container's backend is "
-		    "not configured");
 		goto out;
 	}
 	json_object_object_add(o, "Container",

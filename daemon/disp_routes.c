@@ -84,17 +84,15 @@ adopt_on_miss(struct disp *d, const char *ref, struct store_route *route)
 }
 
 /*
- * Resolve a container reference as the client wrote it (percent-coded).
- * 0 with route and its backend's index; -1 with err (404 unknown, 400
+ * Find the owner of a container reference (decoded: ID, name or prefix),
+ * adopting it from the backends when the store does not know it.  0 with
+ * route and its backend's index; -1 with err (404 unknown, 400
  * ambiguous, 503 when the owner is no longer configured).
  */
 int
-disp_resolve_container(struct disp *d, const char *raw, struct store_route
-    *route, size_t *bi, struct dm_err *err)
+disp_lookup_container(struct disp *d, const char *ref,
+    struct store_route *route, size_t *bi, struct dm_err *err)
 {
-	char	ref[DISP_ID_MAX];
-
-	disp_url_decode(raw, strlen(raw), ref, sizeof(ref));
 	if (store_route_find(d->store, ref, route, err) == -1 &&
 	    (err->st != DM_ENOTFOUND || adopt_on_miss(d, ref, route) == -1))
 		return -1;
@@ -105,6 +103,17 @@ disp_resolve_container(struct disp *d, const char *raw, struct store_route
 		return -1;
 	}
 	return 0;
+}
+
+/* As disp_lookup_container(), for a reference still percent-coded. */
+int
+disp_resolve_container(struct disp *d, const char *raw, struct store_route
+    *route, size_t *bi, struct dm_err *err)
+{
+	char	ref[DISP_ID_MAX];
+
+	disp_url_decode(raw, strlen(raw), ref, sizeof(ref));
+	return disp_lookup_container(d, ref, route, bi, err);
 }
 
 /*
@@ -163,14 +172,8 @@ disp_route_request(struct disp *d, const struct disp_req *req, size_t *bi,
 			dm_err_set(err, DM_EBADREQ, "container is required");
 			return -1;
 		}
-		if (store_route_find(d->store, ref, &route, err) == -1)
+		if (disp_lookup_container(d, ref, &route, bi, err) == -1)
 			return -1;
-		*bi = disp_backend_index(d, route.backend);
-		if (*bi == (size_t)-1) {
-			dm_err_set(err, DM_EUNAVAIL, "backend %s is not "
-			    "configured", route.backend);
-			return -1;
-		}
 		q = disp_query_set(req->query, "container", route.id);
 		if (asprintf(path, "%s?%s", req->path, q) == -1)
 			abort();
