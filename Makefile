@@ -31,29 +31,35 @@ LDFLAGS	+= $(SANFLAGS)
 LDLIBS	 = $(shell pkg-config --libs $(PKGS)) -lpthread
 CHECKLIBS = $(shell pkg-config --libs check)
 
-COMMON_SRCS = daemon/log.c daemon/dmerr.c daemon/cfg.c daemon/cfg_detect.c
-CORE_SRCS = $(COMMON_SRCS) \
-	api/api.c api/api_classify.c api/api_listen.c \
-	backends/backend.c backends/backend_http.c backends/backend_hijack.c \
-	daemon/disp.c daemon/disp_local.c daemon/disp_create.c \
+# Source groups by floor; arrows point down only (tests/layout/check.sh):
+#   lib <- {config, backends, store} <- dispatcher <- api <- main
+#   cli -> {config, lib}
+LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c
+CONFIG_SRCS = config/cfg.c config/cfg_detect.c
+BACKEND_SRCS = backends/backend.c backends/backend_http.c \
+	backends/backend_hijack.c
+STORE_SRCS = store/store.c store/store_routes.c store/store_images.c
+DISP_SRCS = daemon/disp.c daemon/disp_local.c daemon/disp_create.c \
 	daemon/disp_rules.c daemon/disp_routes.c daemon/disp_fanout.c \
-	daemon/disp_query.c daemon/disp_reads.c daemon/disp_images.c daemon/disp_pull.c \
-	daemon/disp_events.c daemon/disp_netvol.c daemon/disp_health.c \
-	daemon/disp_admin.c daemon/disp_metrics.c daemon/disp_watch.c \
-	daemon/disp_fan.c daemon/hdrs.c \
-	store/store.c store/store_routes.c store/store_images.c
+	daemon/disp_query.c daemon/disp_reads.c daemon/disp_images.c \
+	daemon/disp_pull.c daemon/disp_events.c daemon/disp_netvol.c \
+	daemon/disp_health.c daemon/disp_admin.c daemon/disp_metrics.c \
+	daemon/disp_watch.c daemon/disp_fan.c
+API_SRCS = api/api.c api/api_classify.c api/api_listen.c
+CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
+	$(DISP_SRCS) $(API_SRCS)
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
-CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(COMMON_SRCS)
-FAKE_SRCS = tests/fake/fake_engine.c daemon/log.c
+CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(CONFIG_SRCS) $(LIB_SRCS)
+FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
 UNIT_TESTS = check_cfg check_classify check_dmerr check_rules check_store
-check_cfg_SRCS = tests/unit/check_cfg.c $(COMMON_SRCS)
+check_cfg_SRCS = tests/unit/check_cfg.c $(CONFIG_SRCS) $(BACKEND_SRCS) \
+	$(LIB_SRCS)
 check_classify_SRCS = tests/unit/check_classify.c api/api_classify.c \
-	daemon/log.c daemon/dmerr.c
-check_dmerr_SRCS = tests/unit/check_dmerr.c daemon/dmerr.c daemon/hdrs.c
-check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c daemon/dmerr.c
-check_store_SRCS = tests/unit/check_store.c store/store.c \
-	store/store_routes.c store/store_images.c daemon/log.c daemon/dmerr.c
+	$(LIB_SRCS)
+check_dmerr_SRCS = tests/unit/check_dmerr.c lib/dmerr.c lib/hdrs.c
+check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c
+check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 /*
  * MHD per-connection memory.  MHD zeroes the whole pool for every request,

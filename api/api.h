@@ -5,7 +5,7 @@
 #include <sys/types.h>
 
 #include "daemon/disp.h"
-#include "daemon/dmerr.h"
+#include "lib/dmerr.h"
 
 struct api;	/* opaque: the HTTP server */
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "daemon/log.h"
+#include "lib/log.h"
 
 #define LISTEN_BACKLOG	128
 #define SD_LISTEN_FDS_START 3

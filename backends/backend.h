@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "daemon/dmerr.h"
-#include "daemon/hdrs.h"
+#include "lib/dmerr.h"
+#include "lib/hdrs.h"
 
 struct backend;		/* an engine: name, socket, pooled connections */
 struct backend_xfer;	/* one HTTP exchange, response streamed */
@@ -125,5 +125,12 @@ const char	*backend_hijack_body(const struct backend_hijack *, size_t *);
 int		 backend_hijack_relay(struct backend_hijack *, int client_fd,
 		    const char *extra, size_t extra_len);
 void		 backend_hijack_free(struct backend_hijack *);
+
+/*
+ * 1 when an engine on the Unix socket at path answers GET /_ping with
+ * 200 "OK" within DM_PING_TIMEOUT_MS (autodetection's probe), else 0.
+ * Usable before backend_lib_init().
+ */
+int		 backend_socket_answers(const char *path);
 
 #endif

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "backend_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define HIJACK_HEAD_TIMEOUT_MS	60000	/* engine's answer to the upgrade */
 #define HIJACK_MAX_REFUSAL	(64 * 1024)	/* body of a non-101 answer */

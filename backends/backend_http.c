@@ -18,8 +18,8 @@
 #include <time.h>
 
 #include "backend_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define POOL_MAX_IDLE	16	/* idle connections kept per backend */
 #define POLL_SLICE_MS	1000	/* longest wait before re-checking stop fds */
@@ -681,4 +681,26 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
 out:
 	backend_xfer_free(x);
 	return rc;
+}
+
+int
+backend_socket_answers(const char *sock)
+{
+	struct backend		*b;
+	struct backend_call	 bc;
+	struct dm_err		 err;
+	char			*body = NULL;
+	size_t			 len;
+	int			 status = 0, ok;
+
+	b = backend_new("probe", sock);
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "GET";
+	bc.path = "/_ping";
+	bc.timeout_ms = DM_PING_TIMEOUT_MS;
+	ok = backend_do(b, &bc, &status, &body, &len, NULL, &err) == 0 &&
+	    status == 200 && len == 2 && memcmp(body, "OK", 2) == 0;
+	free(body);
+	backend_free(b);
+	return ok;
 }

@@ -18,8 +18,8 @@
 #include <json-c/json.h>
 
 #include "cli/dockmux.h"
-#include "daemon/cfg.h"
-#include "daemon/limits.h"
+#include "config/cfg.h"
+#include "lib/limits.h"
 
 #ifndef DOCKMUX_VERSION
 #define DOCKMUX_VERSION		"0.1.0"

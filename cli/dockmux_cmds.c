@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 
 #include "cli/dockmux.h"
-#include "daemon/limits.h"
+#include "lib/limits.h"
 
 #define ID_SHORT	12	/* as `docker ps` prints container IDs */
 

@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 enum call_mode {
 	CALL_FAILED = 0,	/* err says why; answered at the end */

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "daemon/dmerr.h"
-#include "daemon/hdrs.h"
+#include "lib/dmerr.h"
+#include "lib/hdrs.h"
 
 struct cfg;
 struct dispatcher;	/* opaque: the backends, their health, the store */

@@ -12,9 +12,9 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
-#include "daemon/version.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 static void
 iso_time(time_t t, char *out, size_t len)

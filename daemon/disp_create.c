@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define LABEL_RUNTIME	"io.dockmux.runtime"
 

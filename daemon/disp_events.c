@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define EV_QUEUE_MAX	(1024 * 1024)	/* bytes waiting for the client */
 #define EV_LINE_MAX	(64 * 1024)	/* one event */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
+#include "lib/limits.h"
 
 #define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 

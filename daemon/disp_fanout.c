@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define LABEL_BACKEND	"io.dockmux.backend"
 

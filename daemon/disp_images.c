@@ -14,8 +14,8 @@
 #include <strings.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 
 /* ---- GET /images/json ---- */

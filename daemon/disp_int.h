@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "backends/backend.h"
-#include "daemon/cfg.h"
+#include "config/cfg.h"
 #include "daemon/disp.h"
 #include "store/store.h"
 

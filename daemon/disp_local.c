@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
-#include "daemon/version.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 #define FALLBACK_API_VERSION	"1.41"	/* when no engine was ever reached */
 

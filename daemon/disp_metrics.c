@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
+#include "lib/limits.h"
 
 #define METRIC_SERIES	512	/* distinct (class, backend, status) kept */
 #define METRIC_READS	(DM_MAX_BACKENDS * 2)

@@ -13,8 +13,8 @@
 #include <strings.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define PULL_LINE_MAX	(64 * 1024)	/* one progress message */
 /* "no matching manifest", "does not match the specified platform": the

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define READ_HEAD_TIMEOUT_MS	15000	/* an engine that never answers */
 #define READ_MISS_BODY_MAX	(64 * 1024)

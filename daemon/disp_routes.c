@@ -13,8 +13,8 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 size_t
 disp_backend_index(const struct disp *d, const char *name)

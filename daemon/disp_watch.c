@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "daemon/disp_int.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 #define WATCH_RETRY_MS	2000		/* between reconnects */
 #define WATCH_LINE_MAX	(64 * 1024)

@@ -24,11 +24,11 @@
 
 #include "api/api.h"
 #include "backends/backend.h"
-#include "daemon/cfg.h"
+#include "config/cfg.h"
 #include "daemon/disp.h"
-#include "daemon/limits.h"
-#include "daemon/log.h"
-#include "daemon/version.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 #define DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
 
@@ -93,7 +93,7 @@ load_config(const char *path, int explicit_path)
 	struct stat	 st;
 
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT) {
-		cfg = cfg_autodetect(err, sizeof(err));
+		cfg = cfg_autodetect(backend_socket_answers, err, sizeof(err));
 		if (cfg == NULL)
 			fatalx("msg=\"no configuration and no engine found\" "
 			    "reason=\"%s\"", err);
@@ -124,7 +124,8 @@ reload(struct dispatcher *disp, const char *path, int explicit_path)
 
 	sd_notify_text("RELOADING=1");
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT)
-		cfg = cfg_autodetect(ebuf, sizeof(ebuf));
+		cfg = cfg_autodetect(backend_socket_answers, ebuf,
+		    sizeof(ebuf));
 	else
 		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));
 	if (cfg == NULL) {

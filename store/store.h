@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#include "daemon/dmerr.h"
-#include "daemon/limits.h"
+#include "lib/dmerr.h"
+#include "lib/limits.h"
 
 #define STORE_ID_MAX	65	/* 64 hex digits + NUL */
 #define STORE_NAME_MAX	256

@@ -9,7 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "daemon/dmerr.h"
+#include "lib/dmerr.h"
 #include "store_int.h"
 
 #define DIGEST_HEX	64	/* sha256 */

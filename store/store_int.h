@@ -8,7 +8,7 @@
 
 #include <sqlite3.h>
 
-#include "daemon/dmerr.h"
+#include "lib/dmerr.h"
 #include "store/store.h"
 
 /* Every statement the store runs after open; SQL text lives in store.c. */

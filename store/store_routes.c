@@ -8,8 +8,8 @@
 
 #include <sqlite3.h>
 
-#include "daemon/dmerr.h"
-#include "daemon/log.h"
+#include "lib/dmerr.h"
+#include "lib/log.h"
 #include "store_int.h"
 
 #define ROUTE_EACH_FIRST	64	/* rows allocated before growing */

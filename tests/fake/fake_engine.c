@@ -27,7 +27,7 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 
 #define FE_MAX_BODY	(16 * 1024 * 1024)	/* request bytes recorded */
 #define FE_MAX_QUERY	4096

@@ -16,8 +16,9 @@
 #include <check.h>
 #include <json-c/json.h>
 
-#include "daemon/cfg.h"
-#include "daemon/limits.h"
+#include "backends/backend.h"
+#include "config/cfg.h"
+#include "lib/limits.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -558,7 +559,7 @@ START_TEST(test_autodetect_one_engine)
 	snprintf(env, sizeof(env), "%s/missing.sock:%s:%s", tmpdir, sock,
 	    link);
 	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
-	cfg = cfg_autodetect(err, sizeof(err));
+	cfg = cfg_autodetect(backend_socket_answers, err, sizeof(err));
 	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
 	fake_engine_stop(&fe);
 
@@ -590,7 +591,7 @@ START_TEST(test_autodetect_none)
 	close(fd);
 	snprintf(env, sizeof(env), "%s:%s/nope.sock", sun.sun_path, tmpdir);
 	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
-	cfg = cfg_autodetect(err, sizeof(err));
+	cfg = cfg_autodetect(backend_socket_answers, err, sizeof(err));
 	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
 	ck_assert_ptr_null(cfg);
 	ck_assert_msg(strstr(err, "no container engine answered GET /_ping "

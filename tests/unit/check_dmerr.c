@@ -7,9 +7,9 @@
 
 #include <check.h>
 
-#include "daemon/dmerr.h"
-#include "daemon/hdrs.h"
-#include "daemon/limits.h"
+#include "lib/dmerr.h"
+#include "lib/hdrs.h"
+#include "lib/limits.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -14,8 +14,8 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "daemon/dmerr.h"
-#include "daemon/log.h"
+#include "lib/dmerr.h"
+#include "lib/log.h"
 #include "store/store.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))

@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "dmerr.h"
+#include "lib/dmerr.h"
 
 void
 dm_err_set(struct dm_err *err, enum dm_status st, const char *fmt, ...)

@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 enum log_level		 log_max_level = LOG_LVL_INFO;
 static const char	*log_prog = "dockmux";

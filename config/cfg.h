@@ -1,11 +1,11 @@
 /* cfg.h: the parsed, immutable dockmux.json (see docs/config.md). */
-#ifndef DOCKMUX_DAEMON_CFG_H
-#define DOCKMUX_DAEMON_CFG_H
+#ifndef DOCKMUX_CONFIG_CFG_H
+#define DOCKMUX_CONFIG_CFG_H
 
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "lib/limits.h"
 
 struct json_object;
 
@@ -48,10 +48,12 @@ struct cfg	*cfg_load_string(const char *text, char *errbuf, size_t errlen);
  * The configuration used when no file exists: default listen/store paths
  * for this user (root: /run/dockmux.sock, /var/lib/dockmux/dockmux.db;
  * otherwise under $XDG_RUNTIME_DIR and $XDG_STATE_HOME), backends from the
- * usual engine sockets that answer GET /_ping.  Returns owned (cfg_free())
- * or NULL with errbuf filled when no engine answers.
+ * usual engine sockets for which answers(path) returns 1 (an engine
+ * answered GET /_ping there; main passes backend_socket_answers).
+ * Returns owned (cfg_free()) or NULL with errbuf filled when none does.
  */
-struct cfg	*cfg_autodetect(char *errbuf, size_t errlen);
+struct cfg	*cfg_autodetect(int (*answers)(const char *), char *errbuf,
+		    size_t errlen);
 
 /* Fill defaults for listen/store when the file leaves them out. */
 const char	*cfg_default_socket(void);	/* owned by a static buffer */

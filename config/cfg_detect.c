@@ -10,11 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "cfg.h"
-#include "limits.h"
+#include "config/cfg.h"
+#include "lib/limits.h"
 
 /* The usual engine sockets, probed in this order (DESIGN.md). */
 static const struct detect_default {
@@ -87,45 +86,6 @@ cfg_default_store(void)
 	return buf;
 }
 
-/* Keep the first few bytes of the /_ping body; the rest is not needed. */
-static size_t
-ping_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	char	*body = arg;
-	size_t	 have = strlen(body), n = size * nmemb;
-
-	if (have + n >= 8)
-		n = have < 7 ? 7 - have : 0;
-	memcpy(body + have, data, n);
-	body[have + n] = '\0';
-	return size * nmemb;
-}
-
-/* Returns 1 when an engine on the socket answers GET /_ping with 200 "OK". */
-static int
-engine_answers(const char *sock)
-{
-	CURL	*curl;
-	char	 body[8] = "";
-	long	 code = 0;
-	int	 ok = 0;
-
-	if ((curl = curl_easy_init()) == NULL)
-		return 0;
-	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(curl, CURLOPT_URL, "http://localhost/_ping");
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)DM_PING_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ping_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	if (curl_easy_perform(curl) == CURLE_OK &&
-	    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code) ==
-	    CURLE_OK && code == 200 && strcmp(body, "OK") == 0)
-		ok = 1;
-	curl_easy_cleanup(curl);
-	return ok;
-}
-
 /*
  * The candidate list: DOCKMUX_AUTODETECT_SOCKETS (colon-separated, names
  * engine0, engine1, ... by position) when set, else the usual sockets
@@ -169,13 +129,15 @@ detect_candidates(struct detect_cand *cand, size_t max)
 }
 
 /*
- * Probe every candidate socket; those answering /_ping become backends in
+ * Probe every candidate socket with answers() (1: an engine answered
+ * GET /_ping there; the probe is the caller's, so this module does no
+ * network I/O); those answering become backends in
  * order, a socket reached twice (/var/run -> /run) only once.  The config
  * is then built by cfg_load_string(), so defaults and validation are the
  * ones a file gets.
  */
 struct cfg *
-cfg_autodetect(char *errbuf, size_t errlen)
+cfg_autodetect(int (*answers)(const char *), char *errbuf, size_t errlen)
 {
 	struct detect_cand	*cand;
 	char			 url[PATH_MAX + 8];
@@ -192,7 +154,6 @@ cfg_autodetect(char *errbuf, size_t errlen)
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(root, "backends", arr);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	n = detect_candidates(cand, DM_MAX_BACKENDS);
 	for (i = 0; i < n; i++) {
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
@@ -204,7 +165,7 @@ cfg_autodetect(char *errbuf, size_t errlen)
 		for (j = 0; j < i; j++)
 			if (strcmp(cand[j].real, cand[i].real) == 0)
 				break;
-		if (j < i || !engine_answers(cand[i].real)) {
+		if (j < i || !answers(cand[i].real)) {
 			cand[i].real[0] = '\0';
 			continue;
 		}
@@ -219,7 +180,6 @@ cfg_autodetect(char *errbuf, size_t errlen)
 		json_object_array_add(arr, be);
 		nfound++;
 	}
-	curl_global_cleanup();
 	if (nfound == 0) {
 		if (errbuf != NULL && errlen > 0)
 			snprintf(errbuf, errlen, "no configuration file and no "

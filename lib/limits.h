@@ -1,6 +1,6 @@
 /* limits.h: every size ceiling dockmux enforces, in one block (leaf header). */
-#ifndef DOCKMUX_DAEMON_LIMITS_H
-#define DOCKMUX_DAEMON_LIMITS_H
+#ifndef DOCKMUX_LIB_LIMITS_H
+#define DOCKMUX_LIB_LIMITS_H
 
 #define DM_MAX_HEADER		(64 * 1024)	/* one response head from an engine */
 #define DM_MAX_HEADERS		64		/* header lines kept per message */

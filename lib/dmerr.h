@@ -1,6 +1,6 @@
 /* dmerr.h: the one status enum and the error carrier (leaf header). */
-#ifndef DOCKMUX_DAEMON_DMERR_H
-#define DOCKMUX_DAEMON_DMERR_H
+#ifndef DOCKMUX_LIB_DMERR_H
+#define DOCKMUX_LIB_DMERR_H
 
 enum dm_status {
 	DM_OK = 0,

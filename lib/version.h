@@ -1,6 +1,6 @@
 /* version.h: what dockmux says it is (leaf header). */
-#ifndef DOCKMUX_DAEMON_VERSION_H
-#define DOCKMUX_DAEMON_VERSION_H
+#ifndef DOCKMUX_LIB_VERSION_H
+#define DOCKMUX_LIB_VERSION_H
 
 #define DOCKMUX_VERSION		"0.1.0"
 #ifndef DOCKMUX_COMMIT

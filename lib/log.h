@@ -1,6 +1,6 @@
 /* log.h: one line per event on stderr, key=value fields (leaf header). */
-#ifndef DOCKMUX_DAEMON_LOG_H
-#define DOCKMUX_DAEMON_LOG_H
+#ifndef DOCKMUX_LIB_LOG_H
+#define DOCKMUX_LIB_LOG_H
 
 enum log_level {
 	LOG_LVL_ERROR = 0,

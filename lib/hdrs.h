@@ -1,6 +1,6 @@
 /* hdrs.h: an ordered list of HTTP header lines (leaf header). */
-#ifndef DOCKMUX_DAEMON_HDRS_H
-#define DOCKMUX_DAEMON_HDRS_H
+#ifndef DOCKMUX_LIB_HDRS_H
+#define DOCKMUX_LIB_HDRS_H
 
 #include <stddef.h>
 

@@ -14,8 +14,8 @@
 
 #include <json-c/json.h>
 
-#include "cfg.h"
-#include "limits.h"
+#include "config/cfg.h"
+#include "lib/limits.h"
 
 /* What the JSON value of a key must be; checked before its parser runs. */
 enum cfg_kind {

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hdrs.h"
-#include "limits.h"
+#include "lib/hdrs.h"
+#include "lib/limits.h"
 
 void
 dm_hdrs_init(struct dm_hdrs *h)
