@@ -14,4 +14,13 @@
 #define DM_PING_TIMEOUT_MS	2000		/* /_ping and /version probes */
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 
+/* store */
+#define DM_STORE_ID_MAX		65		/* container ID: 64 hex + NUL */
+#define DM_STORE_NAME_MAX	256		/* container name */
+#define DM_STORE_RULE_MAX	32		/* routing rule name */
+#define DM_STORE_REF_MAX	512		/* image reference, exec ID */
+#define DM_STORE_FACT_MAX	64		/* one image fact (os, arch, ...) */
+#define DM_STORE_ROUTE_ROWS_FIRST 64		/* routes listed before growing */
+#define DM_STORE_BUSY_TIMEOUT_MS 5000		/* wait while another holds the db */
+
 #endif

@@ -15,11 +15,9 @@
 #include <sqlite3.h>
 
 #include "lib/dmerr.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "store_int.h"
-
-#define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
-#define STORE_BUSY_TIMEOUT_MS	5000	/* another process holds the file */
 
 /*
  * Forward migrations: migrations[i] takes the schema from version i to
@@ -160,16 +158,34 @@ store_fail(struct store *st, struct dm_err *err, const char *what)
 	return -1;
 }
 
-/* Run a statement that yields no rows; 0 or -1 with err. */
-static int
-run_simple(struct store *st, enum store_stmt which, const char *what,
-    struct dm_err *err)
+int
+store_run(struct store *st, enum store_stmt which,
+    const struct store_arg *args, size_t nargs, int conflict,
+    const char *what, struct dm_err *err)
 {
 	sqlite3_stmt	*stmt = store_stmt(st, which);
-	int		 rc = -1;
+	size_t		 i;
+	int		 rc = -1, b;
 
+	for (i = 0; i < nargs; i++) {
+		if (args[i].s != NULL)
+			b = store_bind_text(stmt, (int)i + 1, args[i].s,
+			    args[i].max);
+		else
+			b = sqlite3_bind_int64(stmt, (int)i + 1,
+			    (sqlite3_int64)args[i].n);
+		if (b != SQLITE_OK) {
+			store_fail(st, err, what);
+			goto out;
+		}
+	}
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		store_fail(st, err, what);
+		/* The caller explains its conflict (it may query to do so). */
+		if (conflict != 0 &&
+		    sqlite3_extended_errcode(st->db) == conflict)
+			rc = 1;
+		else
+			store_fail(st, err, what);
 		goto out;
 	}
 	rc = 0;
@@ -181,13 +197,13 @@ out:
 int
 store_begin(struct store *st, struct dm_err *err)
 {
-	return run_simple(st, STMT_BEGIN, "begin", err);
+	return store_run(st, STMT_BEGIN, NULL, 0, 0, "begin", err);
 }
 
 int
 store_commit(struct store *st, struct dm_err *err)
 {
-	if (run_simple(st, STMT_COMMIT, "commit", err) == -1) {
+	if (store_run(st, STMT_COMMIT, NULL, 0, 0, "commit", err) == -1) {
 		store_rollback(st);
 		return -1;
 	}
@@ -200,7 +216,7 @@ store_rollback(struct store *st)
 	/* After some errors SQLite has already rolled back: not a failure. */
 	if (sqlite3_get_autocommit(st->db))
 		return;
-	run_simple(st, STMT_ROLLBACK, "rollback", NULL);
+	store_run(st, STMT_ROLLBACK, NULL, 0, 0, "rollback", NULL);
 }
 
 int
@@ -433,7 +449,7 @@ store_open(const char *path, struct dm_err *err)
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(st->db, DM_STORE_BUSY_TIMEOUT_MS);
 	/* Refuse a newer file before changing anything in it. */
 	if (read_version(st->db, err) == -1 ||
 	    set_pragmas(st->db, path, err) == -1 ||
@@ -495,25 +511,19 @@ out:
 int
 store_backend_seen(struct store *st, const char *name, struct dm_err *err)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = -1;
+	const struct store_arg	args[] = {
+		STORE_TEXT(name, DM_MAX_NAME),
+		STORE_INT(time(NULL)),
+	};
+	int			rc;
 
 	if (name == NULL || *name == '\0') {
 		dm_err_set(err, DM_EINTERNAL, "store: backend without name");
 		return -1;
 	}
 	store_lock(st);
-	stmt = store_stmt(st, STMT_BACKEND_SEEN);
-	if (store_bind_text(stmt, 1, name, DM_MAX_NAME) != SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL)) !=
-	    SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_DONE) {
-		store_fail(st, err, "backend seen");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(stmt);
+	rc = store_run(st, STMT_BACKEND_SEEN, args, NITEMS(args), 0,
+	    "backend seen", err);
 	store_unlock(st);
 	return rc;
 }

@@ -8,11 +8,12 @@
 #include "lib/dmerr.h"
 #include "lib/limits.h"
 
-#define STORE_ID_MAX	65	/* 64 hex digits + NUL */
-#define STORE_NAME_MAX	256
-#define STORE_RULE_MAX	32
-#define STORE_REF_MAX	512
-#define STORE_FACT_MAX	64
+/* Field sizes, set in lib/limits.h. */
+#define STORE_ID_MAX	DM_STORE_ID_MAX
+#define STORE_NAME_MAX	DM_STORE_NAME_MAX
+#define STORE_RULE_MAX	DM_STORE_RULE_MAX
+#define STORE_REF_MAX	DM_STORE_REF_MAX
+#define STORE_FACT_MAX	DM_STORE_FACT_MAX
 
 struct store;	/* opaque: the connection, its lock, prepared statements */
 

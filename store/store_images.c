@@ -169,9 +169,16 @@ int
 store_image_put(struct store *st, const struct store_image *img,
     struct dm_err *err)
 {
-	sqlite3_stmt	*stmt;
-	char		 ref[STORE_REF_MAX];
-	int		 rc = -1;
+	char			ref[STORE_REF_MAX];
+	const struct store_arg	args[] = {
+		STORE_TEXT(ref, sizeof(ref)),
+		STORE_TEXT(img->os, sizeof(img->os)),
+		STORE_TEXT(img->arch, sizeof(img->arch)),
+		STORE_TEXT(img->marker, sizeof(img->marker)),
+		STORE_TEXT(img->backend, sizeof(img->backend)),
+		STORE_INT(img->seen),
+	};
+	int			rc;
 
 	if (store_image_canonical(img->ref, ref, sizeof(ref)) == -1) {
 		dm_err_set(err, DM_EBADREQ, "invalid reference format: %s",
@@ -179,23 +186,8 @@ store_image_put(struct store *st, const struct store_image *img,
 		return -1;
 	}
 	store_lock(st);
-	stmt = store_stmt(st, STMT_IMAGE_PUT);
-	if (store_bind_text(stmt, 1, ref, sizeof(ref)) != SQLITE_OK ||
-	    store_bind_text(stmt, 2, img->os, sizeof(img->os)) != SQLITE_OK ||
-	    store_bind_text(stmt, 3, img->arch, sizeof(img->arch)) !=
-	    SQLITE_OK ||
-	    store_bind_text(stmt, 4, img->marker, sizeof(img->marker)) !=
-	    SQLITE_OK ||
-	    store_bind_text(stmt, 5, img->backend, sizeof(img->backend)) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 6, img->seen) != SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_DONE) {
-		store_fail(st, err, "image put");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(stmt);
+	rc = store_run(st, STMT_IMAGE_PUT, args, NITEMS(args), 0, "image put",
+	    err);
 	store_unlock(st);
 	return rc;
 }

@@ -49,6 +49,22 @@ struct store {
 /* Column list every route query selects, in struct store_route order. */
 #define STORE_ROUTE_COLS	"id, name, backend, rule, image, created"
 
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * One parameter of store_run(), bound to ?1, ?2, ... in array order: text
+ * (at most max bytes of s, which need not be terminated) when s is not
+ * NULL, else the integer n.  Borrowed: s, for the call.
+ */
+struct store_arg {
+	const char	*s;
+	size_t		 max;
+	long long	 n;
+};
+
+#define STORE_TEXT(s, max)	{ (s), (max), 0 }
+#define STORE_INT(n)		{ NULL, 0, (n) }
+
 void		 store_lock(struct store *);
 void		 store_unlock(struct store *);
 
@@ -60,6 +76,18 @@ void		 store_stmt_done(sqlite3_stmt *);
 /* Under the lock: log the connection's last error, set err DM_EINTERNAL
  * ("store: what: ..."), return -1.  Call before resetting the statement. */
 int		 store_fail(struct store *, struct dm_err *, const char *what);
+
+/*
+ * Under the lock: bind args[0..nargs) to statement which, step it to
+ * completion (it yields no rows) and reset it.  0 done.  1 when the step
+ * failed with the extended code conflict (SQLITE_CONSTRAINT_UNIQUE, ...;
+ * 0: none is expected): err untouched, the caller explains it, still under
+ * the lock.  -1 with err as store_fail(what) on any other failure.
+ * sqlite3_changes() still tells the rows the step changed.
+ */
+int		 store_run(struct store *, enum store_stmt,
+		    const struct store_arg *args, size_t nargs, int conflict,
+		    const char *what, struct dm_err *);
 
 /* Under the lock: BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 with err
  * (rollback never fails: it logs). */

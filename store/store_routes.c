@@ -9,10 +9,9 @@
 #include <sqlite3.h>
 
 #include "lib/dmerr.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "store_int.h"
-
-#define ROUTE_EACH_FIRST	64	/* rows allocated before growing */
 
 static void
 route_from_row(sqlite3_stmt *stmt, struct store_route *r)
@@ -98,9 +97,16 @@ int
 store_route_put(struct store *st, const struct store_route *r,
     struct dm_err *err)
 {
-	sqlite3_stmt	*stmt;
-	const char	*name = bare_name(r->name);
-	int		 rc = -1;
+	const char		*name = bare_name(r->name);
+	const struct store_arg	 args[] = {
+		STORE_TEXT(r->id, sizeof(r->id)),
+		STORE_TEXT(name, sizeof(r->name)),
+		STORE_TEXT(r->backend, sizeof(r->backend)),
+		STORE_TEXT(r->rule, sizeof(r->rule)),
+		STORE_TEXT(r->image, sizeof(r->image)),
+		STORE_INT(r->created),
+	};
+	int			 rc;
 
 	if (r->id[0] == '\0' || r->backend[0] == '\0') {
 		dm_err_set(err, DM_EINTERNAL, "store: route without %s",
@@ -108,30 +114,10 @@ store_route_put(struct store *st, const struct store_route *r,
 		return -1;
 	}
 	store_lock(st);
-	stmt = store_stmt(st, STMT_ROUTE_PUT);
-	if (store_bind_text(stmt, 1, r->id, sizeof(r->id)) != SQLITE_OK ||
-	    store_bind_text(stmt, 2, name, sizeof(r->name)) != SQLITE_OK ||
-	    store_bind_text(stmt, 3, r->backend, sizeof(r->backend)) !=
-	    SQLITE_OK ||
-	    store_bind_text(stmt, 4, r->rule, sizeof(r->rule)) != SQLITE_OK ||
-	    store_bind_text(stmt, 5, r->image, sizeof(r->image)) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 6, r->created) != SQLITE_OK) {
-		store_fail(st, err, "route put");
-		goto out;
-	}
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_UNIQUE) {
-			store_stmt_done(stmt);
-			name_conflict(st, name, err);
-		} else
-			store_fail(st, err, "route put");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(stmt);
+	rc = store_run(st, STMT_ROUTE_PUT, args, NITEMS(args),
+	    SQLITE_CONSTRAINT_UNIQUE, "route put", err);
+	if (rc == 1)
+		rc = name_conflict(st, name, err);
 	store_unlock(st);
 	return rc;
 }
@@ -197,39 +183,22 @@ store_route_find(struct store *st, const char *ref, struct store_route *out,
 	}
 }
 
-/* Under the lock: run a one-text-parameter statement to completion. */
-static int
-run_with_id(struct store *st, enum store_stmt which, const char *id,
-    const char *what, struct dm_err *err)
-{
-	sqlite3_stmt	*stmt = store_stmt(st, which);
-	int		 rc = -1;
-
-	if (store_bind_text(stmt, 1, id, STORE_REF_MAX) != SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_DONE) {
-		store_fail(st, err, what);
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(stmt);
-	return rc;
-}
-
 /* Execs go explicitly as well as by cascade: one transaction, either way. */
 int
 store_route_del(struct store *st, const char *id, struct dm_err *err)
 {
-	int	rc = -1;
+	const struct store_arg	args[] = { STORE_TEXT(id, STORE_REF_MAX) };
+	int			rc = -1;
 
 	if (id == NULL || id[0] == '\0')
 		return 0;
 	store_lock(st);
 	if (store_begin(st, err) == -1)
 		goto out;
-	if (run_with_id(st, STMT_EXEC_DEL_OF, id, "exec delete", err) ==
-	    -1 ||
-	    run_with_id(st, STMT_ROUTE_DEL, id, "route delete", err) == -1) {
+	if (store_run(st, STMT_EXEC_DEL_OF, args, NITEMS(args), 0,
+	    "exec delete", err) == -1 ||
+	    store_run(st, STMT_ROUTE_DEL, args, NITEMS(args), 0,
+	    "route delete", err) == -1) {
 		store_rollback(st);
 		goto out;
 	}
@@ -250,38 +219,27 @@ int
 store_route_rename(struct store *st, const char *id, const char *name,
     struct dm_err *err)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = -1;
+	const char		*to = bare_name(name);
+	const struct store_arg	 args[] = {
+		STORE_TEXT(id, STORE_ID_MAX),
+		STORE_TEXT(to, STORE_NAME_MAX),
+	};
+	int			 rc;
 
-	name = bare_name(name);
-	if (name[0] == '\0') {
+	if (to[0] == '\0') {
 		dm_err_set(err, DM_EBADREQ,
 		    "Neither old nor new names may be empty");
 		return -1;
 	}
 	store_lock(st);
-	stmt = store_stmt(st, STMT_ROUTE_RENAME);
-	if (store_bind_text(stmt, 1, id, STORE_ID_MAX) != SQLITE_OK ||
-	    store_bind_text(stmt, 2, name, STORE_NAME_MAX) != SQLITE_OK) {
-		store_fail(st, err, "route rename");
-		goto out;
-	}
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_UNIQUE) {
-			store_stmt_done(stmt);
-			name_conflict(st, name, err);
-		} else
-			store_fail(st, err, "route rename");
-		goto out;
-	}
-	if (sqlite3_changes(st->db) == 0) {
+	rc = store_run(st, STMT_ROUTE_RENAME, args, NITEMS(args),
+	    SQLITE_CONSTRAINT_UNIQUE, "route rename", err);
+	if (rc == 1)
+		rc = name_conflict(st, to, err);
+	else if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		dm_err_set(err, DM_ENOTFOUND, "No such container: %s", id);
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
-	store_stmt_done(stmt);
 	store_unlock(st);
 	return rc;
 }
@@ -315,7 +273,7 @@ route_copy_all(struct store *st, const char *backend,
 			goto out;
 		}
 		if (n == cap) {
-			cap = cap == 0 ? ROUTE_EACH_FIRST : cap * 2;
+			cap = cap == 0 ? DM_STORE_ROUTE_ROWS_FIRST : cap * 2;
 			nv = reallocarray(v, cap, sizeof(*v));
 			if (nv == NULL) {
 				dm_err_set(err, DM_EINTERNAL,
@@ -381,34 +339,25 @@ int
 store_exec_put(struct store *st, const char *exec_id,
     const char *container_id, struct dm_err *err)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = -1;
+	const struct store_arg	args[] = {
+		STORE_TEXT(exec_id, STORE_REF_MAX),
+		STORE_TEXT(container_id, STORE_ID_MAX),
+	};
+	int			rc;
 
 	if (exec_id[0] == '\0' || container_id[0] == '\0') {
 		dm_err_set(err, DM_EINTERNAL, "store: exec without id");
 		return -1;
 	}
 	store_lock(st);
-	stmt = store_stmt(st, STMT_EXEC_PUT);
-	if (store_bind_text(stmt, 1, exec_id, STORE_REF_MAX) != SQLITE_OK ||
-	    store_bind_text(stmt, 2, container_id, STORE_ID_MAX) !=
-	    SQLITE_OK) {
-		store_fail(st, err, "exec put");
-		goto out;
-	}
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			dm_err_set(err, DM_ENOTFOUND, "No such container: %s",
-			    container_id);
-		else
-			store_fail(st, err, "exec put");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(stmt);
+	rc = store_run(st, STMT_EXEC_PUT, args, NITEMS(args),
+	    SQLITE_CONSTRAINT_FOREIGNKEY, "exec put", err);
 	store_unlock(st);
+	if (rc == 1) {
+		dm_err_set(err, DM_ENOTFOUND, "No such container: %s",
+		    container_id);
+		rc = -1;
+	}
 	return rc;
 }
 
