@@ -1,0 +1,174 @@
+/*
+ * util.c: monotonic milliseconds, allocation that aborts, typed JSON
+ * getters, unix socket addresses and the text of an engine's error.
+ */
+/* Threads: pure functions (json-c objects are the caller's); any thread. */
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "lib/util.h"
+
+long long
+dm_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void __attribute__((noreturn))
+out_of_memory(const char *what)
+{
+	fprintf(stderr, "dockmux: %s: out of memory\n", what);
+	abort();
+}
+
+void *
+xmalloc(size_t size)
+{
+	void	*p;
+
+	if ((p = malloc(size == 0 ? 1 : size)) == NULL)
+		out_of_memory("malloc");
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (nmemb == 0 || size == 0)
+		nmemb = size = 1;
+	if ((p = calloc(nmemb, size)) == NULL)
+		out_of_memory("calloc");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		out_of_memory("strdup");
+	return p;
+}
+
+/* o[key] when it is of type t; NULL for every other case. */
+static struct json_object *
+json_member(struct json_object *o, const char *key, enum json_type t)
+{
+	struct json_object	*v;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		return NULL;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return NULL;
+	return json_object_is_type(v, t) ? v : NULL;
+}
+
+const char *
+dm_json_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v = json_member(o, key, json_type_string);
+
+	return v != NULL ? json_object_get_string(v) : NULL;
+}
+
+struct json_object *
+dm_json_obj(struct json_object *o, const char *key)
+{
+	return json_member(o, key, json_type_object);
+}
+
+struct json_object *
+dm_json_arr(struct json_object *o, const char *key)
+{
+	return json_member(o, key, json_type_array);
+}
+
+int
+dm_json_int64(struct json_object *o, const char *key, int64_t *out)
+{
+	struct json_object	*v = json_member(o, key, json_type_int);
+
+	if (v == NULL)
+		return 0;
+	*out = json_object_get_int64(v);
+	return 1;
+}
+
+int
+dm_sun_path(struct sockaddr_un *sun, const char *path)
+{
+	size_t	len = strlen(path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len >= DM_SUN_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, len);
+	if (path[0] == '@') {
+		/* Abstract: no NUL at the end; the length ends it. */
+		sun->sun_path[0] = '\0';
+		return (int)(offsetof(struct sockaddr_un, sun_path) + len);
+	}
+	return (int)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Copy s[0..n) to out (len bytes) without the white space around it. */
+static void
+copy_trimmed(const char *s, size_t n, char *out, size_t len)
+{
+	while (n > 0 && is_blank(s[0])) {
+		s++;
+		n--;
+	}
+	while (n > 0 && is_blank(s[n - 1]))
+		n--;
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+void
+dm_engine_message(const char *body, char *out, size_t len)
+{
+	struct json_object	*o;
+	const char		*msg;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (body == NULL)
+		return;
+	o = json_tokener_parse(body);
+	if ((msg = dm_json_str(o, "message")) != NULL)
+		copy_trimmed(msg, strlen(msg), out, len);
+	else
+		copy_trimmed(body, strlen(body), out, len);
+	json_object_put(o);
+}

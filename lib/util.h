@@ -1,0 +1,67 @@
+/*
+ * util.h: the small helpers every floor shares: monotonic time, allocation
+ * that aborts, typed JSON getters, unix socket addresses and the text of
+ * an engine's error answer (leaf header: system and json-c headers only).
+ */
+#ifndef DOCKMUX_LIB_UTIL_H
+#define DOCKMUX_LIB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+struct json_object;
+
+/* Milliseconds on CLOCK_MONOTONIC: for deadlines and durations only. */
+long long	 dm_mono_ms(void);
+
+/*
+ * Allocation that never fails: out of memory prints one line on stderr
+ * and abort()s, as every caller did by hand.  A size of 0 still returns
+ * a unique pointer.
+ */
+void		*xmalloc(size_t);		/* owned: free() */
+void		*xcalloc(size_t, size_t);	/* owned: free() */
+char		*xstrdup(const char *);		/* owned: free() */
+
+/*
+ * Typed getters for one member of a JSON object.  Each returns NULL (or
+ * 0) when o is NULL or not an object, when the key is missing, when its
+ * value is JSON null, and when the value has another type, so calls
+ * chain: dm_json_str(dm_json_obj(o, "Config"), "Image").  Borrowed: valid
+ * while o is.
+ */
+const char	*dm_json_str(struct json_object *o, const char *key);
+struct json_object *dm_json_obj(struct json_object *o, const char *key);
+struct json_object *dm_json_arr(struct json_object *o, const char *key);
+/*
+ * 1 and *out set when o[key] is a JSON integer (json-c clamps one beyond
+ * int64 to its bounds); 0 and *out untouched otherwise, so the caller's
+ * default stays: int64_t n = -1; dm_json_int64(o, "Size", &n);
+ */
+int		 dm_json_int64(struct json_object *o, const char *key,
+		    int64_t *out);
+
+/* Bytes a sun_path holds, its terminating NUL included. */
+#define DM_SUN_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path))
+
+/*
+ * Fill sun (zeroed first, AF_UNIX) for path.  A path starting with '@'
+ * names a Linux abstract socket (the '@' becomes the leading NUL, as
+ * systemd's $NOTIFY_SOCKET writes it); configured sockets are absolute
+ * paths, so only such a variable reaches that case.  Returns the address
+ * length to hand to bind(), connect() or sendto(), or -1 with errno set
+ * (EINVAL: empty; ENAMETOOLONG: path has DM_SUN_PATH_MAX bytes or more).
+ */
+int		 dm_sun_path(struct sockaddr_un *sun, const char *path);
+
+/*
+ * The reason in an engine's error answer, for our own messages: the
+ * "message" of a {"message":"..."} body (Docker and Podman both answer
+ * so); any other body, JSON or not, as its text with the surrounding
+ * white space trimmed.  out is "" when body is NULL or blank; the
+ * caller then says what it knows ("answered 500").  Truncated to len.
+ */
+void		 dm_engine_message(const char *body, char *out, size_t len);
+
+#endif
