@@ -5,6 +5,7 @@
 /* Threads: pure functions (json-c objects are the caller's); any thread. */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,16 @@ xcalloc(size_t nmemb, size_t size)
 	return p;
 }
 
+void *
+xrealloc(void *p, size_t size)
+{
+	void	*n;
+
+	if ((n = realloc(p, size == 0 ? 1 : size)) == NULL)
+		out_of_memory("realloc");
+	return n;
+}
+
 char *
 xstrdup(const char *s)
 {
@@ -61,6 +72,31 @@ xstrdup(const char *s)
 
 	if ((p = strdup(s)) == NULL)
 		out_of_memory("strdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		out_of_memory("strndup");
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (rc == -1)
+		out_of_memory("asprintf");
 	return p;
 }
 

@@ -22,7 +22,13 @@ long long	 dm_mono_ms(void);
  */
 void		*xmalloc(size_t);		/* owned: free() */
 void		*xcalloc(size_t, size_t);	/* owned: free() */
+void		*xrealloc(void *, size_t);	/* takes p; owned: free() */
 char		*xstrdup(const char *);		/* owned: free() */
+/* At most n bytes of s, NUL-terminated.  Owned: free(). */
+char		*xstrndup(const char *, size_t);
+/* Owned: free(). */
+char		*xasprintf(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
 
 /*
  * Typed getters for one member of a JSON object.  Each returns NULL (or

@@ -64,6 +64,20 @@ START_TEST(test_xalloc)
 	s = xstrdup("io.dockmux");
 	ck_assert_str_eq(s, "io.dockmux");
 	free(s);
+	s = xstrndup("io.dockmux.backend", 10);
+	ck_assert_str_eq(s, "io.dockmux");
+	free(s);
+	s = xstrndup("io", 10);
+	ck_assert_str_eq(s, "io");
+	free(s);
+	s = xasprintf("/containers/%s/json?size=%d", "abc", 1);
+	ck_assert_str_eq(s, "/containers/abc/json?size=1");
+	free(s);
+	p = xrealloc(NULL, 4);
+	memcpy(p, "abc", 4);
+	p = xrealloc(p, 64 * 1024);
+	ck_assert_str_eq(p, "abc");
+	free(p);
 }
 END_TEST
 
