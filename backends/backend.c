@@ -1,5 +1,11 @@
-/* backend.c: an engine's identity and the module's process-wide setup. */
-/* Threads: backend_new/free at start and stop only; getters any thread. */
+/*
+ * backend.c: an engine's identity, its pool of idle connections and the
+ * module's process-wide setup; the bottom of backends/.
+ */
+/*
+ * Threads: backend_new/free at start and stop only; getters any thread;
+ * the pool is shared under backend->lock.
+ */
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -9,6 +15,8 @@
 #include <sys/socket.h>
 
 #include "backend_int.h"
+#include "lib/limits.h"
+#include "lib/util.h"
 
 int	backend_cancel_fd = -1;
 
@@ -27,18 +35,77 @@ backend_lib_cleanup(void)
 	curl_global_cleanup();
 }
 
+struct pool_ent *
+pool_get(struct backend *b)
+{
+	struct pool_ent	*pe;
+
+	pthread_mutex_lock(&b->lock);
+	pe = b->idle;
+	if (pe != NULL) {
+		b->idle = pe->next;
+		b->nidle--;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (pe != NULL)
+		return pe;
+	pe = xcalloc(1, sizeof(*pe));
+	pe->multi = curl_multi_init();
+	pe->easy = curl_easy_init();
+	pe->buf = xmalloc(DM_STREAM_CHUNK);
+	if (pe->multi == NULL || pe->easy == NULL)
+		abort();
+	return pe;
+}
+
+void
+pool_ent_free(struct pool_ent *pe)
+{
+	curl_easy_cleanup(pe->easy);
+	curl_multi_cleanup(pe->multi);
+	free(pe->buf);
+	free(pe);
+}
+
+void
+pool_put(struct backend *b, struct pool_ent *pe)
+{
+	pthread_mutex_lock(&b->lock);
+	if (b->nidle < DM_POOL_MAX_IDLE) {
+		pe->next = b->idle;
+		b->idle = pe;
+		b->nidle++;
+		pe = NULL;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (pe != NULL)
+		pool_ent_free(pe);
+}
+
+static void
+pool_drain(struct backend *b)
+{
+	struct pool_ent	*pe, *next;
+
+	pthread_mutex_lock(&b->lock);
+	pe = b->idle;
+	b->idle = NULL;
+	b->nidle = 0;
+	pthread_mutex_unlock(&b->lock);
+	for (; pe != NULL; pe = next) {
+		next = pe->next;
+		pool_ent_free(pe);
+	}
+}
+
 struct backend *
 backend_new(const char *name, const char *socket_path)
 {
 	struct backend	*b;
 
-	b = calloc(1, sizeof(*b));
-	if (b == NULL)
-		abort();
-	b->name = strdup(name);
-	b->sock = strdup(socket_path);
-	if (b->name == NULL || b->sock == NULL)
-		abort();
+	b = xcalloc(1, sizeof(*b));
+	b->name = xstrdup(name);
+	b->sock = xstrdup(socket_path);
 	pthread_mutex_init(&b->lock, NULL);
 	return b;
 }

@@ -16,15 +16,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
-
-#define HIJACK_HEAD_TIMEOUT_MS	60000	/* engine's answer to the upgrade */
-#define HIJACK_MAX_REFUSAL	(64 * 1024)	/* body of a non-101 answer */
+#include "lib/util.h"
 
 struct backend_hijack {
 	struct backend	*b;
@@ -37,15 +34,6 @@ struct backend_hijack {
 	char		*body;		/* a refusal's body */
 	size_t		 body_len;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Wait until fd is ready for events, the deadline passes (deadline 0:
@@ -64,7 +52,7 @@ wait_fd(int fd, short events, long long deadline)
 		pfd[1].events = POLLIN;
 		timeout = -1;
 		if (deadline > 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - dm_mono_ms();
 
 			if (left <= 0)
 				return 0;
@@ -109,19 +97,14 @@ static int
 dial(const char *path)
 {
 	struct sockaddr_un	sun;
-	int			fd;
+	int			fd, len;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if ((len = dm_sun_path(&sun, path)) == -1)
 		return -1;
-	}
-	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) == -1) {
 		int saved = errno;
 
 		close(fd);
@@ -171,21 +154,19 @@ read_refusal(struct backend_hijack *h, char *have, size_t have_len,
 	const char	*cl = dm_hdrs_get(&h->hdrs, "Content-Length");
 	const char	*te = dm_hdrs_get(&h->hdrs, "Transfer-Encoding");
 	char		*buf;
-	size_t		 len = have_len, want = HIJACK_MAX_REFUSAL;
+	size_t		 len = have_len, want = DM_MAX_REFUSAL_BODY;
 	ssize_t		 n;
 
 	if (cl != NULL) {
 		want = (size_t)strtoull(cl, NULL, 10);
-		if (want > HIJACK_MAX_REFUSAL)
-			want = HIJACK_MAX_REFUSAL;
+		if (want > DM_MAX_REFUSAL_BODY)
+			want = DM_MAX_REFUSAL_BODY;
 	}
-	buf = malloc(HIJACK_MAX_REFUSAL + 1);
-	if (buf == NULL)
-		abort();
-	memcpy(buf, have, have_len > HIJACK_MAX_REFUSAL ? HIJACK_MAX_REFUSAL :
+	buf = xmalloc(DM_MAX_REFUSAL_BODY + 1);
+	memcpy(buf, have, have_len > DM_MAX_REFUSAL_BODY ? DM_MAX_REFUSAL_BODY :
 	    have_len);
-	if (len > HIJACK_MAX_REFUSAL)
-		len = HIJACK_MAX_REFUSAL;
+	if (len > DM_MAX_REFUSAL_BODY)
+		len = DM_MAX_REFUSAL_BODY;
 	while (len < want) {
 		if (cl == NULL && te != NULL && memmem(buf, len, "\r\n0\r\n",
 		    5) != NULL)
@@ -232,13 +213,12 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	struct backend_hijack	*h;
 	char			*buf = NULL, *end;
 	size_t			 len = 0, i;
-	long long		 deadline = now_ms() + HIJACK_HEAD_TIMEOUT_MS;
+	long long		 deadline;
 	ssize_t			 n;
 	int			 w;
 
-	h = calloc(1, sizeof(*h));
-	if (h == NULL)
-		abort();
+	deadline = dm_mono_ms() + DM_HIJACK_HEAD_TIMEOUT_MS;
+	h = xcalloc(1, sizeof(*h));
 	h->b = b;
 	dm_hdrs_init(&h->hdrs);
 	h->fd = dial(b->sock);
@@ -247,9 +227,7 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 		    b->name, b->sock, strerror(errno));
 		goto fail;
 	}
-	buf = malloc(DM_MAX_HEADER + 1);
-	if (buf == NULL)
-		abort();
+	buf = xmalloc(DM_MAX_HEADER + 1);
 	w = snprintf(buf, DM_MAX_HEADER, "%s %s HTTP/1.1\r\nHost: docker\r\n"
 	    "Connection: Upgrade\r\nUpgrade: tcp\r\n", call->method,
 	    call->path);
@@ -314,9 +292,7 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 		h->upgraded = h->status == 101 || (h->status == 200 &&
 		    is_stream_type(dm_hdrs_get(&h->hdrs, "Content-Type")));
 		if (h->upgraded) {
-			h->early = malloc(rest_len + 1);
-			if (h->early == NULL)
-				abort();
+			h->early = xmalloc(rest_len + 1);
 			memcpy(h->early, rest, rest_len);
 			h->early_len = rest_len;
 		} else
@@ -371,9 +347,7 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 	int		 client_open = 1, rc = -1;
 	ssize_t		 n;
 
-	buf = malloc(DM_STREAM_CHUNK);
-	if (buf == NULL)
-		abort();
+	buf = xmalloc(DM_STREAM_CHUNK);
 	if (h->early_len > 0 &&
 	    write_all(client_fd, h->early, h->early_len, 0) == -1)
 		goto out;

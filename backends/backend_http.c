@@ -6,7 +6,7 @@
 /*
  * Threads: an exchange belongs to the thread that started it (one MHD
  * connection thread).  Only the per-backend pool of idle connections is
- * shared, under backend->lock.
+ * shared (backend.c, under backend->lock).
  */
 
 #include <curl/curl.h>
@@ -15,27 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "backend_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
-
-#define POOL_MAX_IDLE	16	/* idle connections kept per backend */
-#define POLL_SLICE_MS	1000	/* longest wait before re-checking stop fds */
-
-/*
- * A pooled connection: with the multi interface the connection cache lives
- * in the multi handle, so the pair is what gets reused.
- */
-struct pool_ent {
-	CURLM		*multi;
-	CURL		*easy;
-	char		*buf;		/* DM_STREAM_CHUNK: the relay buffer */
-	struct pool_ent	*next;
-};
-
-#define CURL_BUF	(64 * 1024)	/* curl's receive buffer */
+#include "lib/util.h"
 
 struct backend_xfer {
 	struct backend		*b;
@@ -69,71 +53,6 @@ struct backend_xfer {
 	int			 watch_off;	/* client fd had data: stop watching */
 	int			 broken;	/* never return this to the pool */
 };
-
-static struct pool_ent *
-pool_get(struct backend *b)
-{
-	struct pool_ent	*pe;
-
-	pthread_mutex_lock(&b->lock);
-	pe = b->idle;
-	if (pe != NULL) {
-		b->idle = pe->next;
-		b->nidle--;
-	}
-	pthread_mutex_unlock(&b->lock);
-	if (pe != NULL)
-		return pe;
-	pe = calloc(1, sizeof(*pe));
-	if (pe == NULL)
-		abort();
-	pe->multi = curl_multi_init();
-	pe->easy = curl_easy_init();
-	pe->buf = malloc(DM_STREAM_CHUNK);
-	if (pe->multi == NULL || pe->easy == NULL || pe->buf == NULL)
-		abort();
-	return pe;
-}
-
-static void
-pool_ent_free(struct pool_ent *pe)
-{
-	curl_easy_cleanup(pe->easy);
-	curl_multi_cleanup(pe->multi);
-	free(pe->buf);
-	free(pe);
-}
-
-static void
-pool_put(struct backend *b, struct pool_ent *pe)
-{
-	pthread_mutex_lock(&b->lock);
-	if (b->nidle < POOL_MAX_IDLE) {
-		pe->next = b->idle;
-		b->idle = pe;
-		b->nidle++;
-		pe = NULL;
-	}
-	pthread_mutex_unlock(&b->lock);
-	if (pe != NULL)
-		pool_ent_free(pe);
-}
-
-void
-pool_drain(struct backend *b)
-{
-	struct pool_ent	*pe, *next;
-
-	pthread_mutex_lock(&b->lock);
-	pe = b->idle;
-	b->idle = NULL;
-	b->nidle = 0;
-	pthread_mutex_unlock(&b->lock);
-	for (; pe != NULL; pe = next) {
-		next = pe->next;
-		pool_ent_free(pe);
-	}
-}
 
 /* Status line "HTTP/1.1 200 OK" starts a new head (after a 1xx, too). */
 static size_t
@@ -192,7 +111,7 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 /*
  * Keep what fits; ask curl to hold the rest (it delivers the same bytes
  * again after unpausing).  The buffer holds DM_STREAM_CHUNK, at least
- * one curl write (CURLOPT_BUFFERSIZE, CURL_BUF, is smaller).
+ * one curl write (CURLOPT_BUFFERSIZE, DM_CURL_BUFFER, is smaller).
  */
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -268,18 +187,9 @@ pump_satisfied(const struct backend_xfer *x, enum pump_until until)
 	case PUMP_DATA:
 		return x->len > x->off;
 	case PUMP_SETTLED:
-		return x->len - x->off >= CURL_BUF || x->rx_paused;
+		return x->len - x->off >= DM_CURL_BUFFER || x->rx_paused;
 	}
 	return 1;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -325,9 +235,9 @@ pump_until_ms(struct backend_xfer *x, enum pump_until until, int watch_fd,
 		}
 		if (pump_satisfied(x, until) || x->done)
 			return 0;
-		slice = POLL_SLICE_MS;
+		slice = DM_POLL_SLICE_MS;
 		if (deadline != 0) {
-			long long left_ms = deadline - now_ms();
+			long long left_ms = deadline - dm_mono_ms();
 
 			if (left_ms <= 0)
 				return 0;
@@ -335,7 +245,7 @@ pump_until_ms(struct backend_xfer *x, enum pump_until until, int watch_fd,
 				slice = (int)left_ms;
 		}
 		if (until == PUMP_HEAD && x->head_deadline != 0 &&
-		    now_ms() >= x->head_deadline) {
+		    dm_mono_ms() >= x->head_deadline) {
 			x->timed_out = 1;
 			x->broken = 1;
 			return -1;
@@ -398,13 +308,11 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 		dm_err_set(err, DM_EBADREQ, "request path too long");
 		return NULL;
 	}
-	x = calloc(1, sizeof(*x));
-	if (x == NULL)
-		abort();
+	x = xcalloc(1, sizeof(*x));
 	x->b = b;
 	x->clen = -1;
 	if (call->head_timeout_ms > 0)
-		x->head_deadline = now_ms() + call->head_timeout_ms;
+		x->head_deadline = dm_mono_ms() + call->head_timeout_ms;
 	dm_hdrs_init(&x->hdrs);
 	x->pe = pool_get(b);
 	x->buf = x->pe->buf;
@@ -416,7 +324,7 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUF);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)DM_CURL_BUFFER);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)DM_CONNECT_TIMEOUT_MS);
 	if (call->timeout_ms > 0)
@@ -595,14 +503,14 @@ void
 backend_xfer_settle(struct backend_xfer *x, int max_ms)
 {
 	if (!x->done)
-		(void)pump_until_ms(x, PUMP_SETTLED, -1, now_ms() + max_ms);
+		(void)pump_until_ms(x, PUMP_SETTLED, -1, dm_mono_ms() + max_ms);
 }
 
 int
 backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
     size_t *len, struct dm_err *err)
 {
-	char	*out = NULL, *nout;
+	char	*out = NULL;
 	size_t	 have = 0, cap = 0;
 	ssize_t	 n;
 	int	 rc = -1;
@@ -610,10 +518,7 @@ backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
 	for (;;) {
 		if (cap - have < DM_STREAM_CHUNK + 1) {
 			cap = cap == 0 ? DM_STREAM_CHUNK + 1 : cap * 2;
-			nout = realloc(out, cap);
-			if (nout == NULL)
-				abort();
-			out = nout;
+			out = xrealloc(out, cap);
 		}
 		n = backend_xfer_read(x, out + have, cap - have - 1, -1);
 		if (n == -1) {

@@ -2,11 +2,21 @@
 #ifndef DOCKMUX_BACKENDS_BACKEND_INT_H
 #define DOCKMUX_BACKENDS_BACKEND_INT_H
 
+#include <curl/curl.h>
 #include <pthread.h>
 
 #include "backend.h"
 
-struct pool_ent;
+/*
+ * A pooled connection: with the multi interface the connection cache lives
+ * in the multi handle, so the pair is what gets reused.
+ */
+struct pool_ent {
+	CURLM		*multi;
+	CURL		*easy;
+	char		*buf;		/* DM_STREAM_CHUNK: the relay buffer */
+	struct pool_ent	*next;
+};
 
 struct backend {
 	char		*name;
@@ -18,8 +28,16 @@ struct backend {
 
 extern int	backend_cancel_fd;
 
-void		pool_drain(struct backend *);
+/*
+ * backend.c is the bottom of this folder: backend_http.c and
+ * backend_hijack.c call into it, never the reverse.
+ */
+/* An idle connection of b, or a new one.  Owned: pool_put() it back, or
+ * pool_ent_free() it when the exchange left it unusable. */
+struct pool_ent	*pool_get(struct backend *);
+void		 pool_put(struct backend *, struct pool_ent *);	/* takes */
+void		 pool_ent_free(struct pool_ent *);
 /* 1 when fd (cancel or a watched client) says stop; polls nothing else. */
-int		fd_says_stop(int fd);
+int		 fd_says_stop(int fd);
 
 #endif
