@@ -114,16 +114,22 @@ dial(const char *path)
 	return fd;
 }
 
-/* Parse "HTTP/1.1 101 UPGRADED\r\nName: v\r\n..." (head without the
- * final blank line, NUL-terminated). */
+/*
+ * Parse "HTTP/1.1 101 UPGRADED\r\nName: v\r\n..." (head without the
+ * final blank line, NUL-terminated).  0, or -1 with err: garbage, or more
+ * than DM_MAX_HEADERS lines (refused, not cut).
+ */
 static int
-parse_head(struct backend_hijack *h, char *head)
+parse_head(struct backend_hijack *h, char *head, struct dm_err *err)
 {
 	char	*line, *save = NULL, *colon, *v;
 
 	line = strtok_r(head, "\r\n", &save);
-	if (line == NULL || sscanf(line, "HTTP/%*s %d", &h->status) != 1)
+	if (line == NULL || sscanf(line, "HTTP/%*s %d", &h->status) != 1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: bad answer",
+		    h->b->name);
 		return -1;
+	}
 	while ((line = strtok_r(NULL, "\r\n", &save)) != NULL) {
 		colon = strchr(line, ':');
 		if (colon == NULL)
@@ -132,7 +138,12 @@ parse_head(struct backend_hijack *h, char *head)
 		v = colon + 1;
 		while (*v == ' ' || *v == '\t')
 			v++;
-		(void)dm_hdrs_add(&h->hdrs, line, v);
+		if (dm_hdrs_add(&h->hdrs, line, v) == -1) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: answer has "
+			    "more than %d header lines", h->b->name,
+			    DM_MAX_HEADERS);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -284,11 +295,8 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 		char	*rest = end + 4;
 		size_t	 rest_len = len - (size_t)(rest - buf);
 
-		if (parse_head(h, buf) == -1) {
-			dm_err_set(err, DM_EBACKEND, "backend %s: bad answer",
-			    b->name);
+		if (parse_head(h, buf, err) == -1)
 			goto fail;
-		}
 		h->upgraded = h->status == 101 || (h->status == 200 &&
 		    is_stream_type(dm_hdrs_get(&h->hdrs, "Content-Type")));
 		if (h->upgraded) {

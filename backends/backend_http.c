@@ -39,6 +39,8 @@ struct backend_xfer {
 	int			 head_done;
 	long long		 clen;
 	struct dm_hdrs		 hdrs;
+	size_t			 head_bytes;	/* of the head being read */
+	char			 head_err[96];	/* why the head was refused */
 
 	/* response body: what curl delivered and the client has not read */
 	char			*buf;		/* borrowed from pe */
@@ -54,23 +56,37 @@ struct backend_xfer {
 	int			 broken;	/* never return this to the pool */
 };
 
-/* Status line "HTTP/1.1 200 OK" starts a new head (after a 1xx, too). */
+/*
+ * One line of the answer's head.  A status line ("HTTP/1.1 200 OK")
+ * starts a head (again after a 1xx); the blank line ends it.  A head past
+ * DM_MAX_HEADER bytes or DM_MAX_HEADERS lines is refused, not cut: the
+ * short return makes curl fail the exchange, and head_err says why.
+ * Lines after the head (chunked trailers) are not part of it.
+ */
 static size_t
 on_header(char *line, size_t size, size_t nmemb, void *arg)
 {
 	struct backend_xfer	*x = arg;
 	size_t			 n = size * nmemb;
-	char			 name[256], *colon, *val, *end;
-	size_t			 nlen;
+	char			*copy, *colon, *val, *end;
 	int			 code;
 
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		dm_hdrs_clear(&x->hdrs);
 		x->clen = -1;
+		x->head_bytes = n;
 		code = 0;
 		if (sscanf(line, "HTTP/%*s %d", &code) == 1)
 			x->status = code;
 		return n;
+	}
+	if (x->head_done)
+		return n;
+	x->head_bytes += n;
+	if (x->head_bytes > DM_MAX_HEADER) {
+		snprintf(x->head_err, sizeof(x->head_err), "answer head larger "
+		    "than %d bytes", DM_MAX_HEADER);
+		return 0;
 	}
 	if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
 		/* 101 ends the head too: the hijack path owns upgrades. */
@@ -79,32 +95,30 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 		return n;
 	}
 	colon = memchr(line, ':', n);
-	if (colon == NULL)
+	if (colon == NULL || colon == line)
 		return n;
-	nlen = (size_t)(colon - line);
-	if (nlen == 0 || nlen >= sizeof(name))
-		return n;
-	memcpy(name, line, nlen);
-	name[nlen] = '\0';
+	copy = xmalloc(n + 1);
+	memcpy(copy, line, n);
+	copy[n] = '\0';
+	colon = copy + (colon - line);
+	*colon = '\0';
 	val = colon + 1;
-	end = line + n;
+	end = copy + n;
 	while (val < end && (*val == ' ' || *val == '\t'))
 		val++;
 	while (end > val && (end[-1] == '\r' || end[-1] == '\n' ||
 	    end[-1] == ' '))
 		end--;
-	{
-		char	vbuf[DM_MAX_HEADER / 8];
-		size_t	vlen = (size_t)(end - val);
-
-		if (vlen >= sizeof(vbuf))
-			vlen = sizeof(vbuf) - 1;
-		memcpy(vbuf, val, vlen);
-		vbuf[vlen] = '\0';
-		if (strcasecmp(name, "Content-Length") == 0)
-			x->clen = strtoll(vbuf, NULL, 10);
-		(void)dm_hdrs_add(&x->hdrs, name, vbuf);
+	*end = '\0';
+	if (strcasecmp(copy, "Content-Length") == 0)
+		x->clen = strtoll(val, NULL, 10);
+	if (dm_hdrs_add(&x->hdrs, copy, val) == -1) {
+		snprintf(x->head_err, sizeof(x->head_err), "answer has more "
+		    "than %d header lines", DM_MAX_HEADERS);
+		free(copy);
+		return 0;
 	}
+	free(copy);
 	return n;
 }
 
@@ -285,13 +299,30 @@ xfer_fail(struct backend_xfer *x, struct dm_err *err, const char *what)
 	const char	*why = x->errbuf[0] != '\0' ? x->errbuf :
 	    curl_easy_strerror(x->result);
 
+	/* on_header() refused the head: say so, not curl's write error. */
+	if (x->head_err[0] != '\0')
+		dm_err_set(err, DM_EBACKEND, "backend %s: %s", x->b->name,
+		    x->head_err);
 	/* curl speaks of "localhost port 80"; the user knows a socket. */
-	if (x->result == CURLE_COULDNT_CONNECT)
+	else if (x->result == CURLE_COULDNT_CONNECT)
 		dm_err_set(err, DM_EBACKEND, "backend %s: cannot connect to %s",
 		    x->b->name, x->b->sock);
 	else
 		dm_err_set(err, DM_EBACKEND, "backend %s: %s: %s", x->b->name,
 		    what, why);
+}
+
+/* The request head's size as sent: it must fit DM_MAX_HEADER. */
+static size_t
+call_head_size(const struct backend_call *call)
+{
+	size_t	i, n;
+
+	n = strlen(call->method) + strlen(call->path) + sizeof(" HTTP/1.1\r\n");
+	for (i = 0; call->hdrs != NULL && i < call->hdrs->n; i++)
+		n += strlen(call->hdrs->v[i].name) +
+		    strlen(call->hdrs->v[i].value) + sizeof(": \r\n") - 1;
+	return n;
 }
 
 struct backend_xfer *
@@ -300,12 +331,15 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 {
 	struct backend_xfer	*x;
 	CURL			*e;
-	size_t			 i;
-	char			 line[DM_MAX_HEADER / 8];
-	int			 n;
+	size_t			 i, n;
+	char			*line;
 
 	if (strlen(call->path) > DM_MAX_PATH) {
 		dm_err_set(err, DM_EBADREQ, "request path too long");
+		return NULL;
+	}
+	if (call_head_size(call) > DM_MAX_HEADER) {
+		dm_err_set(err, DM_EBADREQ, "request head too large");
 		return NULL;
 	}
 	x = xcalloc(1, sizeof(*x));
@@ -367,12 +401,15 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 	if (call->hdrs == NULL || dm_hdrs_get(call->hdrs, "Content-Type") ==
 	    NULL)
 		x->slist = curl_slist_append(x->slist, "Content-Type:");
+	/* Each line whole: the head as a whole fits DM_MAX_HEADER. */
 	for (i = 0; call->hdrs != NULL && i < call->hdrs->n; i++) {
-		n = snprintf(line, sizeof(line), "%s: %s",
-		    call->hdrs->v[i].name, call->hdrs->v[i].value);
-		if (n < 0 || (size_t)n >= sizeof(line))
-			continue;
+		n = strlen(call->hdrs->v[i].name) +
+		    strlen(call->hdrs->v[i].value) + sizeof(": ");
+		line = xmalloc(n);
+		snprintf(line, n, "%s: %s", call->hdrs->v[i].name,
+		    call->hdrs->v[i].value);
 		x->slist = curl_slist_append(x->slist, line);
+		free(line);
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist);
 
@@ -578,10 +615,18 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
 	if (backend_xfer_slurp(x, DM_MAX_SMALL_BODY, body, len, err) == -1)
 		goto out;
 	*status = x->status;
-	if (hdrs_out != NULL)
-		for (i = 0; i < x->hdrs.n; i++)
-			(void)dm_hdrs_add(hdrs_out, x->hdrs.v[i].name,
-			    x->hdrs.v[i].value);
+	for (i = 0; hdrs_out != NULL && i < x->hdrs.n; i++) {
+		if (dm_hdrs_add(hdrs_out, x->hdrs.v[i].name,
+		    x->hdrs.v[i].value) == -1) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: answer has "
+			    "more than %d header lines", b->name,
+			    DM_MAX_HEADERS);
+			free(*body);
+			*body = NULL;
+			*len = 0;
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	backend_xfer_free(x);

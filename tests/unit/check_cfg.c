@@ -1,5 +1,9 @@
-/* check_cfg.c: dockmux.json parsing, defaults and socket autodetection. */
-/* Threads: Check's runner; the autodetect test adds one fake engine thread. */
+/*
+ * check_cfg.c: dockmux.json parsing, defaults and socket autodetection;
+ * and, since autodetection's probe links backends/, the header ceilings
+ * of an exchange with an engine (refused, never cut).
+ */
+/* Threads: Check's runner; engine tests add one fake engine thread. */
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +23,7 @@
 #include "backends/backend.h"
 #include "config/cfg.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -475,42 +480,50 @@ START_TEST(test_default_paths)
 }
 END_TEST
 
-/* Autodetect: a fake engine answering /_ping on a unix socket. */
+/*
+ * A fake engine on a unix socket: reads a request head, answers reply
+ * (NULL: /_ping's "OK") and closes.  The last head it read stays in req.
+ */
+
+#define FAKE_REQ_MAX	(256 * 1024)
 
 struct fake_engine {
-	char		path[108];
-	int		fd;
-	volatile int	stop;
-	int		served;
-	pthread_t	thread;
+	char		 path[108];
+	int		 fd;
+	volatile int	 stop;
+	int		 served;
+	pthread_t	 thread;
+	const char	*reply;		/* borrowed; NULL: /_ping's answer */
+	char		*req;		/* owned: FAKE_REQ_MAX + 1 */
 };
 
 static void *
 fake_engine_run(void *arg)
 {
-	static const char	 reply[] =
+	static const char	 ping[] =
 	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK";
 	struct fake_engine	*fe = arg;
 	struct pollfd		 pfd = { .fd = fe->fd, .events = POLLIN };
-	char			 req[4096];
+	const char		*reply;
 	size_t			 have;
 	ssize_t			 n;
 	int			 c;
 
+	reply = fe->reply != NULL ? fe->reply : ping;
 	while (!fe->stop) {
 		if (poll(&pfd, 1, 50) <= 0)
 			continue;
 		if ((c = accept(fe->fd, NULL, NULL)) == -1)
 			continue;
 		have = 0;
-		req[0] = '\0';
-		while (strstr(req, "\r\n\r\n") == NULL &&
-		    have + 1 < sizeof(req) &&
-		    (n = read(c, req + have, sizeof(req) - have - 1)) > 0) {
+		fe->req[0] = '\0';
+		while (strstr(fe->req, "\r\n\r\n") == NULL &&
+		    have < FAKE_REQ_MAX &&
+		    (n = read(c, fe->req + have, FAKE_REQ_MAX - have)) > 0) {
 			have += (size_t)n;
-			req[have] = '\0';
+			fe->req[have] = '\0';
 		}
-		if (write(c, reply, sizeof(reply) - 1) == -1)
+		if (write(c, reply, strlen(reply)) == -1)
 			perror("fake engine write");
 		fe->served++;
 		close(c);
@@ -522,8 +535,11 @@ static void
 fake_engine_start(struct fake_engine *fe, const char *path)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	const char		*reply = fe->reply;
 
 	memset(fe, 0, sizeof(*fe));
+	fe->reply = reply;
+	fe->req = xcalloc(1, FAKE_REQ_MAX + 1);
 	snprintf(fe->path, sizeof(fe->path), "%s", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fe->fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -542,11 +558,13 @@ fake_engine_stop(struct fake_engine *fe)
 	pthread_join(fe->thread, NULL);
 	close(fe->fd);
 	unlink(fe->path);
+	free(fe->req);
+	fe->req = NULL;
 }
 
 START_TEST(test_autodetect_one_engine)
 {
-	struct fake_engine	 fe;
+	struct fake_engine	 fe = { .reply = NULL };
 	struct cfg		*cfg;
 	char			 sock[96], link[96], env[512], err[1024];
 	char			 url[160];
@@ -602,6 +620,248 @@ START_TEST(test_autodetect_none)
 }
 END_TEST
 
+/*
+ * Engine ceilings: an answer head past DM_MAX_HEADERS lines or
+ * DM_MAX_HEADER bytes fails the exchange with DM_EBACKEND naming the
+ * backend; below them nothing is cut.  A request head is sent whole or
+ * refused.
+ */
+
+/* Owned: free().  A 200 "OK" answer with nhdr lines X-H<i> of vlen bytes
+ * after its status line (and Content-Length, one line more). */
+static char *
+answer_with(const char *status_line, size_t nhdr, size_t vlen)
+{
+	char	*a, *p;
+	size_t	 i, cap;
+
+	cap = strlen(status_line) + nhdr * (vlen + 32) + 128;
+	a = xmalloc(cap);
+	p = a + snprintf(a, cap, "%s\r\n", status_line);
+	for (i = 0; i < nhdr; i++) {
+		p += snprintf(p, cap - (size_t)(p - a), "X-H%zu: ", i);
+		memset(p, 'v', vlen);
+		p += vlen;
+		p += snprintf(p, cap - (size_t)(p - a), "\r\n");
+	}
+	snprintf(p, cap - (size_t)(p - a), "Content-Length: 2\r\n\r\nOK");
+	return a;
+}
+
+/* One GET /info through backend_do() to an engine answering reply. */
+static int
+exchange(struct fake_engine *fe, const char *reply,
+    const struct dm_hdrs *send, int *status, struct dm_hdrs *got,
+    struct dm_err *err)
+{
+	struct backend		*b;
+	struct backend_call	 bc;
+	char			 sock[96], *body = NULL;
+	size_t			 len;
+	int			 rc;
+
+	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
+	fe->reply = reply;
+	fake_engine_start(fe, sock);
+	b = backend_new("be", sock);
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "GET";
+	bc.path = "/info";
+	bc.hdrs = send;
+	bc.timeout_ms = 5000;
+	dm_err_clear(err);
+	rc = backend_do(b, &bc, status, &body, &len, got, err);
+	if (rc == 0)
+		ck_assert_str_eq(body, "OK");
+	free(body);
+	backend_free(b);
+	return rc;
+}
+
+START_TEST(test_engine_headers_at_ceiling)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_hdrs		 got;
+	struct dm_err		 err;
+	char			*a;
+	int			 status = 0;
+
+	/* DM_MAX_HEADERS lines with Content-Length: all kept. */
+	a = answer_with("HTTP/1.1 200 OK", DM_MAX_HEADERS - 1, 8);
+	dm_hdrs_init(&got);
+	ck_assert_msg(exchange(&fe, a, NULL, &status, &got, &err) == 0,
+	    "%s", err.msg);
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(status, 200);
+	ck_assert_uint_eq(got.n, DM_MAX_HEADERS);
+	ck_assert_str_eq(dm_hdrs_get(&got, "X-H0"), "vvvvvvvv");
+	dm_hdrs_clear(&got);
+	free(a);
+}
+END_TEST
+
+START_TEST(test_engine_too_many_headers_refused)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_hdrs		 got;
+	struct dm_err		 err;
+	char			*a;
+	int			 status = 0;
+
+	a = answer_with("HTTP/1.1 200 OK", DM_MAX_HEADERS, 8);
+	dm_hdrs_init(&got);
+	ck_assert_int_eq(exchange(&fe, a, NULL, &status, &got, &err), -1);
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(err.st, DM_EBACKEND);
+	ck_assert_msg(strcmp(err.msg, "backend be: answer has more than 64 "
+	    "header lines") == 0, "got \"%s\"", err.msg);
+	dm_hdrs_clear(&got);
+	free(a);
+}
+END_TEST
+
+START_TEST(test_engine_head_too_large_refused)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_err		 err;
+	char			*a;
+	int			 status = 0;
+
+	/* 20 lines of 4000 bytes: past DM_MAX_HEADER, under 64 lines. */
+	a = answer_with("HTTP/1.1 200 OK", 20, 4000);
+	ck_assert_int_eq(exchange(&fe, a, NULL, &status, NULL, &err), -1);
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(err.st, DM_EBACKEND);
+	ck_assert_msg(strcmp(err.msg, "backend be: answer head larger than "
+	    "65536 bytes") == 0, "got \"%s\"", err.msg);
+	free(a);
+}
+END_TEST
+
+/* A long value is kept whole (it used to be cut at 8 KiB). */
+START_TEST(test_engine_long_header_kept)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_hdrs		 got;
+	struct dm_err		 err;
+	const char		*v;
+	char			*a;
+	size_t			 i;
+	int			 status = 0;
+
+	a = answer_with("HTTP/1.1 200 OK", 1, 20000);
+	dm_hdrs_init(&got);
+	ck_assert_msg(exchange(&fe, a, NULL, &status, &got, &err) == 0,
+	    "%s", err.msg);
+	fake_engine_stop(&fe);
+	ck_assert_ptr_nonnull(v = dm_hdrs_get(&got, "X-H0"));
+	ck_assert_uint_eq(strlen(v), 20000);
+	for (i = 0; i < 20000; i++)
+		ck_assert_int_eq(v[i], 'v');
+	dm_hdrs_clear(&got);
+	free(a);
+}
+END_TEST
+
+/* A request header longer than 8 KiB reaches the engine whole. */
+START_TEST(test_request_long_header_sent)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_hdrs		 send;
+	struct dm_err		 err;
+	char			*v, *want;
+	int			 status = 0;
+
+	v = xmalloc(20001);
+	memset(v, 'a', 20000);
+	v[20000] = '\0';
+	want = xmalloc(20000 + 64);
+	snprintf(want, 20000 + 64, "\r\nX-Registry-Auth: %s\r\n", v);
+	dm_hdrs_init(&send);
+	ck_assert_int_eq(dm_hdrs_add(&send, "X-Registry-Auth", v), 0);
+	ck_assert_msg(exchange(&fe, NULL, &send, &status, NULL, &err) == 0,
+	    "%s", err.msg);
+	ck_assert_ptr_nonnull(strstr(fe.req, want));
+	fake_engine_stop(&fe);
+	dm_hdrs_clear(&send);
+	free(want);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_request_head_too_large_refused)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_hdrs		 send;
+	struct dm_err		 err;
+	char			*v;
+	int			 status = 0;
+
+	v = xmalloc(DM_MAX_HEADER + 1);
+	memset(v, 'a', DM_MAX_HEADER);
+	v[DM_MAX_HEADER] = '\0';
+	dm_hdrs_init(&send);
+	ck_assert_int_eq(dm_hdrs_add(&send, "X-Big", v), 0);
+	ck_assert_int_eq(exchange(&fe, NULL, &send, &status, NULL, &err), -1);
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(err.st, DM_EBADREQ);
+	ck_assert_str_eq(err.msg, "request head too large");
+	ck_assert_int_eq(fe.served, 0);
+	dm_hdrs_clear(&send);
+	free(v);
+}
+END_TEST
+
+/* backend_hijack_open() against an engine answering reply: 1 opened. */
+static int
+hijack(struct fake_engine *fe, const char *reply, struct dm_err *err)
+{
+	struct backend		*b;
+	struct backend_hijack	*hj;
+	struct backend_call	 bc;
+	char			 sock[96];
+
+	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
+	fe->reply = reply;
+	fake_engine_start(fe, sock);
+	b = backend_new("hj", sock);
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "POST";
+	bc.path = "/containers/abc/attach?stream=1";
+	dm_err_clear(err);
+	hj = backend_hijack_open(b, &bc, err);
+	fake_engine_stop(fe);
+	backend_hijack_free(hj);
+	backend_free(b);
+	return hj != NULL;
+}
+
+START_TEST(test_hijack_headers_refused)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct dm_err		 err;
+	char			*a;
+
+	a = answer_with("HTTP/1.1 101 UPGRADED", DM_MAX_HEADERS - 1, 8);
+	ck_assert_msg(hijack(&fe, a, &err) == 1, "%s", err.msg);
+	free(a);
+
+	a = answer_with("HTTP/1.1 101 UPGRADED", DM_MAX_HEADERS, 8);
+	ck_assert_int_eq(hijack(&fe, a, &err), 0);
+	ck_assert_int_eq(err.st, DM_EBACKEND);
+	ck_assert_msg(strcmp(err.msg, "backend hj: answer has more than 64 "
+	    "header lines") == 0, "got \"%s\"", err.msg);
+	free(a);
+
+	a = answer_with("HTTP/1.1 101 UPGRADED", 20, 4000);
+	ck_assert_int_eq(hijack(&fe, a, &err), 0);
+	ck_assert_int_eq(err.st, DM_EBACKEND);
+	ck_assert_msg(strcmp(err.msg, "backend hj: answer head too large")
+	    == 0, "got \"%s\"", err.msg);
+	free(a);
+}
+END_TEST
+
 static Suite *
 cfg_suite(void)
 {
@@ -639,6 +899,18 @@ cfg_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_autodetect_one_engine);
 	tcase_add_test(tc, test_autodetect_none);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("engine ceilings");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_engine_headers_at_ceiling);
+	tcase_add_test(tc, test_engine_too_many_headers_refused);
+	tcase_add_test(tc, test_engine_head_too_large_refused);
+	tcase_add_test(tc, test_engine_long_header_kept);
+	tcase_add_test(tc, test_request_long_header_sent);
+	tcase_add_test(tc, test_request_head_too_large_refused);
+	tcase_add_test(tc, test_hijack_headers_refused);
 	suite_add_tcase(s, tc);
 
 	return s;
