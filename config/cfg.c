@@ -1,21 +1,31 @@
-/* cfg.c: dockmux.json parsed and validated against one table of keys. */
-/* Threads: called from main before any thread starts; no shared state. */
+/*
+ * cfg.c: dockmux.json parsed and validated against one table of keys, and
+ * the default paths a file may leave out.
+ */
+/*
+ * Threads: called from main before any thread starts; the default paths
+ * live in static buffers.
+ */
 
 #include <sys/stat.h>
-#include <sys/un.h>
+#include <sys/types.h>
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "config/cfg.h"
+#include "lib/labels.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 
 /* What the JSON value of a key must be; checked before its parser runs. */
 enum cfg_kind {
@@ -86,7 +96,7 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "store", .kind = CFG_STRING, .dflt_fn = default_store,
 	  .parse = parse_string, .off = CFG_OFF(store) },
 	{ .name = "isolation_labels", .kind = CFG_STRV,
-	  .dflt = "[\"io.dockmux.isolation\"]",
+	  .dflt = "[\"" DM_LABEL_ISOLATION "\"]",
 	  .parse = parse_strv, .off = CFG_OFF(isolation_labels) },
 	{ .name = "unknown_os_backend", .kind = CFG_STRING,
 	  .parse = parse_string, .off = CFG_OFF(unknown_os_backend) },
@@ -113,7 +123,6 @@ static const struct cfg_key backend_keys[] = {
 };
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-#define SUN_PATH_SIZE	sizeof(((struct sockaddr_un *)0)->sun_path)
 
 static void	cfg_err(struct cfg_parse *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -148,16 +157,53 @@ cfg_err(struct cfg_parse *p, const char *fmt, ...)
 		p->used = p->errlen - 1;
 }
 
-static char *
-xstrdup(const char *s)
+const char *
+cfg_xdg_dir(const char *var)
 {
-	char	*d;
+	const char	*s = getenv(var);
 
-	if ((d = strdup(s)) == NULL) {
-		perror("strdup");
-		abort();
+	if (s == NULL || s[0] != '/')
+		return NULL;
+	return s;
+}
+
+const char *
+cfg_default_socket(void)
+{
+	static char	 buf[PATH_MAX];
+	const char	*dir;
+
+	if (geteuid() == 0)
+		snprintf(buf, sizeof(buf), "/run/dockmux.sock");
+	else if ((dir = cfg_xdg_dir("XDG_RUNTIME_DIR")) != NULL)
+		snprintf(buf, sizeof(buf), "%s/dockmux.sock", dir);
+	else
+		snprintf(buf, sizeof(buf), "/tmp/dockmux-%lu.sock",
+		    (unsigned long)getuid());
+	return buf;
+}
+
+const char *
+cfg_default_store(void)
+{
+	static char	 buf[PATH_MAX];
+	const char	*dir;
+	struct passwd	*pw;
+
+	if (geteuid() == 0) {
+		snprintf(buf, sizeof(buf), "/var/lib/dockmux/dockmux.db");
+		return buf;
 	}
-	return d;
+	if ((dir = cfg_xdg_dir("XDG_STATE_HOME")) != NULL) {
+		snprintf(buf, sizeof(buf), "%s/dockmux/dockmux.db", dir);
+		return buf;
+	}
+	if ((dir = cfg_xdg_dir("HOME")) == NULL &&
+	    (pw = getpwuid(getuid())) != NULL)
+		dir = pw->pw_dir;
+	snprintf(buf, sizeof(buf), "%s/.local/state/dockmux/dockmux.db",
+	    dir != NULL ? dir : "");
+	return buf;
 }
 
 static char *
@@ -234,9 +280,9 @@ parse_unix_url(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 		    "(unix:///path)", path, s);
 		return -1;
 	}
-	if (strlen(sock) >= SUN_PATH_SIZE) {
+	if (strlen(sock) >= DM_SUN_PATH_MAX) {
 		cfg_err(p, "%s: \"%s\": socket path longer than %zu bytes",
-		    path, s, SUN_PATH_SIZE - 1);
+		    path, s, DM_SUN_PATH_MAX - 1);
 		return -1;
 	}
 	*(char **)((char *)base + k->off) = xstrdup(s);
@@ -294,10 +340,7 @@ parse_strv(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 
 	(void)p;
 	(void)path;
-	if ((strv = calloc(n + 1, sizeof(*strv))) == NULL) {
-		perror("calloc");
-		abort();
-	}
+	strv = xcalloc(n + 1, sizeof(*strv));
 	for (i = 0; i < n; i++)
 		strv[i] = xstrdup(json_object_get_string(
 		    json_object_array_get_idx(v, i)));
@@ -534,10 +577,7 @@ cfg_load_string(const char *text, char *errbuf, size_t errlen)
 		cfg_err(&p, "top level: expected object");
 		goto out;
 	}
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-		perror("calloc");
-		abort();
-	}
+	cfg = xcalloc(1, sizeof(*cfg));
 	parse_keys(&p, top_keys, NITEMS(top_keys), "", root, cfg);
 	if (cfg->unknown_os_backend != NULL) {
 		for (i = 0; i < cfg->nbackends; i++)
@@ -587,10 +627,7 @@ cfg_load_file(const char *path, char *errbuf, size_t errlen)
 		    DM_MAX_CREATE_BODY);
 		goto out;
 	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		perror("malloc");
-		abort();
-	}
+	text = xmalloc((size_t)st.st_size + 1);
 	n = fread(text, 1, (size_t)st.st_size, fp);
 	if (ferror(fp))
 		goto syserr;

@@ -58,6 +58,11 @@ struct cfg	*cfg_autodetect(int (*answers)(const char *), char *errbuf,
 /* Fill defaults for listen/store when the file leaves them out. */
 const char	*cfg_default_socket(void);	/* owned by a static buffer */
 const char	*cfg_default_store(void);	/* owned by a static buffer */
+/*
+ * The XDG directory variable var ("XDG_RUNTIME_DIR"), or NULL when it is
+ * unset, empty or relative.  Borrowed: the environment's.
+ */
+const char	*cfg_xdg_dir(const char *var);
 
 /* Borrowed: valid while cfg lives.  NULL when no backend has that name. */
 const struct cfg_backend *cfg_backend_find(const struct cfg *, const char *);

@@ -1,19 +1,20 @@
-/* cfg_detect.c: default paths, and a config from the engine sockets found. */
-/* Threads: main only, before other threads start (static path buffers). */
-
-#include <sys/types.h>
+/*
+ * cfg_detect.c: a configuration from the engine sockets that answer.  The
+ * probe is the caller's, so this file does no network I/O.  It calls into
+ * cfg.c (cfg_load_string(), the default paths); cfg.c never calls here.
+ */
+/* Threads: main only, before other threads start. */
 
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "config/cfg.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 
 /* The usual engine sockets, probed in this order (DESIGN.md). */
 static const struct detect_default {
@@ -36,56 +37,6 @@ struct detect_cand {
 	char	real[PATH_MAX];	/* realpath(path); "" unless it answered */
 };
 
-/* An XDG directory variable, ignored when unset, empty or relative. */
-static const char *
-xdg_dir(const char *var)
-{
-	const char	*s = getenv(var);
-
-	if (s == NULL || s[0] != '/')
-		return NULL;
-	return s;
-}
-
-const char *
-cfg_default_socket(void)
-{
-	static char	 buf[PATH_MAX];
-	const char	*dir;
-
-	if (geteuid() == 0)
-		snprintf(buf, sizeof(buf), "/run/dockmux.sock");
-	else if ((dir = xdg_dir("XDG_RUNTIME_DIR")) != NULL)
-		snprintf(buf, sizeof(buf), "%s/dockmux.sock", dir);
-	else
-		snprintf(buf, sizeof(buf), "/tmp/dockmux-%lu.sock",
-		    (unsigned long)getuid());
-	return buf;
-}
-
-const char *
-cfg_default_store(void)
-{
-	static char	 buf[PATH_MAX];
-	const char	*dir;
-	struct passwd	*pw;
-
-	if (geteuid() == 0) {
-		snprintf(buf, sizeof(buf), "/var/lib/dockmux/dockmux.db");
-		return buf;
-	}
-	if ((dir = xdg_dir("XDG_STATE_HOME")) != NULL) {
-		snprintf(buf, sizeof(buf), "%s/dockmux/dockmux.db", dir);
-		return buf;
-	}
-	if ((dir = xdg_dir("HOME")) == NULL &&
-	    (pw = getpwuid(getuid())) != NULL)
-		dir = pw->pw_dir;
-	snprintf(buf, sizeof(buf), "%s/.local/state/dockmux/dockmux.db",
-	    dir != NULL ? dir : "");
-	return buf;
-}
-
 /*
  * The candidate list: DOCKMUX_AUTODETECT_SOCKETS (colon-separated, names
  * engine0, engine1, ... by position) when set, else the usual sockets
@@ -100,10 +51,7 @@ detect_candidates(struct detect_cand *cand, size_t max)
 	size_t				 i, n = 0;
 
 	if ((env = getenv("DOCKMUX_AUTODETECT_SOCKETS")) != NULL) {
-		if ((list = strdup(env)) == NULL) {
-			perror("strdup");
-			abort();
-		}
+		list = xstrdup(env);
 		for (i = 0, p = list; (s = strsep(&p, ":")) != NULL; i++) {
 			if (*s == '\0' || n == max)
 				continue;
@@ -118,7 +66,8 @@ detect_candidates(struct detect_cand *cand, size_t max)
 	for (i = 0; i < NDEFAULTS && n < max; i++) {
 		d = &detect_defaults[i];
 		dir = "";
-		if (d->dir_env != NULL && (dir = xdg_dir(d->dir_env)) == NULL)
+		if (d->dir_env != NULL &&
+		    (dir = cfg_xdg_dir(d->dir_env)) == NULL)
 			continue;
 		snprintf(cand[n].name, sizeof(cand[n].name), "%s", d->name);
 		snprintf(cand[n].path, sizeof(cand[n].path), "%s%s", dir,
@@ -147,10 +96,7 @@ cfg_autodetect(int (*answers)(const char *), char *errbuf, size_t errlen)
 	size_t			 i, j, n, nfound = 0;
 
 	/* 32 candidates of two PATH_MAX paths: too much for a stack. */
-	if ((cand = calloc(DM_MAX_BACKENDS, sizeof(*cand))) == NULL) {
-		perror("calloc");
-		abort();
-	}
+	cand = xcalloc(DM_MAX_BACKENDS, sizeof(*cand));
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(root, "backends", arr);
