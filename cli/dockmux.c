@@ -1,4 +1,8 @@
-/* dockmux.c: the admin CLI; speaks only dockmuxd's /_dockmux/ wire. */
+/*
+ * dockmux.c: what the dockmux CLI's commands share (dockmux.h): which
+ * socket, one HTTP exchange with dockmuxd, JSON and aligned-table output.
+ * The bottom of cli/: dockmux_cmds.c calls here, never the reverse.
+ */
 /* Threads: single-threaded. */
 
 #include <sys/socket.h>
@@ -6,8 +10,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,67 +22,7 @@
 #include "cli/dockmux.h"
 #include "config/cfg.h"
 #include "lib/limits.h"
-
-#ifndef DOCKMUX_VERSION
-#define DOCKMUX_VERSION		"0.1.0"
-#endif
-
-#define CLI_DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
-
-/* A subcommand, listed once here as tmux lists its cmd_entry tables. */
-struct cli_cmd {
-	const char	*name;
-	const char	*args;
-	const char	*help;
-	int		 needs_socket;	/* choose one before run */
-	int		(*run)(struct cli *, int, char **);
-};
-
-static int	cmd_check_config(struct cli *, int, char **);
-static int	cmd_backends(struct cli *, int, char **);
-static int	cmd_version(struct cli *, int, char **);
-
-static const struct cli_cmd cli_cmds[] = {
-	{ "backends", "[--json]",
-	  "list the engines behind dockmuxd and their state", 1,
-	  cmd_backends },
-	{ "check-config", "[FILE]",
-	  "validate FILE (default " CLI_DEFAULT_CONFIG ")", 0,
-	  cmd_check_config },
-	{ "explain", "[-l K=V]... [--platform P] [--name N] [--runtime R]"
-	  " [--json] IMAGE | --body FILE|-",
-	  "which backend a create would go to (nothing is created)", 1,
-	  cli_cmd_explain },
-	{ "routes", "[--backend B] [--rule R] [--name N] [--json]",
-	  "list the containers dockmuxd routes and their backends", 1,
-	  cli_cmd_routes },
-	{ "version", "", "print the CLI and dockmuxd versions", 1,
-	  cmd_version },
-};
-
-#define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-
-static void
-usage(FILE *fp)
-{
-	size_t	i;
-	char	left[128];
-
-	fprintf(fp, "usage: dockmux [-H unix:///path] COMMAND [ARGS]\n\n"
-	    "Administer dockmuxd, the Docker API multiplexer.\n\n"
-	    "Options:\n"
-	    "  -H, --host SOCKET   dockmuxd socket: unix:///path or a path\n"
-	    "                      (else $DOCKMUX_HOST, else $DOCKER_HOST when"
-	    " unix://,\n"
-	    "                      else %s)\n"
-	    "  -h, --help          this help\n\n"
-	    "Commands:\n", cfg_default_socket());
-	for (i = 0; i < NCMDS; i++) {
-		snprintf(left, sizeof(left), "%s %s", cli_cmds[i].name,
-		    cli_cmds[i].args);
-		fprintf(fp, "  %s\n      %s\n", left, cli_cmds[i].help);
-	}
-}
+#include "lib/util.h"
 
 /*
  * Turn a host setting into a socket path: "unix:///path" or a plain path.
@@ -112,9 +54,8 @@ host_to_path(struct cli *cli, const char *host, const char *from)
 	return 0;
 }
 
-/* -H, else DOCKMUX_HOST, else DOCKER_HOST if unix://, else the default. */
-static int
-choose_socket(struct cli *cli, const char *opt_host)
+int
+cli_choose_socket(struct cli *cli, const char *opt_host)
 {
 	const char	*env;
 
@@ -183,13 +124,14 @@ resp_header(char *data, size_t size, size_t nmemb, void *arg)
 static const char *
 connect_reason(const char *path, const char *curl_reason)
 {
-	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	int			fd, rc, saved;
+	struct sockaddr_un	sun;
+	int			fd, rc, saved, len;
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((len = dm_sun_path(&sun, path)) == -1)
+		return strerror(errno);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return strerror(errno);
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	rc = connect(fd, (struct sockaddr *)&sun, (socklen_t)len);
 	saved = errno;
 	close(fd);
 	return rc == -1 ? strerror(saved) : curl_reason;
@@ -251,7 +193,7 @@ cli_request(struct cli *cli, const char *method, const char *path,
 	CURLcode	cc;
 
 	cc = http_fetch(cli->sock, method, path, body, body_len,
-	    CLI_TIMEOUT_MS, r, ebuf);
+	    DM_CLI_TIMEOUT_MS, r, ebuf);
 	if (cc == CURLE_OK)
 		return 0;
 	if (r->too_big)
@@ -292,34 +234,6 @@ cli_ping(struct cli *cli)
 		warnx("%s is not a dockmux socket", cli->sock);
 	free(r.body);
 	return rc;
-}
-
-static int
-cmd_check_config(struct cli *cli, int argc, char **argv)
-{
-	struct cfg	*cfg;
-	const char	*path = CLI_DEFAULT_CONFIG;
-	char		 errbuf[4096];
-	size_t		 i;
-
-	(void)cli;
-	if (argc > 2) {
-		warnx("usage: dockmux check-config [FILE]");
-		return 2;
-	}
-	if (argc == 2)
-		path = argv[1];
-	if ((cfg = cfg_load_file(path, errbuf, sizeof(errbuf))) == NULL) {
-		warnx("%s", errbuf);
-		return 1;
-	}
-	printf("configuration OK: %zu backend%s (", cfg->nbackends,
-	    cfg->nbackends == 1 ? "" : "s");
-	for (i = 0; i < cfg->nbackends; i++)
-		printf("%s%s", i == 0 ? "" : ", ", cfg->backends[i].name);
-	printf(")\n");
-	cfg_free(cfg);
-	return 0;
 }
 
 const char *
@@ -393,10 +307,10 @@ cli_table_add(struct cli_table *t, const char *const *row)
 void
 cli_table_print(const struct cli_table *t)
 {
-	size_t	width[16] = { 0 }, i, j, len;
+	size_t	width[DM_CLI_MAX_COLUMNS] = { 0 }, i, j, w, len;
 
 	for (i = 0; i < t->nrows; i++)
-		for (j = 0; j < t->ncols && j < 16; j++) {
+		for (j = 0; j < t->ncols && j < DM_CLI_MAX_COLUMNS; j++) {
 			len = strlen(t->cell[i * t->ncols + j]);
 			if (len > width[j])
 				width[j] = len;
@@ -405,9 +319,13 @@ cli_table_print(const struct cli_table *t)
 		for (j = 0; j < t->ncols; j++) {
 			if (j + 1 == t->ncols)
 				printf("%s\n", t->cell[i * t->ncols + j]);
-			else
-				printf("%-*s  ", (int)width[j < 16 ? j : 15],
+			else {
+				/* Past DM_CLI_MAX_COLUMNS: the last width. */
+				w = width[j < DM_CLI_MAX_COLUMNS ? j :
+				    DM_CLI_MAX_COLUMNS - 1];
+				printf("%-*s  ", (int)w,
 				    t->cell[i * t->ncols + j]);
+			}
 		}
 }
 
@@ -421,138 +339,4 @@ cli_table_free(struct cli_table *t)
 	free(t->cell);
 	t->cell = NULL;
 	t->nrows = 0;
-}
-
-/*
- * GET /_dockmux/backends: a JSON array of {name, endpoint, primary, os,
- * arch, state, api_version, failures, error, routes...}; printed as an
- * aligned table, or as JSON with --json.  Backend errors follow the
- * table, one line each.
- */
-static int
-cmd_backends(struct cli *cli, int argc, char **argv)
-{
-	static const char *const cols[] = { "NAME", "ENDPOINT", "OS", "ARCH",
-	    "STATE", "API", "ROUTES" };
-	static const char *const keys[] = { "name", "endpoint", "os", "arch",
-	    "state", "api_version", "routes" };
-	struct json_object	*list, *be;
-	struct cli_table	 t;
-	const char		*row[7];
-	size_t			 i, j, n;
-	int			 as_json = 0;
-
-	for (i = 1; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			as_json = 1;
-		else {
-			warnx("usage: dockmux backends [--json]");
-			return 2;
-		}
-	}
-	if (cli_ping(cli) == -1)
-		return 1;
-	if ((list = cli_get_json(cli, "/_dockmux/backends")) == NULL)
-		return 1;
-	if (!json_object_is_type(list, json_type_array)) {
-		warnx("GET /_dockmux/backends: expected a JSON array");
-		json_object_put(list);
-		return 1;
-	}
-	if (as_json) {
-		cli_print_json(list);
-		json_object_put(list);
-		return 0;
-	}
-	n = json_object_array_length(list);
-	cli_table_init(&t, 7);
-	cli_table_add(&t, cols);
-	for (i = 0; i < n; i++) {
-		be = json_object_array_get_idx(list, i);
-		for (j = 0; j < 7; j++)
-			row[j] = cli_field(be, keys[j]);
-		cli_table_add(&t, row);
-	}
-	cli_table_print(&t);
-	cli_table_free(&t);
-	for (i = 0; i < n; i++) {
-		be = json_object_array_get_idx(list, i);
-		if (strcmp(cli_field(be, "error"), "-") != 0)
-			printf("%s: %s\n", cli_field(be, "name"),
-			    cli_field(be, "error"));
-	}
-	json_object_put(list);
-	return 0;
-}
-
-static int
-cmd_version(struct cli *cli, int argc, char **argv)
-{
-	(void)argv;
-	if (argc > 1) {
-		warnx("usage: dockmux version");
-		return 2;
-	}
-	printf("Client: dockmux %s\n", DOCKMUX_VERSION);
-	fflush(stdout);
-	if (cli_ping(cli) == -1)
-		return 1;
-	printf("Server: dockmuxd %s (unix://%s)\n", cli->server_version,
-	    cli->sock);
-	return 0;
-}
-
-int
-main(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli		 cli;
-	const struct cli_cmd	*cmd = NULL;
-	const char		*opt_host = NULL;
-	size_t			 i;
-	int			 ch, rc = 1;
-
-	memset(&cli, 0, sizeof(cli));
-	/* "+": options stop at the command, whose own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+hH:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			opt_host = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[0], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	for (i = 0; i < NCMDS; i++)
-		if (strcmp(argv[0], cli_cmds[i].name) == 0)
-			cmd = &cli_cmds[i];
-	if (cmd == NULL) {
-		warnx("unknown command \"%s\" (see dockmux --help)", argv[0]);
-		return 2;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		errx(1, "curl_global_init failed");
-	/* Commands check their arguments, then cli_ping() the socket. */
-	if (!cmd->needs_socket || choose_socket(&cli, opt_host) == 0)
-		rc = cmd->run(&cli, argc, argv);
-	curl_global_cleanup();
-	return rc;
 }

@@ -1,22 +1,23 @@
-/* dockmux.h: what the dockmux CLI's files share: the socket, one HTTP
- * exchange with dockmuxd, and aligned-table / JSON output. */
+/*
+ * dockmux.h: what the dockmux CLI's commands (dockmux_cmds.c) use from
+ * dockmux.c: the socket, one HTTP exchange with dockmuxd, and aligned-table
+ * and JSON output.
+ */
 #ifndef DOCKMUX_CLI_DOCKMUX_H
 #define DOCKMUX_CLI_DOCKMUX_H
-
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <stddef.h>
 
 #include <json-c/json.h>
 
-#define CLI_TIMEOUT_MS		30000	/* admin answers may probe engines */
+#include "lib/limits.h"
+#include "lib/util.h"
 
 /* Where the CLI talks: the socket path and which setting chose it. */
 struct cli {
-	char		 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		 sock[DM_SUN_PATH_MAX];
 	const char	*sock_from;	/* "-H", "DOCKMUX_HOST", ... */
-	char		 server_version[64];
+	char		 server_version[DM_MAX_VERSION];
 };
 
 /* One answer from dockmuxd; body bounded by DM_MAX_SMALL_BODY. */
@@ -26,7 +27,7 @@ struct cli_resp {
 	size_t	 len;
 	int	 too_big;
 	int	 has_version;	/* X-Dockmux-Version was present */
-	char	 version[64];
+	char	 version[DM_MAX_VERSION];
 };
 
 /* Rows of text printed as columns two spaces apart; row 0 is the head. */
@@ -35,6 +36,13 @@ struct cli_table {
 	size_t	  nrows;
 	char	**cell;		/* owned: nrows * ncols strdup'd strings */
 };
+
+/*
+ * Pick the socket: opt_host (-H), else $DOCKMUX_HOST, else $DOCKER_HOST
+ * when unix://, else cfg_default_socket().  "unix:///path" or a plain
+ * path; any other scheme is refused.  0, or -1 after printing why.
+ */
+int	cli_choose_socket(struct cli *, const char *opt_host);
 
 /*
  * GET /_dockmux/ping: 0 when the socket is dockmuxd's (200 with
@@ -67,9 +75,5 @@ void	cli_table_init(struct cli_table *, size_t ncols);
 void	cli_table_add(struct cli_table *, const char *const *row);
 void	cli_table_print(const struct cli_table *);
 void	cli_table_free(struct cli_table *);
-
-/* Subcommands in dockmux_cmds.c; argv[0] is the command's name. */
-int	cli_cmd_routes(struct cli *, int, char **);
-int	cli_cmd_explain(struct cli *, int, char **);
 
 #endif
