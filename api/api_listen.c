@@ -16,23 +16,11 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
-#define LISTEN_BACKLOG	128
-#define SD_LISTEN_FDS_START 3
-
-static int
-fill_addr(struct sockaddr_un *sun, const char *path, struct dm_err *err)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path)) {
-		dm_err_set(err, DM_EBADREQ, "socket path too long: %s", path);
-		return -1;
-	}
-	strcpy(sun->sun_path, path);
-	return 0;
-}
+#define SD_LISTEN_FDS_START 3	/* sd_listen_fds(3): the first passed fd */
 
 /*
  * Something at path: a live listener (connect succeeds) keeps it and we
@@ -40,7 +28,7 @@ fill_addr(struct sockaddr_un *sun, const char *path, struct dm_err *err)
  * not a socket is left alone and refused.
  */
 static int
-clear_stale(const char *path, const struct sockaddr_un *sun,
+clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
     struct dm_err *err)
 {
 	struct stat	st;
@@ -58,7 +46,7 @@ clear_stale(const char *path, const struct sockaddr_un *sun,
 		dm_err_set(err, DM_EINTERNAL, "socket: %s", strerror(errno));
 		return -1;
 	}
-	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	rc = connect(fd, (const struct sockaddr *)sun, len);
 	close(fd);
 	if (rc == 0) {
 		dm_err_set(err, DM_EINTERNAL, "%s is in use by a running "
@@ -80,11 +68,13 @@ api_listen_unix(const char *path, mode_t mode, const char *group,
 {
 	struct sockaddr_un	 sun;
 	struct group		*gr;
-	int			 fd = -1;
+	int			 fd = -1, len;
 
-	if (fill_addr(&sun, path, err) == -1)
+	if ((len = dm_sun_path(&sun, path)) == -1) {
+		dm_err_set(err, DM_EBADREQ, "socket path too long: %s", path);
 		return -1;
-	if (clear_stale(path, &sun, err) == -1) {
+	}
+	if (clear_stale(path, &sun, (socklen_t)len, err) == -1) {
 		if (err->st == DM_OK)
 			dm_err_set(err, DM_EINTERNAL, "%s: %s", path,
 			    strerror(errno));
@@ -95,7 +85,7 @@ api_listen_unix(const char *path, mode_t mode, const char *group,
 		dm_err_set(err, DM_EINTERNAL, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if (bind(fd, (struct sockaddr *)&sun, (socklen_t)len) == -1) {
 		dm_err_set(err, DM_EINTERNAL, "bind %s: %s", path,
 		    strerror(errno));
 		goto fail;
@@ -118,7 +108,7 @@ api_listen_unix(const char *path, mode_t mode, const char *group,
 			goto fail;
 		}
 	}
-	if (listen(fd, LISTEN_BACKLOG) == -1) {
+	if (listen(fd, DM_LISTEN_BACKLOG) == -1) {
 		dm_err_set(err, DM_EINTERNAL, "listen %s: %s", path,
 		    strerror(errno));
 		goto fail;

@@ -12,14 +12,12 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -28,6 +26,7 @@
 #include "daemon/disp.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "lib/version.h"
 
 #define DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
@@ -64,24 +63,16 @@ sd_notify_text(const char *text)
 {
 	const char		*path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un	 sun;
-	socklen_t		 len;
-	int			 fd;
+	int			 fd, len;
 
-	if (path == NULL || path[0] == '\0' ||
-	    strlen(path) >= sizeof(sun.sun_path))
+	/* "@name" is an abstract socket; dm_sun_path() knows the form. */
+	if (path == NULL || (len = dm_sun_path(&sun, path)) == -1)
 		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';	/* abstract namespace */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return;
 	(void)sendto(fd, text, strlen(text), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len);
+	    (struct sockaddr *)&sun, (socklen_t)len);
 	close(fd);
 }
 
@@ -139,15 +130,6 @@ reload(struct dispatcher *disp, const char *path, int explicit_path)
 		log_warnx("msg=\"reload failed; running configuration kept\" "
 		    "reason=\"%s\"", err.msg);
 	sd_notify_text("READY=1");
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -284,9 +266,9 @@ main(int argc, char *argv[])
 	log_info("msg=\"stopping\" signal=%d", (int)sig);
 	sd_notify_text("STOPPING=1");
 	api_quiesce(api);
-	deadline = now_ms() + DM_SHUTDOWN_GRACE_MS;
-	while (api_unanswered(api) > 0 && now_ms() < deadline)
-		poll(NULL, 0, 20);
+	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
+	while (api_unanswered(api) > 0 && dm_mono_ms() < deadline)
+		poll(NULL, 0, DM_SHUTDOWN_POLL_MS);
 	(void)write(cancel[1], "x", 1);
 	api_stop(api);
 	disp_free(disp);
