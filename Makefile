@@ -2,6 +2,7 @@
 #   make                 build build/dockmuxd and build/dockmux
 #   make check           unit + integration + real-engine e2e tests
 #   make unit | integration | e2e    one layer
+#   make layout          includes point down the floors; no call pairs
 #   make check-asan      the same tests, built with ASan + UBSan
 #   make valgrind        unit tests under valgrind (CK_FORK=no)
 #   make demo            two private dockerd engines behind one dockmuxd
@@ -34,31 +35,37 @@ CHECKLIBS = $(shell pkg-config --libs check)
 # Source groups by floor; arrows point down only (tests/layout/check.sh):
 #   lib <- {config, backends, store} <- dispatcher <- api <- main
 #   cli -> {config, lib}
-LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c
+LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c
 CONFIG_SRCS = config/cfg.c config/cfg_detect.c
 BACKEND_SRCS = backends/backend.c backends/backend_http.c \
 	backends/backend_hijack.c
 STORE_SRCS = store/store.c store/store_routes.c store/store_images.c
-DISP_SRCS = daemon/disp.c daemon/disp_local.c daemon/disp_create.c \
-	daemon/disp_rules.c daemon/disp_routes.c daemon/disp_fanout.c \
-	daemon/disp_query.c daemon/disp_reads.c daemon/disp_images.c \
-	daemon/disp_pull.c daemon/disp_events.c daemon/disp_netvol.c \
-	daemon/disp_health.c daemon/disp_admin.c daemon/disp_metrics.c \
-	daemon/disp_watch.c daemon/disp_fan.c
-API_SRCS = api/api.c api/api_classify.c api/api_listen.c
+DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
+	daemon/disp_rules.c daemon/disp_probe.c daemon/disp_slots.c \
+	daemon/disp_routes.c daemon/disp_create.c daemon/disp_reads.c \
+	daemon/disp_containers.c daemon/disp_images.c daemon/disp_pull.c \
+	daemon/disp_events.c daemon/disp_netvol.c daemon/disp_local.c \
+	daemon/disp_admin.c daemon/disp_metrics.c daemon/disp_watch.c \
+	daemon/disp_table.c daemon/disp_call.c daemon/disp_life.c
+API_SRCS = api/api.c api/api_listen.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)
 CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(CONFIG_SRCS) $(LIB_SRCS)
 FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
-UNIT_TESTS = check_cfg check_classify check_dmerr check_rules check_store
+UNIT_TESTS = check_cfg check_table check_dmerr check_lib check_rules check_store \
+	check_lines
 check_cfg_SRCS = tests/unit/check_cfg.c $(CONFIG_SRCS) $(BACKEND_SRCS) \
 	$(LIB_SRCS)
-check_classify_SRCS = tests/unit/check_classify.c api/api_classify.c \
-	$(LIB_SRCS)
-check_dmerr_SRCS = tests/unit/check_dmerr.c lib/dmerr.c lib/hdrs.c
-check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c
+check_table_SRCS = tests/unit/check_table.c $(DISP_SRCS) $(BACKEND_SRCS) \
+	$(STORE_SRCS) $(CONFIG_SRCS) $(LIB_SRCS)
+check_dmerr_SRCS = tests/unit/check_dmerr.c lib/dmerr.c lib/hdrs.c \
+	lib/util.c
+check_lib_SRCS = tests/unit/check_lib.c $(LIB_SRCS)
+check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c \
+	lib/util.c
+check_lines_SRCS = tests/unit/check_lines.c lib/lines.c
 check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -108,7 +115,11 @@ integration: all
 e2e: all
 	@BUILD=$(BUILD) sh tests/e2e/run.sh
 
+layout: all
+	@sh tests/layout/check.sh $(BUILD)
+
 check: deps all $(UNIT_BINS)
+	@sh tests/layout/check.sh $(BUILD)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 	@$(MAKE) --no-print-directory valgrind
 	@BUILD=$(BUILD) sh tests/integration/run.sh
@@ -168,6 +179,6 @@ uninstall:
 
 .PHONY: install uninstall
 
-.PHONY: all deps unit valgrind integration e2e check check-asan demo bench clean
+.PHONY: all deps layout unit valgrind integration e2e check check-asan demo bench clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -21,13 +21,7 @@
 #include "api/api.h"
 #include "lib/limits.h"
 #include "lib/log.h"
-
-/*
- * MHD per-connection memory.  MHD zeroes the whole pool for every request,
- * so it is kept small: request heads plus one response block.
- */
-#define API_CONN_MEMORY	(32 * 1024)
-#define API_BLOCK	(16 * 1024)	/* a streamed response block */
+#include "lib/util.h"
 
 struct api {
 	struct MHD_Daemon	*mhd;
@@ -43,6 +37,7 @@ struct api_req {
 	char			*path;		/* owned: raw, as the client sent */
 	char			*query;		/* owned: raw, without '?' */
 	int			 begun;		/* headers read, call begun */
+	int			 too_many_hdrs;	/* past DM_MAX_HEADERS: 431 */
 	struct disp_call	*call;		/* owned */
 	struct disp_reply	 reply;		/* owned (stream moves to MHD) */
 	int			 counted;	/* in api->unanswered */
@@ -76,14 +71,18 @@ no_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
+/* Past DM_MAX_HEADERS the request is refused, not cut (answered 431). */
 static enum MHD_Result
 collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
-	struct dm_hdrs	*h = cls;
+	struct api_req	*ar = cls;
 
 	(void)kind;
-	(void)dm_hdrs_add(h, key, value != NULL ? value : "");
+	if (dm_hdrs_add(&ar->hdrs, key, value != NULL ? value : "") == -1) {
+		ar->too_many_hdrs = 1;
+		return MHD_NO;	/* stop: the rest is not read */
+	}
 	return MHD_YES;
 }
 
@@ -154,13 +153,11 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 			    MHD_RESPMEM_PERSISTENT);
 			break;
 		}
-		sc = calloc(1, sizeof(*sc));
-		if (sc == NULL)
-			abort();
+		sc = xcalloc(1, sizeof(*sc));
 		sc->s = r->stream;
 		sc->client_fd = ar->req.client_fd;
 		resp = MHD_create_response_from_callback(r->length >= 0 ?
-		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, API_BLOCK,
+		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, DM_API_BLOCK,
 		    stream_read, sc, stream_free);
 		if (resp == NULL)
 			free(sc);
@@ -186,14 +183,35 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 	return ret;
 }
 
+/* A Docker error; status 0 is st's own (dm_status_http()). */
 static void
-answer_error(struct MHD_Connection *conn, struct api_req *ar,
+answer_error(struct MHD_Connection *conn, struct api_req *ar, int status,
     enum dm_status st, const char *msg)
 {
 	disp_reply_free(&ar->reply);
 	disp_reply_init(&ar->reply);
 	disp_reply_error(&ar->reply, st, msg);
+	if (status != 0)
+		ar->reply.status = status;
 	(void)send_reply(conn, ar);
+}
+
+/*
+ * 431, as Go's net/http (dockerd) answers a head it will not read, but
+ * with a Docker-shaped body.  A head larger than DM_API_CONN_MEMORY never
+ * gets here: libmicrohttpd answers that 431 itself.
+ */
+static void
+refuse_headers(struct MHD_Connection *conn, struct api_req *ar)
+{
+	char	msg[128];
+
+	log_warnx("msg=\"request refused\" reason=\"more than %d header "
+	    "lines\" path=%s", DM_MAX_HEADERS, ar->path);
+	snprintf(msg, sizeof(msg), "request header fields too large: more "
+	    "than %d header lines", DM_MAX_HEADERS);
+	answer_error(conn, ar, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+	    DM_EBADREQ, msg);
 }
 
 static int
@@ -216,17 +234,14 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	const char	*q;
 
 	(void)conn;
-	ar = calloc(1, sizeof(*ar));
-	if (ar == NULL)
-		abort();
+	ar = xcalloc(1, sizeof(*ar));
 	ar->api = cls;
 	dm_hdrs_init(&ar->hdrs);
 	disp_reply_init(&ar->reply);
 	q = strchr(uri, '?');
-	ar->path = q != NULL ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
-	ar->query = strdup(q != NULL ? q + 1 : "");
-	if (ar->path == NULL || ar->query == NULL)
-		abort();
+	ar->path = q != NULL ? xstrndup(uri, (size_t)(q - uri)) :
+	    xstrdup(uri);
+	ar->query = xstrdup(q != NULL ? q + 1 : "");
 	/* A fragment is not part of the target. */
 	ar->query[strcspn(ar->query, "#")] = '\0';
 	return ar;
@@ -242,8 +257,7 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	const char			*cl, *te;
 
 	ar->begun = 1;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header,
-	    &ar->hdrs);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, ar);
 	ar->req.method = method;
 	ar->req.path = ar->path;
 	ar->req.query = ar->query;
@@ -264,8 +278,9 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	ar->req.wants_upgrade = wants_upgrade(&ar->hdrs);
 	atomic_fetch_add(&api->unanswered, 1);
 	ar->counted = 1;
-	if (strlen(ar->path) + strlen(ar->query) > DM_MAX_PATH ||
-	    api_classify(method, ar->path, &ar->req) == -1)
+	if (ar->too_many_hdrs ||
+	    strlen(ar->path) + strlen(ar->query) > DM_MAX_PATH ||
+	    disp_classify(method, ar->path, &ar->req) == -1)
 		return;		/* answered as an error at the end */
 	ar->call = disp_begin(api->disp, &ar->req);
 }
@@ -304,7 +319,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (ar->call == NULL) {
-		answer_error(conn, ar, DM_EBADREQ, "invalid request path");
+		if (ar->too_many_hdrs)
+			refuse_headers(conn, ar);
+		else
+			answer_error(conn, ar, 0, DM_EBADREQ,
+			    "invalid request path");
 		uncount(ar);
 		return MHD_YES;
 	}
@@ -340,9 +359,7 @@ api_start(struct dispatcher *disp, int listen_fd, struct dm_err *err)
 {
 	struct api	*api;
 
-	api = calloc(1, sizeof(*api));
-	if (api == NULL)
-		abort();
+	api = xcalloc(1, sizeof(*api));
 	api->disp = disp;
 	atomic_init(&api->unanswered, 0);
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
@@ -353,8 +370,8 @@ api_start(struct dispatcher *disp, int listen_fd, struct dm_err *err)
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)DM_API_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)DM_API_CONN_MEMORY,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (api->mhd == NULL) {

@@ -24,14 +24,6 @@ unsigned int	 api_unanswered(const struct api *);
 void		 api_stop(struct api *);
 
 /*
- * Classify method + path (no query; a "/vX.Y" prefix allowed) into out's
- * kind, res, id, action, api_version and rest (rest points into path).
- * 0, or -1 for a path dockerd would refuse outright (bad version prefix).
- */
-int		 api_classify(const char *method, const char *path,
-		    struct disp_req *out);
-
-/*
  * A listening socket at path: a stale socket file is replaced, a live one
  * (something accepts on it) is refused.  Mode and group applied (group
  * NULL: unchanged).  Returns the fd or -1 with err.

@@ -12,8 +12,9 @@ struct cfg;
 struct dispatcher;	/* opaque: the backends, their health, the store */
 struct disp_call;	/* opaque: one request in progress */
 struct disp_upgrade;	/* opaque: an engine connection to relay */
+struct disp_endpoint;	/* opaque: a row of the endpoint table */
 
-/* How a request is served; set by the front end's route table. */
+/* How a request is served; set by disp_classify() from its row. */
 enum disp_kind {
 	ROUTE_PRIMARY = 0,	/* forwarded to the primary unchanged */
 	ROUTE_LOCAL,		/* answered by dockmuxd (ping, version, info) */
@@ -57,6 +58,7 @@ struct disp_req {
 	char			 api_version[16]; /* "1.41", or "" */
 	const char		*rest;		/* path after the version prefix */
 	const struct dm_hdrs	*hdrs;		/* the client's headers, all */
+	const struct disp_endpoint *ep;		/* its row; set by disp_classify */
 	enum disp_kind		 kind;
 	enum disp_resource	 res;
 	char			 id[DISP_ID_MAX];	/* "" when none */
@@ -90,6 +92,15 @@ struct disp_reply {
 	struct disp_stream	*stream;	/* owned (STREAM) */
 	struct disp_upgrade	*upgrade;	/* owned (UPGRADE) */
 };
+
+/*
+ * Classify method + path (no query; a "/vX.Y" prefix allowed) into out's
+ * ep, kind, res, id, action, api_version and rest (rest points into
+ * path); out->query must be set (rows may ask for a query key).  0, or
+ * -1 for a path dockerd would refuse outright (bad version prefix).
+ */
+int		 disp_classify(const char *method, const char *path,
+		    struct disp_req *out);
 
 /*
  * Build the dispatcher over cfg's backends (cfg is borrowed and must

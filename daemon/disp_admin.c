@@ -15,6 +15,7 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/version.h"
+#include "lib/util.h"
 
 static void
 iso_time(time_t t, char *out, size_t len)
@@ -156,18 +157,19 @@ admin_routes(struct disp *d, const struct disp_req *req,
 }
 
 void
-disp_admin_answer(struct disp *d, const struct disp_req *req,
-    const char *body, size_t body_len, struct disp_reply *r)
+disp_admin_answer(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const char		*body = ctx->body;
+	size_t			 body_len = ctx->body_len;
 	int	get = strcmp(req->method, "GET") == 0;
 	int	head = strcmp(req->method, "HEAD") == 0;
 	char	*text;
 
 	if ((get || head) && strcmp(req->action, "ping") == 0) {
 		r->status = 200;
-		r->body = strdup("OK");
-		if (r->body == NULL)
-			abort();
+		r->body = xstrdup("OK");
 		r->body_len = 2;
 		dm_hdrs_set(&r->hdrs, "Content-Type", "text/plain");
 	} else if (get && strcmp(req->action, "backends") == 0)

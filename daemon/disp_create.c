@@ -12,21 +12,10 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
+#include "lib/labels.h"
 #include "lib/limits.h"
 #include "lib/log.h"
-
-#define LABEL_RUNTIME	"io.dockmux.runtime"
-
-static const char *
-str_at(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
+#include "lib/util.h"
 
 /*
  * Fill img from an engine's GET /images/{ref}/json answer.  0, or -1 when
@@ -42,14 +31,14 @@ disp_image_facts_parse(const char *json, struct store_image *img)
 	o = json_tokener_parse(json);
 	if (o == NULL || !json_object_is_type(o, json_type_object))
 		goto out;
-	v = str_at(o, "Os");
+	v = dm_json_str(o, "Os");
 	snprintf(img->os, sizeof(img->os), "%s", v != NULL ? v : "");
-	v = str_at(o, "Architecture");
+	v = dm_json_str(o, "Architecture");
 	snprintf(img->arch, sizeof(img->arch), "%s", v != NULL ? v : "");
 	img->marker[0] = '\0';
 	if (json_object_object_get_ex(o, "Config", &cfg) &&
 	    json_object_object_get_ex(cfg, "Labels", &labels)) {
-		v = str_at(labels, LABEL_RUNTIME);
+		v = dm_json_str(labels, DM_LABEL_RUNTIME);
 		if (v != NULL)
 			snprintf(img->marker, sizeof(img->marker), "%s", v);
 	}
@@ -129,7 +118,7 @@ static void
 learn_name(struct disp *d, size_t bi, const char *id, char *name,
     size_t len)
 {
-	struct backend_call	 call = { .method = "GET", .timeout_ms = 10000 };
+	struct backend_call	 call = { .method = "GET", .timeout_ms = DM_INSPECT_TIMEOUT_MS };
 	struct json_object	*o = NULL;
 	struct dm_err		 err;
 	char			*path, *body = NULL;
@@ -137,13 +126,12 @@ learn_name(struct disp *d, size_t bi, const char *id, char *name,
 	size_t			 blen;
 	int			 status = 0;
 
-	if (asprintf(&path, "/containers/%s/json", id) == -1)
-		abort();
+	path = xasprintf("/containers/%s/json", id);
 	call.path = path;
 	if (backend_do(d->b[bi].be, &call, &status, &body, &blen, NULL,
 	    &err) == 0 && status == 200 &&
 	    (o = json_tokener_parse(body)) != NULL &&
-	    (v = str_at(o, "Name")) != NULL)
+	    (v = dm_json_str(o, "Name")) != NULL)
 		snprintf(name, len, "%s", v[0] == '/' ? v + 1 : v);
 	json_object_put(o);
 	free(body);
@@ -155,14 +143,13 @@ static void
 remove_at(struct disp *d, size_t bi, const char *id)
 {
 	struct backend_call	 call = { .method = "DELETE",
-	    .timeout_ms = 30000 };
+	    .timeout_ms = DM_LIST_TIMEOUT_MS };
 	struct dm_err		 err;
 	char			*path, *body = NULL;
 	size_t			 len;
 	int			 status = 0;
 
-	if (asprintf(&path, "/containers/%s?force=1", id) == -1)
-		abort();
+	path = xasprintf("/containers/%s?force=1", id);
 	call.path = path;
 	(void)backend_do(d->b[bi].be, &call, &status, &body, &len, NULL,
 	    &err);
@@ -212,7 +199,7 @@ create_decide(struct disp *d, const char *query, struct json_object *o,
 	if (!json_object_object_get_ex(o, "Labels", &labels) ||
 	    !json_object_is_type(labels, json_type_object))
 		labels = NULL;
-	cp->image = str_at(o, "Image");
+	cp->image = dm_json_str(o, "Image");
 	(void)disp_query_get(query, "platform", cp->platform,
 	    sizeof(cp->platform));
 	have_facts = image_facts(d, cp->image, &cp->img) == 0;
@@ -270,9 +257,7 @@ disp_create_explain(struct disp *d, const char *query, const char *body,
 		json_object_put(o);
 		return out;
 	}
-	cp = malloc(sizeof(*cp));
-	if (cp == NULL)
-		abort();
+	cp = xmalloc(sizeof(*cp));
 	dm_err_clear(&err);
 	if (create_decide(d, query, o, cp, &err) == -1) {
 		json_object_object_add(out, "error",
@@ -303,10 +288,13 @@ disp_create_explain(struct disp *d, const char *query, const char *body,
 }
 
 void
-disp_create(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, const char *body, size_t body_len,
-    struct disp_reply *r)
+disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
+	const char		*body = ctx->body;
+	size_t			 body_len = ctx->body_len;
 	struct create_plan	*cp;
 	struct store_route	 route;
 	struct backend_call	 call;
@@ -315,12 +303,10 @@ disp_create(struct disp *d, const struct disp_req *req,
 	struct dm_err		 err;
 	char			*path = NULL, *abody = NULL;
 	const char		*text, *id, *image;
-	size_t			 i, alen;
+	size_t			 alen;
 	int			 status = 0;
 
-	cp = calloc(1, sizeof(*cp));
-	if (cp == NULL)
-		abort();
+	cp = xcalloc(1, sizeof(*cp));
 	dm_hdrs_init(&bhdrs);
 	dm_err_clear(&err);
 	o = json_tokener_parse(body_len > 0 ? body : "{}");
@@ -345,16 +331,15 @@ disp_create(struct disp *d, const struct disp_req *req,
 		disp_json_merge(o, d->b[cp->pick.chosen].cfg->create_overrides);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (asprintf(&path, "%s%s%s", req->path, req->query[0] ? "?" : "",
-	    req->query) == -1)
-		abort();
+	path = xasprintf("%s%s%s", req->path, req->query[0] ? "?" : "",
+	    req->query);
 	memset(&call, 0, sizeof(call));
 	call.method = "POST";
 	call.path = path;
 	call.hdrs = fwd;
 	call.body = text;
 	call.body_len = strlen(text);
-	call.timeout_ms = 120000;
+	call.timeout_ms = DM_CREATE_TIMEOUT_MS;
 	if (backend_do(d->b[cp->pick.chosen].be, &call, &status, &abody, &alen,
 	    &bhdrs, &err) == -1) {
 		log_warnx("msg=\"create failed\" backend=%s reason=\"%s\"",
@@ -363,7 +348,7 @@ disp_create(struct disp *d, const struct disp_req *req,
 		goto headers;
 	}
 	if (status == 201 && (ans = json_tokener_parse(abody)) != NULL &&
-	    (id = str_at(ans, "Id")) != NULL) {
+	    (id = dm_json_str(ans, "Id")) != NULL) {
 		memset(&route, 0, sizeof(route));
 		snprintf(route.id, sizeof(route.id), "%s", id);
 		snprintf(route.backend, sizeof(route.backend), "%s",
@@ -397,10 +382,7 @@ disp_create(struct disp *d, const struct disp_req *req,
 	r->body = abody;
 	r->body_len = alen;
 	abody = NULL;
-	for (i = 0; i < bhdrs.n; i++)
-		if (!dm_hdr_is_hop_by_hop(bhdrs.v[i].name))
-			(void)dm_hdrs_add(&r->hdrs, bhdrs.v[i].name,
-			    bhdrs.v[i].value);
+	(void)dm_hdrs_copy_end_to_end(&bhdrs, &r->hdrs);
 headers:
 	dm_hdrs_set(&r->hdrs, "X-Dockmux-Backend",
 	    d->b[cp->pick.chosen].cfg->name);

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "daemon/disp_int.h"
+#include "lib/labels.h"
 #include "lib/limits.h"
+#include "lib/lines.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
-#define EV_QUEUE_MAX	(1024 * 1024)	/* bytes waiting for the client */
-#define EV_LINE_MAX	(64 * 1024)	/* one event */
-#define LABEL_BACKEND	"io.dockmux.backend"
 
 struct ev_item {
 	struct ev_item	*next;
@@ -66,9 +66,7 @@ tag_event(const char *line, size_t len, const char *backend)
 	struct json_object	*o, *actor, *attrs;
 	char			*tmp, *out;
 
-	tmp = strndup(line, len);
-	if (tmp == NULL)
-		abort();
+	tmp = xstrndup(line, len);
 	o = json_tokener_parse(tmp);
 	free(tmp);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
@@ -85,11 +83,10 @@ tag_event(const char *line, size_t len, const char *backend)
 		attrs = json_object_new_object();
 		json_object_object_add(actor, "Attributes", attrs);
 	}
-	json_object_object_add(attrs, LABEL_BACKEND,
+	json_object_object_add(attrs, DM_LABEL_BACKEND,
 	    json_object_new_string(backend));
-	if (asprintf(&out, "%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == -1)
-		abort();
+	out = xasprintf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return out;
 }
@@ -101,14 +98,12 @@ ev_push(struct ev_stream *ev, const char *s)
 	struct ev_item	*it;
 	size_t		 len = strlen(s);
 
-	it = malloc(sizeof(*it) + len);
-	if (it == NULL)
-		abort();
+	it = xmalloc(sizeof(*it) + len);
 	it->next = NULL;
 	it->len = len;
 	memcpy(it->data, s, len);
 	pthread_mutex_lock(&ev->lock);
-	while (!ev->stop && ev->queued + len > EV_QUEUE_MAX)
+	while (!ev->stop && ev->queued + len > DM_EVENT_QUEUE_MAX)
 		pthread_cond_wait(&ev->cv, &ev->lock);
 	if (ev->stop) {
 		pthread_mutex_unlock(&ev->lock);
@@ -126,6 +121,24 @@ ev_push(struct ev_stream *ev, const char *s)
 	return 0;
 }
 
+/* One event line from backend rd->bi: tagged and queued. */
+static int
+ev_line(void *arg, const char *text, size_t len, int whole)
+{
+	struct ev_reader	*rd = arg;
+	char			*tagged;
+	int			 pushed;
+
+	if (!whole)
+		return 0;	/* an absurd event: dropped */
+	tagged = tag_event(text, len, rd->ev->d->b[rd->bi].cfg->name);
+	if (tagged == NULL)
+		return 0;
+	pushed = ev_push(rd->ev, tagged);
+	free(tagged);
+	return pushed;
+}
+
 static void *
 ev_reader_main(void *arg)
 {
@@ -135,14 +148,11 @@ ev_reader_main(void *arg)
 	struct backend_call	 call;
 	struct backend_xfer	*x;
 	struct dm_err		 err;
-	char			*line, *tagged, buf[16 * 1024], *nl;
-	size_t			 llen = 0, k;
+	struct dm_lines		 lines;
+	char			 buf[DM_STREAM_READ];
 	ssize_t			 n;
-	int			 pushed;
 
-	line = malloc(EV_LINE_MAX);
-	if (line == NULL)
-		abort();
+	dm_lines_init(&lines, DM_MAX_LINE);
 	x = NULL;
 	if (disp_backend_down(d, rd->bi, NULL, 0)) {
 		log_warnx("msg=\"events: backend down, left out\" backend=%s",
@@ -153,7 +163,7 @@ ev_reader_main(void *arg)
 	call.method = "GET";
 	call.path = ev->path;
 	call.hdrs = &ev->hdrs;
-	call.head_timeout_ms = 15000;
+	call.head_timeout_ms = DM_STREAM_HEAD_TIMEOUT_MS;
 	x = backend_xfer_start(d->b[rd->bi].be, &call, &err);
 	if (x == NULL || backend_xfer_head(x, ev->stop_fds[1], &err) == -1 ||
 	    backend_xfer_status(x) != 200) {
@@ -166,34 +176,13 @@ ev_reader_main(void *arg)
 		n = backend_xfer_read(x, buf, sizeof(buf), ev->stop_fds[1]);
 		if (n <= 0)
 			break;
-		for (k = 0; k < (size_t)n; ) {
-			nl = memchr(buf + k, '\n', (size_t)n - k);
-			size_t take = nl != NULL ? (size_t)(nl - (buf + k)) + 1 :
-			    (size_t)n - k;
-
-			if (llen + take > EV_LINE_MAX)
-				llen = 0;	/* absurd event: dropped */
-			else {
-				memcpy(line + llen, buf + k, take);
-				llen += take;
-			}
-			k += take;
-			if (nl == NULL)
-				continue;
-			tagged = tag_event(line, llen, d->b[rd->bi].cfg->name);
-			llen = 0;
-			if (tagged == NULL)
-				continue;
-			pushed = ev_push(ev, tagged);
-			free(tagged);
-			if (pushed == -1)
-				goto out;
-		}
+		if (dm_lines_feed(&lines, buf, (size_t)n, ev_line, rd) == -1)
+			goto out;
 	}
 out:
 	/* A backend that goes away ends only its part of the stream. */
 	backend_xfer_free(x);
-	free(line);
+	dm_lines_free(&lines);
 	pthread_mutex_lock(&ev->lock);
 	ev->live--;
 	pthread_cond_broadcast(&ev->cv);
@@ -288,15 +277,15 @@ ev_free(struct disp_stream *s)
  * when all go away).
  */
 void
-disp_events(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_events(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct ev_stream	*ev;
 	size_t			 i;
 
-	ev = calloc(1, sizeof(*ev));
-	if (ev == NULL)
-		abort();
+	ev = xcalloc(1, sizeof(*ev));
 	ev->base.read = ev_read;
 	ev->base.free = ev_free;
 	ev->d = d;
@@ -304,9 +293,8 @@ disp_events(struct disp *d, const struct disp_req *req,
 	dm_hdrs_init(&ev->hdrs);
 	for (i = 0; i < fwd->n; i++)
 		(void)dm_hdrs_add(&ev->hdrs, fwd->v[i].name, fwd->v[i].value);
-	if (asprintf(&ev->path, "%s%s%s", req->path, req->query[0] ? "?" : "",
-	    req->query) == -1)
-		abort();
+	ev->path = xasprintf("%s%s%s", req->path, req->query[0] ? "?" : "",
+	    req->query);
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->cv, NULL);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,

@@ -16,6 +16,7 @@
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 
 /* ---- GET /images/json ---- */
@@ -49,20 +50,33 @@ union_strings(struct json_object *into, struct json_object *from,
 	}
 }
 
-void
-disp_list_images(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+/* The same image on another backend: its names join the first's. */
+static void
+union_names(struct json_object *have, struct json_object *e, size_t bi,
+    void *arg)
 {
+	(void)bi;
+	(void)arg;
+	union_strings(have, e, "RepoTags");
+	union_strings(have, e, "RepoDigests");
+}
+
+void
+disp_list_images(const struct disp_ctx *ctx, struct disp_reply *r)
+{
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 f[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
-	struct json_object	*merged, *byid, *list, *e, *id, *have;
+	struct json_object	*list;
+	struct disp_merge	 m;
 	char			*path = disp_req_target(req), msg[256];
-	size_t			 i, k, ok = 0;
+	size_t			 i, ok = 0;
 
 	disp_slots_init(d, f, args, "GET", path, fwd, NULL, 0);
 	disp_each_backend(d, disp_slot_do, args);
-	merged = json_object_new_array();
-	byid = json_object_new_object();
+	disp_merge_init(&m, "Id", NULL, union_names, NULL);
 	msg[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		list = f[i].status == 200 ? json_tokener_parse(f[i].answer) :
@@ -76,29 +90,15 @@ disp_list_images(struct disp *d, const struct disp_req *req,
 			continue;
 		}
 		ok++;
-		for (k = 0; k < json_object_array_length(list); k++) {
-			e = json_object_array_get_idx(list, k);
-			if (!json_object_object_get_ex(e, "Id", &id))
-				continue;
-			if (json_object_object_get_ex(byid,
-			    json_object_get_string(id), &have)) {
-				union_strings(have, e, "RepoTags");
-				union_strings(have, e, "RepoDigests");
-				continue;
-			}
-			json_object_object_add(byid,
-			    json_object_get_string(id), json_object_get(e));
-			json_object_array_add(merged, json_object_get(e));
-		}
+		disp_merge_add(&m, list, i);
 		json_object_put(list);
 	}
 	if (ok == 0)
 		disp_reply_error(r, DM_EBACKEND, msg[0] ? msg :
 		    "no backend answered");
 	else
-		disp_reply_json(r, 200, disp_json_text(merged));
-	json_object_put(merged);
-	json_object_put(byid);
+		disp_reply_json(r, 200, disp_json_text(m.list));
+	disp_merge_free(&m);
 	disp_slots_free(d, f);
 	free(path);
 }
@@ -115,34 +115,15 @@ ssize_t
 disp_image_holder(struct disp *d, const char *ref, char **body,
     struct dm_err *err)
 {
-	struct backend_call	 call = { .method = "GET",
-	    .timeout_ms = 15000 };
-	char			*path, *answer = NULL;
-	size_t			 i, len;
-	int			 status;
+	char	*path;
+	ssize_t	 i;
 
-	if (asprintf(&path, "/images/%s/json", ref) == -1)
-		abort();
-	call.path = path;
-	for (i = 0; i < d->n; i++) {
-		status = 0;
-		if (disp_backend_down(d, i, NULL, 0))
-			continue;
-		if (backend_do(d->b[i].be, &call, &status, &answer, &len, NULL,
-		    err) == 0 && status == 200) {
-			if (body != NULL)
-				*body = answer;
-			else
-				free(answer);
-			free(path);
-			return (ssize_t)i;
-		}
-		free(answer);
-		answer = NULL;
-	}
+	path = xasprintf("/images/%s/json", ref);
+	i = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, body, err);
 	free(path);
-	dm_err_set(err, DM_ENOTFOUND, "No such image: %s", ref);
-	return -1;
+	if (i == -1)
+		dm_err_set(err, DM_ENOTFOUND, "No such image: %s", ref);
+	return i;
 }
 
 /*
@@ -158,17 +139,13 @@ image_name(const struct disp_req *req)
 	if (strcmp(req->rest, "/images/get") == 0) {
 		if (!disp_query_get(req->query, "names", first, sizeof(first)))
 			return NULL;
-		out = strdup(first);
-		if (out == NULL)
-			abort();
+		out = xstrdup(first);
 		return out;
 	}
 	e = strrchr(s, '/');
 	if (e == NULL || e == s)
 		return NULL;
-	out = strndup(s, (size_t)(e - s));
-	if (out == NULL)
-		abort();
+	out = xstrndup(s, (size_t)(e - s));
 	return out;
 }
 
@@ -200,9 +177,11 @@ disp_image_route(struct disp *d, const struct disp_req *req, size_t *bi,
  * backend holding the source is tagged; 404 only if none holds it.
  */
 void
-disp_image_each(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_image_each(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 f[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged = json_object_new_array(), *list;
@@ -294,9 +273,11 @@ has_string(struct json_object *a, const char *s)
  * and SpaceReclaimed sums.  Containers pruned leave the store.
  */
 void
-disp_prune(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	static const char *const lists[] = { "ImagesDeleted",
 	    "ContainersDeleted", "VolumesDeleted", "NetworksDeleted" };
 	struct disp_slot	 f[DM_MAX_BACKENDS];

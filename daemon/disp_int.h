@@ -13,9 +13,7 @@
 
 struct json_object;
 
-#define DISP_HEALTH_INTERVAL_MS	2000	/* probe period of an up backend */
-#define DISP_HEALTH_MAX_BACKOFF_MS 30000	/* longest wait for a down one */
-#define DISP_HEALTH_TICK_MS	250	/* how often probes fall due */
+#define DM_HEALTH_INTERVAL_MS	2000	/* probe period of an up backend */
 #define DISP_FIELD_MAX		64
 
 /* What the last probe learnt of one engine; guarded by disp->lock. */
@@ -75,6 +73,8 @@ struct dispatcher {
 	atomic_uint		 streams;
 };
 
+/* ---- views (disp_view.c) ---- */
+
 /* A reference on the current view (release with disp_view_release). */
 struct disp	*disp_view_acquire(struct dispatcher *);
 void		 disp_view_hold(struct disp *);
@@ -82,8 +82,9 @@ void		 disp_view_release(struct disp *);
 /* A stream that outlives its call keeps the view (and counts). */
 void		 disp_stream_hold(struct disp *);
 void		 disp_stream_release(struct disp *);
-/* 1 when the last probe found backend i down; msg says why. */
-int		 disp_backend_down(struct disp *, size_t i, char *msg, size_t);
+/* Run fn(d, i, arg[i]) for every backend at once; returns when all end. */
+void		 disp_each_backend(struct disp *,
+		    void (*fn)(struct disp *, size_t, void *), void **args);
 
 /* ---- create-time rules (disp_rules.c; seed: select_for) ---- */
 
@@ -140,20 +141,78 @@ char	*disp_url_encode(const char *);		/* owned: free() */
 int	disp_query_get(const char *, const char *, char *, size_t);
 char	*disp_query_set(const char *, const char *, const char *); /* owned */
 
-/* disp.c */
+/* ---- health probes (disp_probe.c) ---- */
+
+/* 1 when the last probe found backend i down; msg says why. */
+int	disp_backend_down(struct disp *, size_t i, char *msg, size_t);
 void	disp_probe_all(struct disp *);
 void	disp_health_copy(struct disp *, size_t, struct disp_health *);
-/* Run fn(d, i, arg[i]) for every backend at once; returns when all end. */
-void	disp_each_backend(struct disp *,
-	    void (*fn)(struct disp *, size_t, void *), void **args);
-/* Copy the client's headers minus hop-by-hop ones (and those named in
- * its Connection header). */
-void	disp_forward_headers(const struct dm_hdrs *, struct dm_hdrs *);
+/* The health thread's body (arg: the struct dispatcher). */
+void	*disp_probe_main(void *);
+
+/* ---- the endpoint table (disp_table.c) and its handlers ---- */
+
+/* Where a call goes before its handler runs. */
+enum disp_target {
+	TARGET_PRIMARY = 0,
+	TARGET_PLATFORM,	/* the backend the platform query selects */
+	TARGET_OWNER,		/* the container's or exec's owner */
+	TARGET_IMAGE_HOLDER	/* the first backend holding the image */
+};
+
+/* What a handler gets: one planned call with its whole body.  All
+ * borrowed for the handler's run. */
+struct disp_ctx {
+	struct disp		*d;
+	const struct disp_req	*req;
+	const struct dm_hdrs	*fwd;		/* the headers for an engine */
+	const char		*body;		/* NUL-terminated, or NULL */
+	size_t			 body_len;
+	size_t			 target;	/* the row's target backend */
+	const char		*path;		/* path and query to send */
+	const char		*ctr_id;	/* TARGET_OWNER: the full ID */
+};
+
+/* A handler: fills r (disp_reply_init()ed) from x. */
+typedef void	disp_serve_fn(const struct disp_ctx *x, struct disp_reply *r);
+
+/* One row of the endpoint table (see disp_table.c). */
+struct disp_endpoint {
+	const char		*method;	/* "*": any */
+	const char		*pattern;
+	enum disp_kind		 kind;
+	enum disp_resource	 res;
+	const char		*action;	/* fixed action, or NULL */
+	const char		*query;		/* key the query must have */
+	enum disp_target	 target;
+	disp_serve_fn		*serve;		/* NULL: streamed to target */
+};
+
+/* disp_local.c */
+disp_serve_fn	disp_local_ping, disp_local_version, disp_local_info;
+/* disp_admin.c: /_dockmux/ endpoints. */
+disp_serve_fn	disp_admin_answer;
+/* disp_create.c */
+disp_serve_fn	disp_create;
+/* disp_routes.c: POST /containers/{id}/exec, the Id remembered. */
+disp_serve_fn	disp_exec_create;
+/* disp_containers.c: GET /containers/json merged. */
+disp_serve_fn	disp_list_containers;
+/* disp_reads.c: logs and stats, owner first, then fallbacks. */
+disp_serve_fn	disp_read_fallback;
+/* disp_images.c */
+disp_serve_fn	disp_list_images, disp_image_each, disp_prune;
+/* disp_pull.c */
+disp_serve_fn	disp_pull;
+/* disp_events.c */
+disp_serve_fn	disp_events;
+/* disp_netvol.c */
+disp_serve_fn	disp_netvol_list, disp_netvol_replicate, disp_first_holder,
+		disp_network_connect, disp_system_df;
+
+/* ---- helpers the handlers share ---- */
 
 /* disp_create.c */
-void	disp_create(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
-	    struct disp_reply *);
 /* Owned JSON: where a create would go and why; nothing is created. */
 struct json_object *disp_create_explain(struct disp *, const char *query,
 	    const char *body, size_t body_len);
@@ -178,12 +237,10 @@ int	disp_route_request(struct disp *, const struct disp_req *, size_t *bi,
 int	disp_route_verify(struct disp *, const struct store_route *);
 void	disp_route_after(struct disp *, const struct disp_req *,
 	    const char *ctr_id, int status);
-void	disp_exec_created(struct disp *, const char *ctr_id, const char *body);
 void	disp_reconcile(struct disp *);
 
-/* ---- disp_fan.c: one slot per backend for a whole small exchange ---- */
+/* ---- fan-out slots (disp_slots.c): one small exchange per backend ---- */
 
-#define DISP_FAN_TIMEOUT_MS	60000
 
 struct disp_slot {
 	const char		*method;	/* borrowed, all of these */
@@ -210,60 +267,60 @@ void	disp_slot_message(const struct disp_slot *, char *, size_t);
 void	disp_slots_free(struct disp *, struct disp_slot *);
 /* Answer with the slot's status, head and body (takes the body). */
 void	disp_reply_slot(struct disp_reply *, struct disp_slot *);
+/*
+ * One list out of every backend's JSON array answer: the first entry of
+ * each distinct string member key, in backend then answer order; entries
+ * without that key (or with a JSON null or other type there) are left
+ * out.  fresh(e, bi, arg) sees each entry kept, again(have, e, bi, arg)
+ * each later one with the same key (both may be NULL).  m->list is owned
+ * by the merge (take a reference to keep it); free with disp_merge_free.
+ */
+struct disp_merge {
+	const char		*key;		/* borrowed */
+	struct json_object	*list;		/* owned: the merged array */
+	struct json_object	*seen;		/* owned: key -> entry */
+	void			(*fresh)(struct json_object *, size_t, void *);
+	void			(*again)(struct json_object *,
+				    struct json_object *, size_t, void *);
+	void			*arg;
+};
+
+void	disp_merge_init(struct disp_merge *, const char *key,
+	    void (*fresh)(struct json_object *, size_t, void *),
+	    void (*again)(struct json_object *, struct json_object *, size_t,
+	    void *), void *arg);
+/* Add the entries of array, a JSON array (anything else: nothing). */
+void	disp_merge_add(struct disp_merge *, struct json_object *array,
+	    size_t bi);
+void	disp_merge_free(struct disp_merge *);
+/*
+ * The first backend (config order; down ones skipped when skip_down) that
+ * answers GET path with 200: its index, with the answer in *body (owned:
+ * free()) when body is not NULL.  -1 when none does (err says why the
+ * last one failed, if it failed to answer at all).
+ */
+ssize_t	disp_first_holding(struct disp *, const char *path, int timeout_ms,
+	    int skip_down, char **body, struct dm_err *);
 /* Owned: free().  The client's path with its query. */
 char	*disp_req_target(const struct disp_req *);
 /* Owned: free().  Compact JSON text; _take also puts o. */
 char	*disp_json_text(struct json_object *);
 char	*disp_json_take(struct json_object *);
 
-/* disp.c: a reply streaming the engine's answer (takes the xfer). */
+/* ---- replies (disp_reply.c) ---- */
+
+/* A reply streaming the engine's answer (takes the xfer). */
 void	disp_reply_from_xfer(struct disp *, struct disp_reply *,
 	    struct backend_xfer *);
+/* An upgrade to relay over hj (takes hj; holds the view). */
+void	disp_reply_upgrade(struct disp *, struct disp_reply *,
+	    struct backend_hijack *);
 
-/* disp_reads.c: logs and stats, owner first, then fallbacks. */
-void	disp_read_fallback(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, size_t owner, const char *path,
-	    const char *ctr, struct disp_reply *);
-
-/* disp_images.c */
+/* disp_images.c: where image reads and builds go. */
 int	disp_pull_is_wrong_platform(const char *);
-void	disp_pull(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-void	disp_list_images(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
 int	disp_image_route(struct disp *, const struct disp_req *, size_t *bi,
 	    struct dm_err *);
-void	disp_image_each(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-void	disp_prune(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
 size_t	disp_platform_backend(struct disp *, const struct disp_req *);
-
-/* disp_events.c */
-void	disp_events(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-
-/* disp_netvol.c */
-void	disp_netvol_replicate(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
-	    struct disp_reply *);
-void	disp_first_holder(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-void	disp_netvol_list(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-void	disp_network_connect(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, const char *body, size_t body_len,
-	    struct disp_reply *);
-void	disp_system_df(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-
-/* disp_fanout.c */
-void	disp_list_containers(struct disp *, const struct disp_req *,
-	    const struct dm_hdrs *fwd, struct disp_reply *);
-
-/* disp_admin.c: /_dockmux/ endpoints. */
-void	disp_admin_answer(struct disp *, const struct disp_req *,
-	    const char *body, size_t body_len, struct disp_reply *);
 
 /* disp_watch.c: routes follow engine-side destroy and rename events. */
 int	disp_watch_start(struct disp *);
@@ -278,10 +335,5 @@ void	disp_metrics_read(struct disp_metrics *, const char *backend,
 	    const char *mode);
 /* Owned: free().  Prometheus text exposition. */
 char	*disp_metrics_text(struct disp *);
-
-/* disp_local.c: requests dockmuxd answers itself. */
-void	disp_local_answer(struct disp *, const struct disp_req *,
-	    struct disp_reply *);
-int	api_version_cmp(const char *, const char *);
 
 #endif

@@ -14,12 +14,13 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/version.h"
+#include "lib/util.h"
 
 #define FALLBACK_API_VERSION	"1.41"	/* when no engine was ever reached */
 
 /* Compare "1.41" and "1.40" numerically: <0, 0, >0. */
-int
-api_version_cmp(const char *a, const char *b)
+static int
+version_cmp(const char *a, const char *b)
 {
 	long	amaj, amin, bmaj, bmin;
 	char	*end;
@@ -54,11 +55,11 @@ negotiate(struct disp *d, char *api, char *min_api, size_t len)
 			if ((pass == 0 && !h.up) || h.api_version[0] == '\0')
 				continue;
 			if (api[0] == '\0' ||
-			    api_version_cmp(h.api_version, api) < 0)
+			    version_cmp(h.api_version, api) < 0)
 				snprintf(api, len, "%s", h.api_version);
 			if (h.min_api_version[0] != '\0' &&
 			    (min_api[0] == '\0' ||
-			    api_version_cmp(h.min_api_version, min_api) > 0))
+			    version_cmp(h.min_api_version, min_api) > 0))
 				snprintf(min_api, len, "%s",
 				    h.min_api_version);
 		}
@@ -79,9 +80,7 @@ answer_ping(struct disp *d, const struct disp_req *req, struct disp_reply *r)
 	disp_health_copy(d, 0, &h);
 	r->status = 200;
 	r->kind = DISP_REPLY_BODY;
-	r->body = strdup(strcmp(req->method, "HEAD") == 0 ? "" : "OK");
-	if (r->body == NULL)
-		abort();
+	r->body = xstrdup(strcmp(req->method, "HEAD") == 0 ? "" : "OK");
 	r->body_len = strlen(r->body);
 	dm_hdrs_set(&r->hdrs, "Content-Type", "text/plain; charset=utf-8");
 	dm_hdrs_set(&r->hdrs, "API-Version", api);
@@ -173,7 +172,7 @@ fetch_info(struct disp *d, size_t i, void *arg)
 {
 	struct info_slot	*slot = arg;
 	struct backend_call	 call = { .method = "GET", .path = "/info",
-	    .timeout_ms = 10000 };
+	    .timeout_ms = DM_INSPECT_TIMEOUT_MS };
 	struct dm_err		 err;
 	char			*body = NULL;
 	size_t			 len;
@@ -278,44 +277,21 @@ out:
 		json_object_put(slots[i].o);
 }
 
+/* GET and HEAD /_ping. */
 void
-disp_local_answer(struct disp *d, const struct disp_req *req,
-    struct disp_reply *r)
+disp_local_ping(const struct disp_ctx *ctx, struct disp_reply *r)
 {
-	int	get = strcmp(req->method, "GET") == 0;
-	int	head = strcmp(req->method, "HEAD") == 0;
+	answer_ping(ctx->d, ctx->req, r);
+}
 
-	switch (req->res) {
-	case RES_PING:
-		if (get || head) {
-			answer_ping(d, req, r);
-			return;
-		}
-		break;
-	case RES_VERSION:
-		if (get) {
-			answer_version(d, r);
-			return;
-		}
-		break;
-	case RES_INFO:
-		if (get) {
-			answer_info(d, r);
-			return;
-		}
-		break;
-	case RES_NONE:
-	case RES_CONTAINERS:
-	case RES_EXEC:
-	case RES_IMAGES:
-	case RES_NETWORKS:
-	case RES_VOLUMES:
-	case RES_SYSTEM:
-	case RES_EVENTS:
-	case RES_BUILD:
-	case RES_DOCKMUX:
-	case RES_OTHER:
-		break;
-	}
-	disp_reply_error(r, DM_ENOTFOUND, "page not found");
+void
+disp_local_version(const struct disp_ctx *ctx, struct disp_reply *r)
+{
+	answer_version(ctx->d, r);
+}
+
+void
+disp_local_info(const struct disp_ctx *ctx, struct disp_reply *r)
+{
+	answer_info(ctx->d, r);
 }

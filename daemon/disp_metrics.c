@@ -14,8 +14,8 @@
 
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 
-#define METRIC_SERIES	512	/* distinct (class, backend, status) kept */
 #define METRIC_READS	(DM_MAX_BACKENDS * 2)
 #define NCLASS		(ROUTE_HIJACK + 1)
 
@@ -38,9 +38,9 @@ struct read_series {
 
 struct disp_metrics {
 	pthread_mutex_t		 lock;
-	struct req_series	 req[METRIC_SERIES];
+	struct req_series	 req[DM_METRIC_SERIES];
 	size_t			 nreq;
-	unsigned long long	 dropped;	/* series past METRIC_SERIES */
+	unsigned long long	 dropped;	/* series past DM_METRIC_SERIES */
 	unsigned long long	 hist[NCLASS][NBUCKET + 1];
 	double			 sum[NCLASS];
 	unsigned long long	 cnt[NCLASS];
@@ -79,9 +79,7 @@ disp_metrics_new(void)
 {
 	struct disp_metrics	*m;
 
-	m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		abort();
+	m = xcalloc(1, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);
 	return m;
 }
@@ -106,7 +104,7 @@ disp_metrics_request(struct disp_metrics *m, enum disp_kind kind,
 		if (m->req[i].kind == kind && m->req[i].status == status &&
 		    strcmp(m->req[i].backend, backend) == 0)
 			break;
-	if (i == m->nreq && m->nreq < METRIC_SERIES) {
+	if (i == m->nreq && m->nreq < DM_METRIC_SERIES) {
 		m->req[i].kind = kind;
 		m->req[i].status = status;
 		snprintf(m->req[i].backend, sizeof(m->req[i].backend), "%s",
@@ -176,9 +174,7 @@ text_add(struct text *t, const char *fmt, ...)
 			return;
 		}
 		t->cap = t->cap * 2 + (size_t)n;
-		t->s = realloc(t->s, t->cap);
-		if (t->s == NULL)
-			abort();
+		t->s = xrealloc(t->s, t->cap);
 	}
 }
 
@@ -194,18 +190,14 @@ disp_metrics_text(struct disp *d)
 	int			 k;
 
 	/* Copy under the lock, format outside it. */
-	snap = malloc(sizeof(*snap));
-	if (snap == NULL)
-		abort();
+	snap = xmalloc(sizeof(*snap));
 	pthread_mutex_lock(&m->lock);
 	memcpy(snap, m, sizeof(*snap));
 	pthread_mutex_unlock(&m->lock);
 
 	t.cap = 8192;
 	t.len = 0;
-	t.s = malloc(t.cap);
-	if (t.s == NULL)
-		abort();
+	t.s = xmalloc(t.cap);
 	t.s[0] = '\0';
 	text_add(&t, "# HELP dockmux_requests_total Requests answered, by "
 	    "endpoint class, backend and status.\n"

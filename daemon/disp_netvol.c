@@ -12,10 +12,11 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
+#include "lib/labels.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
-#define LABEL_BACKEND	"io.dockmux.backend"
 
 /*
  * A network's copies have one name and an ID per backend: removing it by
@@ -33,15 +34,14 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
 	const char		*id = req->rest + strlen("/networks/");
 	size_t			 i, pre;
 
-	if (asprintf(&path, "/networks/%s", id) == -1)
-		abort();
+	path = xasprintf("/networks/%s", id);
 	for (i = 0; i < d->n && out == NULL; i++) {
 		memset(&s, 0, sizeof(s));
 		s.method = "GET";
 		s.path = path;
 		s.hdrs = fwd;
 		s.wanted = 1;
-		s.timeout_ms = DISP_FAN_TIMEOUT_MS;
+		s.timeout_ms = DM_FAN_TIMEOUT_MS;
 		dm_hdrs_init(&s.ahdrs);
 		disp_slot_do(d, i, &s);
 		if (s.status == 200 && (o = json_tokener_parse(s.answer)) !=
@@ -49,9 +49,8 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
 		    strcmp(json_object_get_string(nm), id) != 0) {
 			enc = disp_url_encode(json_object_get_string(nm));
 			pre = (size_t)(req->rest - req->path);
-			if (asprintf(&out, "%.*s/networks/%s", (int)pre,
-			    req->path, enc) == -1)
-				abort();
+			out = xasprintf("%.*s/networks/%s", (int)pre,
+			    req->path, enc);
 			free(enc);
 		}
 		json_object_put(o);
@@ -71,10 +70,13 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
  * other failure.
  */
 void
-disp_netvol_replicate(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, const char *body, size_t body_len,
-    struct disp_reply *r)
+disp_netvol_replicate(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
+	const char		*body = ctx->body;
+	size_t			 body_len = ctx->body_len;
 	struct disp_slot	 s[DM_MAX_BACKENDS];
 	char		*path = disp_req_target(req), msg[300], full[400];
 	char		 warn[300];
@@ -138,9 +140,11 @@ disp_netvol_replicate(struct disp *d, const struct disp_req *req,
 
 /* Inspect: the first backend (config order) that does not answer 404. */
 void
-disp_first_holder(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_first_holder(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 s[DM_MAX_BACKENDS];
 	char		*path = disp_req_target(req), msg[300];
 	size_t		 i;
@@ -173,13 +177,31 @@ tag_backend(struct json_object *e, const char *backend)
 		labels = json_object_new_object();
 		json_object_object_add(e, "Labels", labels);
 	}
-	if (json_object_object_get_ex(labels, LABEL_BACKEND, &cur))
+	if (json_object_object_get_ex(labels, DM_LABEL_BACKEND, &cur))
 		snprintf(joined, sizeof(joined), "%s,%s",
 		    json_object_get_string(cur), backend);
 	else
 		snprintf(joined, sizeof(joined), "%s", backend);
-	json_object_object_add(labels, LABEL_BACKEND,
+	json_object_object_add(labels, DM_LABEL_BACKEND,
 	    json_object_new_string(joined));
+}
+
+static void
+tag_fresh(struct json_object *e, size_t bi, void *arg)
+{
+	struct disp	*d = arg;
+
+	tag_backend(e, d->b[bi].cfg->name);
+}
+
+static void
+tag_again(struct json_object *have, struct json_object *e, size_t bi,
+    void *arg)
+{
+	struct disp	*d = arg;
+
+	(void)e;
+	tag_backend(have, d->b[bi].cfg->name);
 }
 
 /*
@@ -189,21 +211,22 @@ tag_backend(struct json_object *e, const char *backend)
  * in {"Volumes": [...], "Warnings": [...]}.
  */
 void
-disp_netvol_list(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_netvol_list(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot		 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
-	struct json_object	*o, *list, *merged, *byname, *e, *nm, *have;
-	struct json_object	*out, *warn;
+	struct json_object	*o, *list, *out, *warn;
+	struct disp_merge	 m;
 	char			*path = disp_req_target(req), msg[300];
-	size_t			 i, k, ok = 0;
+	size_t			 i, ok = 0;
 	int			 vols = req->res == RES_VOLUMES;
 
 	disp_slots_init(d, s, args, req->method, path, fwd, NULL, 0);
 	disp_each_backend(d, disp_slot_do, args);
-	merged = json_object_new_array();
-	byname = json_object_new_object();
+	disp_merge_init(&m, "Name", tag_fresh, tag_again, d);
 	warn = json_object_new_array();
 	msg[0] = '\0';
 	for (i = 0; i < d->n; i++) {
@@ -225,42 +248,28 @@ disp_netvol_list(struct disp *d, const struct disp_req *req,
 			}
 		}
 		ok++;
-		for (k = 0; list != NULL && k < json_object_array_length(list);
-		    k++) {
-			e = json_object_array_get_idx(list, k);
-			if (!json_object_object_get_ex(e, "Name", &nm))
-				continue;
-			if (json_object_object_get_ex(byname,
-			    json_object_get_string(nm), &have)) {
-				tag_backend(have, d->b[i].cfg->name);
-				continue;
-			}
-			tag_backend(e, d->b[i].cfg->name);
-			json_object_object_add(byname,
-			    json_object_get_string(nm), json_object_get(e));
-			json_object_array_add(merged, json_object_get(e));
-		}
+		if (list != NULL)
+			disp_merge_add(&m, list, i);
 		json_object_put(o);
 	}
 	if (ok == 0) {
 		disp_reply_error(r, DM_EBACKEND, msg[0] ? msg :
 		    "no backend answered");
-		json_object_put(merged);
 		json_object_put(warn);
 		goto out;
 	}
 	if (vols) {
 		out = json_object_new_object();
-		json_object_object_add(out, "Volumes", merged);
+		json_object_object_add(out, "Volumes", json_object_get(m.list));
 		json_object_object_add(out, "Warnings", warn);
 	} else {
-		out = merged;
+		out = json_object_get(m.list);
 		json_object_put(warn);
 	}
 	disp_reply_json(r, 200, disp_json_text(out));
 	json_object_put(out);
 out:
-	json_object_put(byname);
+	disp_merge_free(&m);
 	disp_slots_free(d, s);
 	free(path);
 }
@@ -270,10 +279,13 @@ out:
  * its owner serves it, told the container's full ID.
  */
 void
-disp_network_connect(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, const char *body, size_t body_len,
-    struct disp_reply *r)
+disp_network_connect(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
+	const char		*body = ctx->body;
+	size_t			 body_len = ctx->body_len;
 	struct disp_slot		 s[DM_MAX_BACKENDS];
 	struct store_route	 route;
 	struct json_object	*o, *c;
@@ -312,9 +324,11 @@ out:
 
 /* GET /system/df: sizes summed, lists joined (each entry tagged). */
 void
-disp_system_df(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_system_df(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	static const char *const lists[] = { "Images", "Containers",
 	    "Volumes", "BuildCache" };
 	struct disp_slot		 s[DM_MAX_BACKENDS];

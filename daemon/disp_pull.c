@@ -14,9 +14,10 @@
 
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
+#include "lib/lines.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
-#define PULL_LINE_MAX	(64 * 1024)	/* one progress message */
 /* "no matching manifest", "does not match the specified platform": the
  * image exists but not for this engine's platform (seed: a soft skip). */
 int
@@ -39,8 +40,7 @@ struct pull_stream {
 	size_t			 next;		/* backend to pull on next */
 	size_t			 cur;		/* backend pulling now */
 	struct backend_xfer	*x;		/* owned, the current pull */
-	char			*line;		/* owned: partial line */
-	size_t			 line_len;
+	struct dm_lines		 lines;		/* owned: partial line */
 	char			*out;		/* owned: bytes for the client */
 	size_t			 out_len, out_off;
 	char			 err[512];	/* current backend's error */
@@ -57,9 +57,7 @@ out_append(struct pull_stream *p, const char *s, size_t n)
 
 	if (p->out_off == p->out_len)
 		p->out_off = p->out_len = 0;
-	nb = realloc(p->out, p->out_len + n);
-	if (nb == NULL)
-		abort();
+	nb = xrealloc(p->out, p->out_len + n);
 	p->out = nb;
 	memcpy(p->out + p->out_len, s, n);
 	p->out_len += n;
@@ -90,10 +88,8 @@ take_line(struct pull_stream *p, const char *s, size_t n)
 	struct json_object	*o = NULL, *e;
 
 	if (memmem(s, n, "\"error", 6) != NULL) {
-		char	*tmp = strndup(s, n);
+		char	*tmp = xstrndup(s, n);
 
-		if (tmp == NULL)
-			abort();
 		o = json_tokener_parse(tmp);
 		free(tmp);
 	}
@@ -107,44 +103,31 @@ take_line(struct pull_stream *p, const char *s, size_t n)
 	out_append(p, s, n);
 }
 
-static void
-take_bytes(struct pull_stream *p, const char *s, size_t n)
+/* A progress line judged; the pieces of one too long for JSON pass. */
+static int
+take_piece(void *arg, const char *text, size_t len, int whole)
 {
-	const char	*nl;
-	size_t		 k;
+	struct pull_stream	*p = arg;
 
-	while (n > 0) {
-		nl = memchr(s, '\n', n);
-		k = nl != NULL ? (size_t)(nl - s) + 1 : n;
-		if (p->line_len + k > PULL_LINE_MAX) {
-			/* Not JSON lines after all: pass through. */
-			out_append(p, p->line, p->line_len);
-			p->line_len = 0;
-			out_append(p, s, k);
-		} else {
-			memcpy(p->line + p->line_len, s, k);
-			p->line_len += k;
-			if (nl != NULL) {
-				take_line(p, p->line, p->line_len);
-				p->line_len = 0;
-			}
-		}
-		s += k;
-		n -= k;
-	}
+	if (whole)
+		take_line(p, text, len);
+	else
+		out_append(p, text, len);
+	return 0;
 }
 
 /* The current backend's pull ended: judge it as the seed does. */
 static void
 pull_judge(struct pull_stream *p)
 {
-	const char	*name = p->d->b[p->cur].cfg->name;
+	const char	*name = p->d->b[p->cur].cfg->name, *rest;
 	char		 msg[700];
+	size_t		 len;
 
-	if (p->line_len > 0) {
-		take_line(p, p->line, p->line_len);
-		p->line_len = 0;
-	}
+	rest = dm_lines_rest(&p->lines, &len);
+	if (rest != NULL)
+		take_line(p, rest, len);
+	dm_lines_reset(&p->lines);
 	if (p->err[0] == '\0') {
 		p->got++;
 		log_info("msg=\"pulled\" image=%s backend=%s", p->ref, name);
@@ -189,14 +172,14 @@ pull_next(struct pull_stream *p)
 		call.method = "POST";
 		call.path = p->path;
 		call.hdrs = &p->hdrs;
-		call.head_timeout_ms = 120000;
+		call.head_timeout_ms = DM_PULL_HEAD_TIMEOUT_MS;
 		dm_err_clear(&err);
 		p->x = backend_xfer_start(p->d->b[p->cur].be, &call, &err);
 		if (p->x != NULL && backend_xfer_head(p->x, -1, &err) == 0) {
 			status = backend_xfer_status(p->x);
 			if (status >= 200 && status < 300)
 				return 0;
-			if (backend_xfer_slurp(p->x, 64 * 1024, &body, &len,
+			if (backend_xfer_slurp(p->x, DM_MAX_MISS_BODY, &body, &len,
 			    &err) == 0) {
 				struct json_object *o = json_tokener_parse(body);
 				struct json_object *m;
@@ -246,7 +229,7 @@ static ssize_t
 pull_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
 {
 	struct pull_stream	*p = (struct pull_stream *)s;
-	char			 chunk[16 * 1024];
+	char			 chunk[DM_STREAM_READ];
 	ssize_t			 n;
 	size_t			 k;
 
@@ -260,7 +243,8 @@ pull_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
 		}
 		n = backend_xfer_read(p->x, chunk, sizeof(chunk), watch_fd);
 		if (n > 0) {
-			take_bytes(p, chunk, (size_t)n);
+			(void)dm_lines_feed(&p->lines, chunk, (size_t)n,
+			    take_piece, p);
 			continue;
 		}
 		if (n == -1 && p->err[0] == '\0')
@@ -287,7 +271,7 @@ pull_free(struct disp_stream *s)
 	disp_stream_release(p->d);
 	dm_hdrs_clear(&p->hdrs);
 	free(p->path);
-	free(p->line);
+	dm_lines_free(&p->lines);
 	free(p->out);
 	free(p);
 }
@@ -301,16 +285,16 @@ pull_free(struct disp_stream *s)
  * dockerd's is; a failure is the stream's last line.
  */
 void
-disp_pull(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_pull(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct pull_stream	*p;
 	char			 from[STORE_REF_MAX], tag[128];
 	size_t			 i;
 
-	p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		abort();
+	p = xcalloc(1, sizeof(*p));
 	p->base.read = pull_read;
 	p->base.free = pull_free;
 	p->d = d;
@@ -318,11 +302,8 @@ disp_pull(struct disp *d, const struct disp_req *req,
 	dm_hdrs_init(&p->hdrs);
 	for (i = 0; i < fwd->n; i++)
 		(void)dm_hdrs_add(&p->hdrs, fwd->v[i].name, fwd->v[i].value);
-	if (asprintf(&p->path, "%s?%s", req->path, req->query) == -1)
-		abort();
-	p->line = malloc(PULL_LINE_MAX);
-	if (p->line == NULL)
-		abort();
+	p->path = xasprintf("%s?%s", req->path, req->query);
+	dm_lines_init(&p->lines, DM_MAX_LINE);
 	from[0] = tag[0] = '\0';
 	(void)disp_query_get(req->query, "fromImage", from, sizeof(from));
 	(void)disp_query_get(req->query, "tag", tag, sizeof(tag));

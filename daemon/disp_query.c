@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
+#include "lib/util.h"
 
 static int
 hexval(int c)
@@ -47,9 +48,7 @@ disp_url_encode(const char *s)
 	static const char	 hex[] = "0123456789ABCDEF";
 	char			*out, *o;
 
-	out = malloc(strlen(s) * 3 + 1);
-	if (out == NULL)
-		abort();
+	out = xmalloc(strlen(s) * 3 + 1);
 	for (o = out; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
@@ -108,9 +107,7 @@ disp_query_set(const char *query, const char *key, const char *value)
 	if (value != NULL)
 		enc = disp_url_encode(value);
 	cap = strlen(query) + klen + (enc != NULL ? strlen(enc) : 0) + 4;
-	out = malloc(cap);
-	if (out == NULL)
-		abort();
+	out = xmalloc(cap);
 	while (*p != '\0') {
 		amp = strchr(p, '&');
 		if (amp == NULL)

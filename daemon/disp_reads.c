@@ -13,9 +13,8 @@
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
-#define READ_HEAD_TIMEOUT_MS	15000	/* an engine that never answers */
-#define READ_MISS_BODY_MAX	(64 * 1024)
 
 /* What the misses so far add up to (seed: ReadMissAccumulator). */
 struct read_misses {
@@ -70,7 +69,7 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 	call.method = "GET";
 	call.path = path;
 	call.hdrs = fwd;
-	call.head_timeout_ms = READ_HEAD_TIMEOUT_MS;
+	call.head_timeout_ms = DM_STREAM_HEAD_TIMEOUT_MS;
 	dm_err_clear(&err);
 	x = backend_xfer_start(d->b[bi].be, &call, &err);
 	if (x == NULL || backend_xfer_head(x, req_fd, &err) == -1) {
@@ -97,7 +96,7 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 		res = ATTEMPT_SERVED;
 		goto out;
 	}
-	if (backend_xfer_slurp(x, READ_MISS_BODY_MAX, &body, &len, &err) ==
+	if (backend_xfer_slurp(x, DM_MAX_MISS_BODY, &body, &len, &err) ==
 	    -1)
 		body = NULL;
 	if (status == 404) {
@@ -138,10 +137,14 @@ is_snapshot_query(const char *query, int logs)
  * miss if there was one, else 404).
  */
 void
-disp_read_fallback(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, size_t owner, const char *path,
-    const char *ctr, struct disp_reply *r)
+disp_read_fallback(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
+	size_t			 owner = ctx->target;
+	const char		*path = ctx->path;
+	const char		*ctr = ctx->ctr_id;
 	struct read_misses	 m;
 	size_t			 order[DM_MAX_BACKENDS], n = 0, i;
 	const char		*q;
@@ -161,13 +164,11 @@ disp_read_fallback(struct disp *d, const struct disp_req *req,
 
 	if (!is_snapshot_query(req->query, logs)) {
 		q = strchr(path, '?');
-		if (asprintf(&base, "%.*s", q != NULL ? (int)(q - path) :
-		    (int)strlen(path), path) == -1)
-			abort();
+		base = xasprintf("%.*s", q != NULL ? (int)(q - path) :
+		    (int)strlen(path), path);
 		snapq = disp_query_set(q != NULL ? q + 1 : "", logs ?
 		    "follow" : "stream", logs ? "0" : "false");
-		if (asprintf(&snap, "%s?%s", base, snapq) == -1)
-			abort();
+		snap = xasprintf("%s?%s", base, snapq);
 		free(base);
 		free(snapq);
 		for (i = 0; i < n; i++) {

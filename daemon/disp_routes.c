@@ -15,6 +15,7 @@
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 size_t
 disp_backend_index(const struct disp *d, const char *name)
@@ -36,49 +37,43 @@ disp_backend_index(const struct disp *d, const char *name)
 static int
 adopt_on_miss(struct disp *d, const char *ref, struct store_route *route)
 {
-	struct backend_call	 call = { .method = "GET", .timeout_ms = 10000 };
-	struct json_object	*o = NULL, *v;
+	struct json_object	*o = NULL;
 	struct dm_err		 err;
+	const char		*id, *name;
 	char			*path, *enc, *body = NULL;
-	size_t			 i, len;
-	int			 status, rc = -1;
+	ssize_t			 i;
+	int			 rc = -1;
 
 	enc = disp_url_encode(ref);
-	if (asprintf(&path, "/containers/%s/json", enc) == -1)
-		abort();
+	path = xasprintf("/containers/%s/json", enc);
 	free(enc);
-	call.path = path;
-	for (i = 0; i < d->n && rc == -1; i++) {
-		status = 0;
-		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
-		    &err) == 0 && status == 200 &&
-		    (o = json_tokener_parse(body)) != NULL &&
-		    json_object_object_get_ex(o, "Id", &v)) {
-			memset(route, 0, sizeof(*route));
-			snprintf(route->id, sizeof(route->id), "%s",
-			    json_object_get_string(v));
-			if (json_object_object_get_ex(o, "Name", &v))
-				snprintf(route->name, sizeof(route->name), "%s",
-				    json_object_get_string(v) +
-				    (json_object_get_string(v)[0] == '/'));
-			snprintf(route->backend, sizeof(route->backend), "%s",
-			    d->b[i].cfg->name);
-			snprintf(route->rule, sizeof(route->rule), "adopted");
-			route->created = (long long)time(NULL);
-			if (store_route_put(d->store, route, &err) == -1) {
-				route->name[0] = '\0';
-				(void)store_route_put(d->store, route, &err);
-			}
-			log_info("msg=\"container adopted on lookup\" "
-			    "id=%.12s name=%s backend=%s", route->id,
-			    route->name, route->backend);
-			rc = 0;
-		}
-		json_object_put(o);
-		o = NULL;
-		free(body);
-		body = NULL;
+	i = disp_first_holding(d, path, DM_INSPECT_TIMEOUT_MS, 0, &body, &err);
+	if (i == -1)
+		goto out;
+	o = json_tokener_parse(body);
+	id = dm_json_str(o, "Id");
+	if (id == NULL)
+		goto out;
+	memset(route, 0, sizeof(*route));
+	snprintf(route->id, sizeof(route->id), "%s", id);
+	name = dm_json_str(o, "Name");
+	if (name != NULL)
+		snprintf(route->name, sizeof(route->name), "%s",
+		    name + (name[0] == '/'));
+	snprintf(route->backend, sizeof(route->backend), "%s",
+	    d->b[i].cfg->name);
+	snprintf(route->rule, sizeof(route->rule), "adopted");
+	route->created = (long long)time(NULL);
+	if (store_route_put(d->store, route, &err) == -1) {
+		route->name[0] = '\0';
+		(void)store_route_put(d->store, route, &err);
 	}
+	log_info("msg=\"container adopted on lookup\" id=%.12s name=%s "
+	    "backend=%s", route->id, route->name, route->backend);
+	rc = 0;
+out:
+	json_object_put(o);
+	free(body);
 	free(path);
 	return rc;
 }
@@ -136,9 +131,8 @@ path_with_id(const struct disp_req *req, const char *id)
 	if (end == NULL)
 		end = seg + strlen(seg);
 	pre = (size_t)(seg - req->path);
-	if (asprintf(&p, "%.*s%s%s%s%s", (int)pre, req->path, id, end,
-	    req->query[0] != '\0' ? "?" : "", req->query) == -1)
-		abort();
+	p = xasprintf("%.*s%s%s%s%s", (int)pre, req->path, id, end,
+	    req->query[0] != '\0' ? "?" : "", req->query);
 	return p;
 }
 
@@ -175,8 +169,7 @@ disp_route_request(struct disp *d, const struct disp_req *req, size_t *bi,
 		if (disp_lookup_container(d, ref, &route, bi, err) == -1)
 			return -1;
 		q = disp_query_set(req->query, "container", route.id);
-		if (asprintf(path, "%s?%s", req->path, q) == -1)
-			abort();
+		*path = xasprintf("%s?%s", req->path, q);
 		free(q);
 		snprintf(ctr_id, STORE_ID_MAX, "%s", route.id);
 		return 0;
@@ -196,7 +189,7 @@ disp_route_request(struct disp *d, const struct disp_req *req, size_t *bi,
 int
 disp_route_verify(struct disp *d, const struct store_route *route)
 {
-	struct backend_call	 call = { .method = "GET", .timeout_ms = 10000 };
+	struct backend_call	 call = { .method = "GET", .timeout_ms = DM_INSPECT_TIMEOUT_MS };
 	struct dm_err		 err;
 	char			*path, *body = NULL;
 	size_t			 bi, len;
@@ -205,8 +198,7 @@ disp_route_verify(struct disp *d, const struct store_route *route)
 	bi = disp_backend_index(d, route->backend);
 	if (bi == (size_t)-1)
 		return 0;
-	if (asprintf(&path, "/containers/%s/json", route->id) == -1)
-		abort();
+	path = xasprintf("/containers/%s/json", route->id);
 	call.path = path;
 	if (backend_do(d->b[bi].be, &call, &status, &body, &len, NULL, &err)
 	    == 0 && status == 404) {
@@ -265,8 +257,8 @@ disp_route_after(struct disp *d, const struct disp_req *req,
 }
 
 /* POST /containers/{id}/exec answered: remember the exec's owner. */
-void
-disp_exec_created(struct disp *d, const char *ctr_id, const char *body)
+static void
+exec_created(struct disp *d, const char *ctr_id, const char *body)
 {
 	struct json_object	*o, *v;
 	struct dm_err		 err;
@@ -292,7 +284,7 @@ list_all(struct disp *d, size_t i, void *arg)
 {
 	struct listing		*l = arg;
 	struct backend_call	 call = { .method = "GET",
-	    .path = "/containers/json?all=1", .timeout_ms = 15000 };
+	    .path = "/containers/json?all=1", .timeout_ms = DM_LOOKUP_TIMEOUT_MS };
 	struct dm_err		 err;
 	char			*body = NULL;
 	size_t			 len;
@@ -435,4 +427,40 @@ disp_reconcile(struct disp *d)
 	    store_route_count(d->store), adopted, dc.dropped);
 	for (i = 0; i < d->n; i++)
 		json_object_put(l[i].list);
+}
+
+/*
+ * POST /containers/{id}/exec on the owner: the answer's Id is remembered
+ * against the container, so /exec/{id}/... finds the same backend.
+ */
+void
+disp_exec_create(const struct disp_ctx *ctx, struct disp_reply *r)
+{
+	struct backend_call	 bc;
+	struct dm_hdrs		 head;
+	struct dm_err		 err;
+	int			 status = 0;
+	size_t			 len;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.method = ctx->req->method;
+	bc.path = ctx->path;
+	bc.hdrs = ctx->fwd;
+	bc.body = ctx->body != NULL ? ctx->body : "";
+	bc.body_len = ctx->body_len;
+	bc.timeout_ms = DM_FAN_TIMEOUT_MS;
+	dm_hdrs_init(&head);
+	if (backend_do(ctx->d->b[ctx->target].be, &bc, &status, &r->body,
+	    &len, &head, &err) == -1) {
+		disp_reply_error(r, err.st, err.msg);
+		return;
+	}
+	/* The engine's transport headers (Date, Connection) are its own. */
+	(void)dm_hdrs_copy_end_to_end(&head, &r->hdrs);
+	dm_hdrs_clear(&head);
+	r->status = status;
+	r->body_len = len;
+	r->kind = DISP_REPLY_BODY;
+	if (status == 201)
+		exec_created(ctx->d, ctx->ctr_id, r->body);
 }

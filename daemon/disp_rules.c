@@ -11,8 +11,9 @@
 #include <strings.h>
 
 #include "daemon/disp_int.h"
+#include "lib/labels.h"
+#include "lib/util.h"
 
-#define LABEL_PIN	"io.dockmux.backend"
 
 const char *
 disp_rule_name(enum disp_rule r)
@@ -62,17 +63,6 @@ list_has(char *const *list, const char *v)
 	return 0;
 }
 
-static const char *
-label(struct json_object *labels, const char *key)
-{
-	struct json_object	*v;
-
-	if (labels == NULL || !json_object_object_get_ex(labels, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /*
  * First backend serving os; with arch, one with that arch is preferred
  * (strict: required) over the first of that os.  -1 when none.
@@ -119,7 +109,7 @@ disp_pick_backend(struct disp_pick *p, struct dm_err *err)
 
 	p->peer_os[0] = '\0';
 	/* 0: an explicit pin by name. */
-	v = label(p->labels, LABEL_PIN);
+	v = dm_json_str(p->labels, DM_LABEL_BACKEND);
 	if (v != NULL) {
 		for (k = 0; k < p->n; k++) {
 			if (strcmp(p->b[k].name, v) == 0) {
@@ -129,12 +119,12 @@ disp_pick_backend(struct disp_pick *p, struct dm_err *err)
 			}
 		}
 		dm_err_set(err, DM_EBADREQ, "label %s=%s: no dockmux backend "
-		    "named \"%s\"", LABEL_PIN, v, v);
+		    "named \"%s\"", DM_LABEL_BACKEND, v, v);
 		return -1;
 	}
 	/* 1: isolation labels; no backend offering it falls through. */
 	for (key = p->isolation_labels; key != NULL && *key != NULL; key++) {
-		v = label(p->labels, *key);
+		v = dm_json_str(p->labels, *key);
 		if (v == NULL)
 			continue;
 		for (k = 0; k < p->n; k++) {

@@ -21,10 +21,10 @@
 
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
+#include "lib/lines.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
-#define WATCH_RETRY_MS	2000		/* between reconnects */
-#define WATCH_LINE_MAX	(64 * 1024)
 #define WATCH_FILTER	"%7B%22type%22%3A%5B%22container%22%5D%2C%22event%22" \
 			"%3A%5B%22destroy%22%2C%22rename%22%5D%7D"
 
@@ -90,6 +90,23 @@ out:
 	json_object_put(o);
 }
 
+struct watch_line {
+	struct disp	*d;
+	size_t		 i;
+	long long	*last;
+};
+
+static int
+watch_line(void *arg, const char *text, size_t len, int whole)
+{
+	struct watch_line	*wl = arg;
+
+	(void)len;
+	if (whole)
+		watch_event(wl->d, wl->i, text, wl->last);
+	return 0;
+}
+
 /*
  * Follow one backend's events until stopped; reconnect after the engine
  * goes away, asking for what happened since the last event seen.
@@ -103,17 +120,16 @@ watch_main(void *p)
 	struct backend_call	 call;
 	struct backend_xfer	*x;
 	struct dm_err		 err;
-	char			 path[256], buf[16 * 1024], *line, *nl;
+	char			 path[256], buf[DM_STREAM_READ];
 	long long		 last = (long long)time(NULL);
-	size_t			 llen, k, take;
+	struct watch_line	 wl = { .d = d, .i = a->i, .last = &last };
+	struct dm_lines		 lines;
 	ssize_t			 n;
 
-	line = malloc(WATCH_LINE_MAX);
-	if (line == NULL)
-		abort();
+	dm_lines_init(&lines, DM_MAX_LINE);
 	for (;;) {
 		if (disp_backend_down(d, a->i, NULL, 0)) {
-			if (watch_sleep(w, WATCH_RETRY_MS))
+			if (watch_sleep(w, DM_WATCH_RETRY_MS))
 				break;
 			continue;
 		}
@@ -122,36 +138,21 @@ watch_main(void *p)
 		memset(&call, 0, sizeof(call));
 		call.method = "GET";
 		call.path = path;
-		call.head_timeout_ms = 10000;
+		call.head_timeout_ms = DM_WATCH_HEAD_TIMEOUT_MS;
 		x = backend_xfer_start(d->b[a->i].be, &call, &err);
 		if (x != NULL && backend_xfer_head(x, w->stop[1], &err) == 0 &&
 		    backend_xfer_status(x) == 200) {
-			llen = 0;
+			dm_lines_reset(&lines);
 			while ((n = backend_xfer_read(x, buf, sizeof(buf),
-			    w->stop[1])) > 0) {
-				for (k = 0; k < (size_t)n; k += take) {
-					nl = memchr(buf + k, '\n', (size_t)n - k);
-					take = nl != NULL ? (size_t)(nl -
-					    (buf + k)) + 1 : (size_t)n - k;
-					if (llen + take >= WATCH_LINE_MAX) {
-						llen = 0;
-						continue;
-					}
-					memcpy(line + llen, buf + k, take);
-					llen += take;
-					if (nl == NULL)
-						continue;
-					line[llen] = '\0';
-					watch_event(d, a->i, line, &last);
-					llen = 0;
-				}
-			}
+			    w->stop[1])) > 0)
+				(void)dm_lines_feed(&lines, buf, (size_t)n,
+				    watch_line, &wl);
 		}
 		backend_xfer_free(x);
-		if (watch_sleep(w, WATCH_RETRY_MS))
+		if (watch_sleep(w, DM_WATCH_RETRY_MS))
 			break;
 	}
-	free(line);
+	dm_lines_free(&lines);
 	return NULL;
 }
 
@@ -161,9 +162,7 @@ disp_watch_start(struct disp *d)
 	struct disp_watch	*w;
 	size_t			 i;
 
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		abort();
+	w = xcalloc(1, sizeof(*w));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, w->stop) ==
 	    -1) {
 		free(w);

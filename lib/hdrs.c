@@ -7,6 +7,7 @@
 
 #include "lib/hdrs.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 
 void
 dm_hdrs_init(struct dm_hdrs *h)
@@ -16,30 +17,16 @@ dm_hdrs_init(struct dm_hdrs *h)
 	h->cap = 0;
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char	*p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 int
 dm_hdrs_add(struct dm_hdrs *h, const char *name, const char *value)
 {
-	struct dm_hdr	*nv;
-	size_t		 ncap;
+	size_t	ncap;
 
 	if (h->n >= DM_MAX_HEADERS)
 		return -1;
 	if (h->n == h->cap) {
 		ncap = h->cap == 0 ? 8 : h->cap * 2;
-		nv = realloc(h->v, ncap * sizeof(*nv));
-		if (nv == NULL)
-			abort();
-		h->v = nv;
+		h->v = xrealloc(h->v, ncap * sizeof(*h->v));
 		h->cap = ncap;
 	}
 	h->v[h->n].name = xstrdup(name);
@@ -101,5 +88,26 @@ dm_hdr_is_hop_by_hop(const char *name)
 	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 		if (strcasecmp(name, hop[i]) == 0)
 			return 1;
+	return 0;
+}
+
+int
+dm_hdrs_copy_end_to_end(const struct dm_hdrs *in, struct dm_hdrs *out)
+{
+	const char	*conn = dm_hdrs_get(in, "Connection");
+	size_t		 i;
+
+	for (i = 0; i < in->n; i++) {
+		const char	*name = in->v[i].name;
+
+		if (dm_hdr_is_hop_by_hop(name))
+			continue;
+		/* Headers the Connection header names are hop-by-hop too
+		 * (RFC 9110 7.6.1). */
+		if (conn != NULL && strcasestr(conn, name) != NULL)
+			continue;
+		if (dm_hdrs_add(out, name, in->v[i].value) == -1)
+			return -1;
+	}
 	return 0;
 }

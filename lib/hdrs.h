@@ -30,4 +30,13 @@ void		 dm_hdrs_clear(struct dm_hdrs *);	/* frees every entry */
  */
 int		 dm_hdr_is_hop_by_hop(const char *);
 
+/*
+ * Append in's end-to-end headers to out: every one but the hop-by-hop
+ * ones above and those in's Connection header names.  The one way
+ * headers cross dockmux, in either direction.  -1 when out would pass
+ * DM_MAX_HEADERS.
+ */
+int		 dm_hdrs_copy_end_to_end(const struct dm_hdrs *,
+		    struct dm_hdrs *);
+
 #endif

@@ -1,8 +1,17 @@
-/* limits.h: every size ceiling dockmux enforces, in one block (leaf header). */
+/* limits.h: every ceiling and timeout, in one place (leaf header). */
 #ifndef DOCKMUX_LIB_LIMITS_H
 #define DOCKMUX_LIB_LIMITS_H
 
-#define DM_MAX_HEADER		(64 * 1024)	/* one response head from an engine */
+/*
+ * Header ceilings refuse, they never cut or drop a line.  A client
+ * request with more than DM_MAX_HEADERS header lines is answered 431 with
+ * a Docker-shaped body (api.c); one whose head does not fit
+ * DM_API_CONN_MEMORY gets 431 from libmicrohttpd itself (its own HTML
+ * body, as Go's net/http answers text).  A request head to an engine past
+ * DM_MAX_HEADER is refused (400); an engine's answer past either ceiling
+ * fails that exchange with DM_EBACKEND naming the backend (backends/).
+ */
+#define DM_MAX_HEADER		(64 * 1024)	/* a head to/from an engine */
 #define DM_MAX_HEADERS		64		/* header lines kept per message */
 #define DM_MAX_PATH		4096		/* request path + query */
 #define DM_MAX_CREATE_BODY	(4 * 1024 * 1024) /* JSON bodies dockmux parses */
@@ -13,6 +22,51 @@
 #define DM_CONNECT_TIMEOUT_MS	3000		/* connect to an engine socket */
 #define DM_PING_TIMEOUT_MS	2000		/* /_ping and /version probes */
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
+#define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
+#define DM_MAX_VERSION		64		/* a version string kept */
+
+/*
+ * Front end (api/): libmicrohttpd, one thread per connection.  Its memory
+ * per connection holds the request head plus one response block; MHD
+ * zeroes it for every request, so it stays small.  No idle timeout:
+ * logs -f and attach stay silent for hours.
+ */
+#define DM_API_CONN_MEMORY	(32 * 1024)	/* MHD per connection */
+#define DM_API_BLOCK		(16 * 1024)	/* one streamed reply block */
+#define DM_API_IDLE_TIMEOUT_S	0		/* idle clients: 0 keep */
+#define DM_LISTEN_BACKLOG	128		/* listen(2) queue */
+
+/* Engines (backends/). */
+#define DM_POOL_MAX_IDLE	16		/* idle conns per backend */
+/* The longest wait before looking at shutdown and the client again. */
+#define DM_POLL_SLICE_MS	1000
+#define DM_CURL_BUFFER		(64 * 1024)	/* curl's receive buffer */
+#define DM_HIJACK_HEAD_TIMEOUT_MS 60000		/* attach/exec answer */
+#define DM_MAX_REFUSAL_BODY	(64 * 1024)	/* a refused upgrade */
+
+/* Admin CLI (cli/). */
+#define DM_CLI_TIMEOUT_MS	30000		/* may probe engines */
+#define DM_CLI_MAX_COLUMNS	16		/* table columns kept aligned */
+
+/* The dispatcher (daemon/disp_*.c). */
+#define DM_HEALTH_INTERVAL_MS	2000		/* probe period of an up backend */
+#define DM_HEALTH_MAX_BACKOFF_MS 30000		/* longest wait for a down one */
+#define DM_HEALTH_TICK_MS	250		/* how often probes fall due */
+#define DM_SETTLE_MS		2		/* for the rest of a small answer */
+#define DM_FAN_TIMEOUT_MS	60000		/* one fan-out exchange, exec create */
+#define DM_INSPECT_TIMEOUT_MS	10000		/* one inspect or /info */
+#define DM_LOOKUP_TIMEOUT_MS	15000		/* image holder, reconcile list */
+#define DM_LIST_TIMEOUT_MS	30000		/* a list, a rollback remove */
+#define DM_CREATE_TIMEOUT_MS	120000		/* a container create */
+#define DM_PULL_HEAD_TIMEOUT_MS	120000		/* a pull's first answer */
+#define DM_STREAM_HEAD_TIMEOUT_MS 15000		/* events, logs, stats heads */
+#define DM_WATCH_HEAD_TIMEOUT_MS 10000		/* the route watcher's events */
+#define DM_WATCH_RETRY_MS	2000		/* between watcher reconnects */
+#define DM_STREAM_READ		(16 * 1024)	/* one read of an engine stream */
+#define DM_MAX_LINE		(64 * 1024)	/* one event or progress line */
+#define DM_EVENT_QUEUE_MAX	(1024 * 1024)	/* events waiting for a client */
+#define DM_MAX_MISS_BODY	(64 * 1024)	/* a failed read's error body */
+#define DM_METRIC_SERIES	512		/* (class, backend, status) kept */
 
 /* store */
 #define DM_STORE_ID_MAX		65		/* container ID: 64 hex + NUL */

@@ -10,12 +10,14 @@ for o in $(find "$build/lib" "$build/config" "$build/daemon" "$build/api" \
     "$build/backends" "$build/store" "$build/cli" -name '*.o' 2>/dev/null); do
 	src=${o#"$build"/}
 	src=${src%.o}.c
+	[ -f "$src" ] || continue
 	nm --defined-only -g "$o" | awk -v f="$src" '$2 ~ /[TDBR]/ {print $3, f}'
 done | sort >"$tmp/def"
 for o in $(find "$build/lib" "$build/config" "$build/daemon" "$build/api" \
     "$build/backends" "$build/store" "$build/cli" -name '*.o' 2>/dev/null); do
 	src=${o#"$build"/}
 	src=${src%.o}.c
+	[ -f "$src" ] || continue
 	nm -u "$o" | awk -v f="$src" '{print $2, f}'
 done | sort >"$tmp/use"
 # user -> definer edges, one per file pair

@@ -1,5 +1,5 @@
-/* check_classify.c: the route table: method + path to a typed request. */
-/* Threads: Check's runner only; api_classify() is a pure function. */
+/* check_table.c: the endpoint table: method, path and query to a row. */
+/* Threads: Check's runner only; disp_classify() is a pure function. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +7,13 @@
 
 #include <check.h>
 
-#include "api/api.h"
-#include "daemon/disp.h"
+#include "daemon/disp_int.h"
+#include "daemon/disp_int.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
- * One row: what the client sends and what api_classify() must make of it.
+ * One row: what the client sends and what disp_classify() must make of it.
  * version "" and rest NULL mean "no /vX.Y prefix": rest is the path itself.
  */
 struct classify_row {
@@ -94,8 +94,8 @@ static const struct classify_row exec_rows[] = {
 static const struct classify_row primary_rows[] = {
 	{ "images_list_fans_out", "GET", "/images/json",
 	    ROUTE_FANOUT, RES_IMAGES, "", "list", "", NULL },
-	{ "images_pull_fans_out", "POST", "/images/create",
-	    ROUTE_FANOUT, RES_IMAGES, "", "pull", "", NULL },
+	{ "images_import_without_from_image", "POST", "/images/create",
+	    ROUTE_FANOUT, RES_IMAGES, "", "import", "", NULL },
 	{ "image_inspect_primary", "GET", "/images/busybox/json",
 	    ROUTE_PRIMARY, RES_IMAGES, "", "", "", NULL },
 	{ "events_fan_out", "GET", "/events",
@@ -108,8 +108,8 @@ static const struct classify_row primary_rows[] = {
 	    ROUTE_PRIMARY, RES_NETWORKS, "", "", "", NULL },
 	{ "volumes_primary", "GET", "/volumes",
 	    ROUTE_PRIMARY, RES_VOLUMES, "", "", "", NULL },
-	{ "volume_primary", "DELETE", "/volumes/x",
-	    ROUTE_PRIMARY, RES_VOLUMES, "", "", "", NULL },
+	{ "volume_remove_keeps_name", "DELETE", "/volumes/x",
+	    ROUTE_PRIMARY, RES_VOLUMES, "x", "", "", NULL },
 	{ "system_df_primary", "GET", "/system/df",
 	    ROUTE_PRIMARY, RES_SYSTEM, "", "", "", NULL },
 	{ "unknown_primary", "GET", "/foo/bar",
@@ -255,7 +255,7 @@ check_row(const struct classify_row *row)
 	snprintf(req.api_version, sizeof(req.api_version), "9.99");
 	req.rest = "stale";
 
-	ck_assert_msg(api_classify(row->method, row->path, &req) == 0,
+	ck_assert_msg(disp_classify(row->method, row->path, &req) == 0,
 	    "%s: %s %s refused", row->name, row->method, row->path);
 	ck_assert_msg(req.kind == row->kind, "%s: %s %s: kind %s, want %s",
 	    row->name, row->method, row->path, kind_name(req.kind),
@@ -276,6 +276,81 @@ check_row(const struct classify_row *row)
 	    "%s: %s %s: rest \"%s\", want \"%s\"", row->name, row->method,
 	    row->path, req.rest != NULL ? req.rest : "(null)", rest);
 }
+
+/*
+ * What a row decides besides its kind: where the call goes first and who
+ * serves it.  The handler is named by the function the row must carry.
+ */
+struct endpoint_row {
+	const char		*name;
+	const char		*method;
+	const char		*path;
+	const char		*query;
+	enum disp_target	 target;
+	disp_serve_fn		*serve;		/* NULL: streamed */
+};
+
+static const struct endpoint_row endpoint_rows[] = {
+	{ "ping_local", "GET", "/_ping", "", TARGET_PRIMARY,
+	    disp_local_ping },
+	{ "create_rules", "POST", "/v1.41/containers/create", "name=x",
+	    TARGET_PRIMARY, disp_create },
+	{ "logs_owner_then_fallback", "GET", "/containers/a/logs", "",
+	    TARGET_OWNER, disp_read_fallback },
+	{ "exec_create_remembered", "POST", "/containers/a/exec", "",
+	    TARGET_OWNER, disp_exec_create },
+	{ "start_streamed_to_owner", "POST", "/containers/a/start", "",
+	    TARGET_OWNER, NULL },
+	{ "pull_with_from_image", "POST", "/images/create",
+	    "fromImage=busybox&tag=1", TARGET_PRIMARY, disp_pull },
+	{ "import_by_platform", "POST", "/images/create", "fromSrc=-",
+	    TARGET_PLATFORM, NULL },
+	{ "load_by_platform", "POST", "/images/load", "", TARGET_PLATFORM,
+	    NULL },
+	{ "build_by_platform", "POST", "/build", "t=x", TARGET_PLATFORM,
+	    NULL },
+	{ "image_inspect_holder", "GET", "/images/127.0.0.1:5000/a/b:1/json",
+	    "", TARGET_IMAGE_HOLDER, NULL },
+	{ "image_save_holder", "GET", "/images/get", "names=a",
+	    TARGET_IMAGE_HOLDER, NULL },
+	{ "image_tag_everywhere", "POST", "/images/a/b/tag", "repo=c",
+	    TARGET_PRIMARY, disp_image_each },
+	{ "image_remove_everywhere", "DELETE", "/images/a/b", "",
+	    TARGET_PRIMARY, disp_image_each },
+	{ "image_json_is_not_a_name", "POST", "/images/json", "",
+	    TARGET_PRIMARY, NULL },
+	{ "network_remove_replicated", "DELETE", "/networks/n", "",
+	    TARGET_PRIMARY, disp_netvol_replicate },
+	{ "network_remove_without_id_streamed", "DELETE", "/networks", "",
+	    TARGET_PRIMARY, NULL },
+	{ "network_connect", "POST", "/networks/n/connect", "",
+	    TARGET_PRIMARY, disp_network_connect },
+	{ "network_inspect_first_holder", "GET", "/networks/n", "",
+	    TARGET_PRIMARY, disp_first_holder },
+	{ "volume_list_merged", "GET", "/volumes/", "", TARGET_PRIMARY,
+	    disp_netvol_list },
+	{ "system_df_merged", "GET", "/system/df", "", TARGET_PRIMARY,
+	    disp_system_df },
+	{ "unknown_streamed_to_primary", "POST", "/session", "",
+	    TARGET_PRIMARY, NULL },
+};
+
+START_TEST(test_endpoint)
+{
+	const struct endpoint_row	*row = &endpoint_rows[_i];
+	struct disp_req			 req;
+
+	memset(&req, 0, sizeof(req));
+	req.query = row->query;
+	ck_assert_msg(disp_classify(row->method, row->path, &req) == 0,
+	    "%s: refused", row->name);
+	ck_assert_ptr_nonnull(req.ep);
+	ck_assert_msg(req.ep->target == row->target, "%s: target %d, want %d",
+	    row->name, (int)req.ep->target, (int)row->target);
+	ck_assert_msg(req.ep->serve == row->serve, "%s: %s handler",
+	    row->name, row->serve == NULL ? "unexpected" : "wrong or no");
+}
+END_TEST
 
 START_TEST(test_local)
 {
@@ -314,11 +389,11 @@ START_TEST(test_rest_points_into_path)
 	struct disp_req		req;
 
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(api_classify("GET", path, &req), 0);
+	ck_assert_int_eq(disp_classify("GET", path, &req), 0);
 	ck_assert_ptr_eq(req.rest, path + strlen("/v1.41"));
 
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(api_classify("GET", path + strlen("/v1.41"), &req),
+	ck_assert_int_eq(disp_classify("GET", path + strlen("/v1.41"), &req),
 	    0);
 	ck_assert_ptr_eq(req.rest, path + strlen("/v1.41"));
 }
@@ -333,13 +408,13 @@ START_TEST(test_version_too_long_refused)
 	/* 15 characters fit api_version[16]; 16 do not. */
 	memset(&req, 0, sizeof(req));
 	snprintf(path, sizeof(path), "/v%s/_ping", "1.4444444444444");
-	ck_assert_int_eq(api_classify("GET", path, &req), 0);
+	ck_assert_int_eq(disp_classify("GET", path, &req), 0);
 	ck_assert_str_eq(req.api_version, "1.4444444444444");
 	ck_assert_int_eq(req.kind, ROUTE_LOCAL);
 
 	memset(&req, 0, sizeof(req));
 	snprintf(path, sizeof(path), "/v%s/_ping", "1.44444444444444");
-	ck_assert_int_eq(api_classify("GET", path, &req), -1);
+	ck_assert_int_eq(disp_classify("GET", path, &req), -1);
 }
 END_TEST
 
@@ -350,7 +425,7 @@ START_TEST(test_partial_match_leaves_no_id)
 
 	/* "/exec/{id}/{action}" copies "e1", then finds no action. */
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(api_classify("GET", "/exec/e1", &req), 0);
+	ck_assert_int_eq(disp_classify("GET", "/exec/e1", &req), 0);
 	ck_assert_int_eq(req.kind, ROUTE_PRIMARY);
 	ck_assert_int_eq(req.res, RES_OTHER);
 	ck_assert_str_eq(req.id, "");
@@ -358,7 +433,7 @@ START_TEST(test_partial_match_leaves_no_id)
 
 	/* "/containers/{id}/logs" leaves "/x"; the any-rest route takes it. */
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(api_classify("GET", "/containers/abc/logs/x", &req),
+	ck_assert_int_eq(disp_classify("GET", "/containers/abc/logs/x", &req),
 	    0);
 	ck_assert_int_eq(req.kind, ROUTE_PER_CONTAINER);
 	ck_assert_str_eq(req.id, "abc");
@@ -389,6 +464,10 @@ classify_suite(void)
 
 	tc = tcase_create("primary");
 	tcase_add_loop_test(tc, test_primary, 0, (int)NITEMS(primary_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("endpoints");
+	tcase_add_loop_test(tc, test_endpoint, 0, (int)NITEMS(endpoint_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("edge");

@@ -1,7 +1,8 @@
 /*
- * disp_fan.c: what every fan-out shares: one slot per backend holding a
+ * disp_slots.c: what every fan-out shares: one slot per backend holding a
  * whole small exchange (down backends and unwanted ones skipped), the
- * message of a failed slot, the request target and JSON text helpers.
+ * message of a failed slot, lists merged by key, the request target and
+ * JSON text helpers.
  */
 /* Threads: a slot belongs to the thread disp_each_backend() gives it. */
 
@@ -12,6 +13,7 @@
 
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 
 #define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -30,7 +32,7 @@ disp_slots_init(struct disp *d, struct disp_slot *s, void **args,
 		s[i].body = body;
 		s[i].body_len = body_len;
 		s[i].wanted = 1;
-		s[i].timeout_ms = DISP_FAN_TIMEOUT_MS;
+		s[i].timeout_ms = DM_FAN_TIMEOUT_MS;
 		dm_hdrs_init(&s[i].ahdrs);
 		if (args != NULL)
 			args[i] = &s[i];
@@ -98,19 +100,12 @@ disp_slots_free(struct disp *d, struct disp_slot *s)
 void
 disp_reply_slot(struct disp_reply *r, struct disp_slot *s)
 {
-	size_t	i;
-
 	r->status = s->status;
 	r->kind = DISP_REPLY_BODY;
-	r->body = s->answer != NULL ? s->answer : strdup("");
-	if (r->body == NULL)
-		abort();
+	r->body = s->answer != NULL ? s->answer : xstrdup("");
 	r->body_len = strlen(r->body);
 	s->answer = NULL;
-	for (i = 0; i < s->ahdrs.n; i++)
-		if (!dm_hdr_is_hop_by_hop(s->ahdrs.v[i].name))
-			(void)dm_hdrs_add(&r->hdrs, s->ahdrs.v[i].name,
-			    s->ahdrs.v[i].value);
+	(void)dm_hdrs_copy_end_to_end(&s->ahdrs, &r->hdrs);
 }
 
 char *
@@ -118,20 +113,15 @@ disp_req_target(const struct disp_req *req)
 {
 	char	*p;
 
-	if (asprintf(&p, "%s%s%s", req->path, req->query[0] != '\0' ? "?" :
-	    "", req->query) == -1)
-		abort();
+	p = xasprintf("%s%s%s", req->path, req->query[0] != '\0' ? "?" :
+	    "", req->query);
 	return p;
 }
 
 char *
 disp_json_text(struct json_object *o)
 {
-	char	*s = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
-
-	if (s == NULL)
-		abort();
-	return s;
+	return xstrdup(json_object_to_json_string_ext(o, JSON_FLAGS));
 }
 
 char *
@@ -141,4 +131,83 @@ disp_json_take(struct json_object *o)
 
 	json_object_put(o);
 	return s;
+}
+
+void
+disp_merge_init(struct disp_merge *m, const char *key,
+    void (*fresh)(struct json_object *, size_t, void *),
+    void (*again)(struct json_object *, struct json_object *, size_t, void *),
+    void *arg)
+{
+	m->key = key;
+	m->list = json_object_new_array();
+	m->seen = json_object_new_object();
+	m->fresh = fresh;
+	m->again = again;
+	m->arg = arg;
+}
+
+void
+disp_merge_add(struct disp_merge *m, struct json_object *array, size_t bi)
+{
+	struct json_object	*e, *k, *have;
+	const char		*key;
+	size_t			 i;
+
+	if (!json_object_is_type(array, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(array); i++) {
+		e = json_object_array_get_idx(array, i);
+		/* An engine's null or wrong type is no key: left out. */
+		if (!json_object_is_type(e, json_type_object) ||
+		    !json_object_object_get_ex(e, m->key, &k) ||
+		    !json_object_is_type(k, json_type_string))
+			continue;
+		key = json_object_get_string(k);
+		if (json_object_object_get_ex(m->seen, key, &have)) {
+			if (m->again != NULL)
+				m->again(have, e, bi, m->arg);
+			continue;
+		}
+		if (m->fresh != NULL)
+			m->fresh(e, bi, m->arg);
+		json_object_object_add(m->seen, key, json_object_get(e));
+		json_object_array_add(m->list, json_object_get(e));
+	}
+}
+
+void
+disp_merge_free(struct disp_merge *m)
+{
+	json_object_put(m->list);
+	json_object_put(m->seen);
+	m->list = m->seen = NULL;
+}
+
+ssize_t
+disp_first_holding(struct disp *d, const char *path, int timeout_ms,
+    int skip_down, char **body, struct dm_err *err)
+{
+	struct backend_call	 call = { .method = "GET", .path = path,
+	    .timeout_ms = timeout_ms };
+	char			*answer = NULL;
+	size_t			 i, len;
+	int			 status;
+
+	for (i = 0; i < d->n; i++) {
+		status = 0;
+		if (skip_down && disp_backend_down(d, i, NULL, 0))
+			continue;
+		if (backend_do(d->b[i].be, &call, &status, &answer, &len, NULL,
+		    err) == 0 && status == 200) {
+			if (body != NULL)
+				*body = answer;
+			else
+				free(answer);
+			return (ssize_t)i;
+		}
+		free(answer);
+		answer = NULL;
+	}
+	return -1;
 }

@@ -1,5 +1,5 @@
 /*
- * disp_fanout.c: requests answered from every backend at once and merged
+ * disp_containers.c: the container list, answered by every backend and merged
  * (seed: the image fan-outs): GET /containers/json.
  */
 /* Threads: MHD connection threads; one helper thread per backend. */
@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
+#include "lib/labels.h"
 #include "lib/limits.h"
+#include "lib/util.h"
 #include "lib/log.h"
 
-#define LABEL_BACKEND	"io.dockmux.backend"
 
 /*
  * Take "label=io.dockmux.backend=X" out of the filters (engines do not
@@ -31,17 +32,13 @@ strip_backend_filter(struct disp *d, const char *query, size_t *only,
 
 	*only = (size_t)-1;
 	*bad = 0;
-	raw = malloc(rawlen);
-	if (raw == NULL)
-		abort();
+	raw = xmalloc(rawlen);
 	if (!disp_query_get(query, "filters", raw, rawlen) ||
 	    (f = json_tokener_parse(raw)) == NULL ||
 	    !json_object_object_get_ex(f, "label", &lab)) {
 		json_object_put(f);
 		free(raw);
-		out = strdup(query);
-		if (out == NULL)
-			abort();
+		out = xstrdup(query);
 		return out;
 	}
 	/* Both shapes: ["k=v", ...] and {"k=v": true, ...}. */
@@ -50,13 +47,13 @@ strip_backend_filter(struct disp *d, const char *query, size_t *only,
 		for (i = 0; i < json_object_array_length(lab); i++) {
 			v = json_object_get_string(
 			    json_object_array_get_idx(lab, i));
-			if (strncmp(v, LABEL_BACKEND, strlen(LABEL_BACKEND))
+			if (strncmp(v, DM_LABEL_BACKEND, strlen(DM_LABEL_BACKEND))
 			    != 0)
 				json_object_array_add(keep,
 				    json_object_new_string(v));
-			else if (v[strlen(LABEL_BACKEND)] == '=' &&
+			else if (v[strlen(DM_LABEL_BACKEND)] == '=' &&
 			    (*only = disp_backend_index(d,
-			    v + strlen(LABEL_BACKEND) + 1)) == (size_t)-1)
+			    v + strlen(DM_LABEL_BACKEND) + 1)) == (size_t)-1)
 				*bad = 1;
 		}
 		if (json_object_array_length(keep) == 0) {
@@ -66,13 +63,13 @@ strip_backend_filter(struct disp *d, const char *query, size_t *only,
 	} else if (json_object_is_type(lab, json_type_object)) {
 		keep = json_object_new_object();
 		json_object_object_foreach(lab, k, val) {
-			if (strncmp(k, LABEL_BACKEND, strlen(LABEL_BACKEND))
+			if (strncmp(k, DM_LABEL_BACKEND, strlen(DM_LABEL_BACKEND))
 			    != 0)
 				json_object_object_add(keep, k,
 				    json_object_get(val));
-			else if (k[strlen(LABEL_BACKEND)] == '=' &&
+			else if (k[strlen(DM_LABEL_BACKEND)] == '=' &&
 			    (*only = disp_backend_index(d,
-			    k + strlen(LABEL_BACKEND) + 1)) == (size_t)-1)
+			    k + strlen(DM_LABEL_BACKEND) + 1)) == (size_t)-1)
 				*bad = 1;
 		}
 		if (json_object_object_length(keep) == 0) {
@@ -105,6 +102,28 @@ by_created_desc(const void *a, const void *b)
 	return vx < vy ? 1 : vx > vy ? -1 : 0;
 }
 
+/* A container seen first on backend bi: labelled with its owner. */
+static void
+label_owner(struct json_object *e, size_t bi, void *arg)
+{
+	struct disp		*d = arg;
+	struct json_object	*labels;
+	struct store_route	 route;
+	struct dm_err		 err;
+	const char		*id = dm_json_str(e, "Id");
+
+	labels = dm_json_obj(e, "Labels");
+	if (labels == NULL) {
+		labels = json_object_new_object();
+		json_object_object_add(e, "Labels", labels);
+	}
+	/* The owner, when one engine is configured twice. */
+	json_object_object_add(labels, DM_LABEL_BACKEND,
+	    json_object_new_string(store_route_find(d->store, id, &route,
+	    &err) == 0 && strcmp(route.id, id) == 0 ? route.backend :
+	    d->b[bi].cfg->name));
+}
+
 /*
  * GET /containers/json: every backend (or the one a label filter names)
  * in parallel; merged, de-duplicated by Id, each entry labelled with its
@@ -112,15 +131,16 @@ by_created_desc(const void *a, const void *b)
  * backend is skipped with a warning header unless all fail.
  */
 void
-disp_list_containers(struct disp *d, const struct disp_req *req,
-    const struct dm_hdrs *fwd, struct disp_reply *r)
+disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 {
+	struct disp		*d = ctx->d;
+	const struct disp_req	*req = ctx->req;
+	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
-	struct json_object	*merged, *list, *e, *id, *labels, *seen;
+	struct json_object	*merged = NULL, *list;
 	struct json_object	**v = NULL;
-	struct store_route	 route;
-	struct dm_err		 err;
+	struct disp_merge	 m;
 	char			*query, *path, warn[1024], lim[32];
 	size_t			 i, k, only, nv = 0, ok = 0, wlen = 0;
 	long			 limit = -1;
@@ -134,18 +154,15 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 	}
 	if (disp_query_get(req->query, "limit", lim, sizeof(lim)))
 		limit = strtol(lim, NULL, 10);
-	if (asprintf(&path, "%s%s%s", req->path, query[0] ? "?" : "", query)
-	    == -1)
-		abort();
+	path = xasprintf("%s%s%s", req->path, query[0] ? "?" : "", query);
 	disp_slots_init(d, s, args, "GET", path, fwd, NULL, 0);
 	for (i = 0; i < d->n; i++) {
 		s[i].wanted = only == (size_t)-1 || only == i;
-		s[i].timeout_ms = 30000;
+		s[i].timeout_ms = DM_LIST_TIMEOUT_MS;
 	}
 	disp_each_backend(d, disp_slot_do, args);
 
-	merged = json_object_new_array();
-	seen = json_object_new_object();
+	disp_merge_init(&m, "Id", label_owner, NULL, d);
 	warn[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		if (!s[i].wanted)
@@ -174,27 +191,7 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 			continue;
 		}
 		ok++;
-		for (k = 0; k < json_object_array_length(list); k++) {
-			e = json_object_array_get_idx(list, k);
-			if (!json_object_object_get_ex(e, "Id", &id) ||
-			    json_object_object_get_ex(seen,
-			    json_object_get_string(id), NULL))
-				continue;
-			json_object_object_add(seen,
-			    json_object_get_string(id), NULL);
-			if (!json_object_object_get_ex(e, "Labels", &labels) ||
-			    !json_object_is_type(labels, json_type_object)) {
-				labels = json_object_new_object();
-				json_object_object_add(e, "Labels", labels);
-			}
-			/* The owner, when one engine is configured twice. */
-			json_object_object_add(labels, LABEL_BACKEND,
-			    json_object_new_string(store_route_find(d->store,
-			    json_object_get_string(id), &route, &err) == 0 &&
-			    strcmp(route.id, json_object_get_string(id)) == 0 ?
-			    route.backend : d->b[i].cfg->name));
-			json_object_array_add(merged, json_object_get(e));
-		}
+		disp_merge_add(&m, list, i);
 		json_object_put(list);
 	}
 	if (ok == 0) {
@@ -202,11 +199,10 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 		    "no backend answered");
 		goto out;
 	}
+	merged = json_object_get(m.list);
 	nv = json_object_array_length(merged);
 	if (nv > 1) {
-		v = calloc(nv, sizeof(*v));
-		if (v == NULL)
-			abort();
+		v = xcalloc(nv, sizeof(*v));
 		for (k = 0; k < nv; k++)
 			v[k] = json_object_get(json_object_array_get_idx(
 			    merged, k));
@@ -226,7 +222,7 @@ disp_list_containers(struct disp *d, const struct disp_req *req,
 		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
 out:
 	json_object_put(merged);
-	json_object_put(seen);
+	disp_merge_free(&m);
 	disp_slots_free(d, s);
 	free(path);
 	free(query);

@@ -1,0 +1,345 @@
+/*
+ * disp_call.c: one call's life: begin (plan it by its endpoint row),
+ * body, end (forward, hijack, or the row's handler) and free.  The top
+ * of the dispatcher: handlers are reached through the endpoint table
+ * (disp_table.c) and never call back into this file.
+ */
+/*
+ * Threads: MHD connection threads call disp_begin/body/end/call_free for
+ * their own call.
+ */
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/disp_int.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+enum call_mode {
+	CALL_FAILED = 0,	/* err says why; answered at the end */
+	CALL_LOCAL,		/* dockmuxd answers; no body is kept */
+	CALL_FORWARD,		/* streamed both ways through libcurl */
+	CALL_HIJACK,		/* body buffered, then a raw connection */
+	CALL_BUFFER		/* body buffered, then the row's handler */
+};
+
+struct disp_call {
+	struct disp		*d;
+	const struct disp_req	*req;		/* borrowed from the front end */
+	enum call_mode		 mode;
+	size_t			 target;	/* index into d->b */
+	struct dm_hdrs		 fwd;		/* headers sent to the engine */
+	char			*target_path;	/* path and query sent */
+	struct backend_xfer	*x;		/* CALL_FORWARD, until streamed */
+	char			*body;		/* HIJACK, BUFFER: the body */
+	size_t			 body_len;
+	char			 ctr_id[STORE_ID_MAX]; /* owner-routed: full ID */
+	struct timespec		 started;
+	struct dm_err		 err;
+};
+
+static void
+call_ctx(const struct disp_call *c, struct disp_ctx *x)
+{
+	x->d = c->d;
+	x->req = c->req;
+	x->fwd = &c->fwd;
+	x->body = c->body;
+	x->body_len = c->body_len;
+	x->target = c->target;
+	x->path = c->target_path;
+	x->ctr_id = c->ctr_id;
+}
+
+/*
+ * The backend a row's target names.  0 with c->target set; -1 with c->err
+ * (a container or exec nobody owns, an image nobody holds, an owner that
+ * is down).
+ */
+static int
+pick_target(struct disp_call *c)
+{
+	const struct disp_req	*req = c->req;
+	char			*path = NULL;
+
+	c->target = 0;
+	switch (req->ep->target) {
+	case TARGET_PRIMARY:
+		return 0;
+	case TARGET_PLATFORM:
+		c->target = disp_platform_backend(c->d, req);
+		return 0;
+	case TARGET_IMAGE_HOLDER:
+		return disp_image_route(c->d, req, &c->target, &c->err);
+	case TARGET_OWNER:
+		break;
+	}
+	if (disp_route_request(c->d, req, &c->target, &path, c->ctr_id,
+	    &c->err) == -1)
+		return -1;
+	if (path != NULL) {
+		free(c->target_path);
+		c->target_path = path;
+	}
+	/* Reads fall back to other backends; everything else needs the
+	 * owner itself. */
+	if (req->kind != ROUTE_READ_FALLBACK &&
+	    disp_backend_down(c->d, c->target, c->err.msg,
+	    sizeof(c->err.msg))) {
+		c->err.st = DM_EUNAVAIL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * How the call is served, from its row: answered here, buffered for the
+ * row's handler, relayed raw, or streamed to the target backend.
+ */
+static void
+plan(struct disp_call *c)
+{
+	const struct disp_req	*req = c->req;
+
+	if (pick_target(c) == -1)
+		c->mode = CALL_FAILED;
+	else if (req->kind == ROUTE_LOCAL)
+		c->mode = CALL_LOCAL;
+	else if (req->ep->serve != NULL)
+		c->mode = CALL_BUFFER;
+	else if (req->kind == ROUTE_HIJACK && req->wants_upgrade)
+		c->mode = CALL_HIJACK;
+	else
+		c->mode = CALL_FORWARD;
+}
+
+struct disp_call *
+disp_begin(struct dispatcher *root, const struct disp_req *req)
+{
+	struct disp_call	*c;
+	struct disp		*d;
+	struct backend_call	 bc;
+
+	c = xcalloc(1, sizeof(*c));
+	d = disp_view_acquire(root);
+	c->d = d;
+	c->req = req;
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	dm_hdrs_init(&c->fwd);
+	dm_err_clear(&c->err);
+	atomic_fetch_add(&root->active, 1);
+	c->target_path = disp_req_target(req);
+	if (dm_hdrs_copy_end_to_end(req->hdrs, &c->fwd) == -1) {
+		dm_err_set(&c->err, DM_EBADREQ, "too many request headers");
+		c->mode = CALL_FAILED;
+		return c;
+	}
+	plan(c);
+	if (c->mode != CALL_FORWARD)
+		return c;
+	memset(&bc, 0, sizeof(bc));
+	bc.method = req->method;
+	bc.path = c->target_path;
+	bc.hdrs = &c->fwd;
+	bc.body_streamed = req->has_body;
+	bc.body_size = req->body_size;
+	c->x = backend_xfer_start(d->b[c->target].be, &bc, &c->err);
+	if (c->x == NULL) {
+		c->mode = CALL_FAILED;
+		log_warnx("msg=\"forward failed\" backend=%s path=%s "
+		    "reason=\"%s\"", d->b[c->target].cfg->name, req->path,
+		    c->err.msg);
+	}
+	return c;
+}
+
+void
+disp_body(struct disp_call *c, const char *data, size_t len)
+{
+	char	*nb;
+
+	switch (c->mode) {
+	case CALL_FORWARD:
+		if (backend_xfer_send(c->x, data, len, &c->err) == -1) {
+			log_warnx("msg=\"upload failed\" backend=%s "
+			    "reason=\"%s\"", c->d->b[c->target].cfg->name,
+			    c->err.msg);
+			backend_xfer_free(c->x);
+			c->x = NULL;
+			c->mode = CALL_FAILED;
+		}
+		break;
+	case CALL_HIJACK:
+	case CALL_BUFFER:
+		if (c->body_len + len > DM_MAX_CREATE_BODY) {
+			dm_err_set(&c->err, DM_ETOOBIG, "request body too "
+			    "large");
+			c->mode = CALL_FAILED;
+			break;
+		}
+		nb = xrealloc(c->body, c->body_len + len + 1);
+		c->body = nb;
+		memcpy(c->body + c->body_len, data, len);
+		c->body_len += len;
+		c->body[c->body_len] = '\0';	/* parsed as a C string */
+		break;
+	case CALL_LOCAL:
+	case CALL_FAILED:
+		break;
+	}
+}
+
+static void
+end_forward(struct disp_call *c, struct disp_reply *r)
+{
+	if (backend_xfer_head(c->x, c->req->client_fd, &c->err) == -1) {
+		log_warnx("msg=\"engine did not answer\" backend=%s path=%s "
+		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
+		    c->req->path, c->err.msg);
+		disp_reply_error(r, c->err.st, c->err.msg);
+		return;
+	}
+	disp_route_after(c->d, c->req, c->ctr_id, backend_xfer_status(c->x));
+	disp_reply_from_xfer(c->d, r, c->x);
+	c->x = NULL;
+}
+
+static void
+end_hijack(struct disp_call *c, struct disp_reply *r)
+{
+	struct backend_call	 bc;
+	struct backend_hijack	*hj;
+	const char		*body;
+	size_t			 len;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.method = c->req->method;
+	bc.path = c->target_path;
+	bc.hdrs = &c->fwd;
+	bc.body = c->body;
+	bc.body_len = c->body_len;
+	hj = backend_hijack_open(c->d->b[c->target].be, &bc, &c->err);
+	if (hj == NULL) {
+		log_warnx("msg=\"hijack failed\" backend=%s path=%s "
+		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
+		    c->req->path, c->err.msg);
+		disp_reply_error(r, c->err.st, c->err.msg);
+		return;
+	}
+	if (dm_hdrs_copy_end_to_end(backend_hijack_headers(hj), &r->hdrs)
+	    == -1) {
+		backend_hijack_free(hj);
+		dm_hdrs_clear(&r->hdrs);
+		disp_reply_error(r, DM_EBACKEND, "engine answer has more "
+		    "headers than dockmux relays");
+		return;
+	}
+	r->status = backend_hijack_status(hj);
+	if (!backend_hijack_upgraded(hj)) {
+		body = backend_hijack_body(hj, &len);
+		r->kind = DISP_REPLY_BODY;
+		r->body = xmalloc(len + 1);
+		memcpy(r->body, body, len);
+		r->body[len] = '\0';
+		r->body_len = len;
+		backend_hijack_free(hj);
+		return;
+	}
+	disp_reply_upgrade(c->d, r, hj);
+}
+
+static void	disp_end_inner(struct disp_call *, struct disp_reply *);
+
+/* Which backend a call's metrics name. */
+static const char *
+metric_backend(const struct disp_call *c)
+{
+	switch (c->req->kind) {
+	case ROUTE_LOCAL:
+	case ROUTE_ADMIN:
+		return "dockmux";
+	case ROUTE_FANOUT:
+		return c->mode == CALL_FORWARD && c->target < c->d->n ?
+		    c->d->b[c->target].cfg->name : "all";
+	case ROUTE_PRIMARY:
+	case ROUTE_CREATE:
+	case ROUTE_PER_CONTAINER:
+	case ROUTE_PER_EXEC:
+	case ROUTE_READ_FALLBACK:
+	case ROUTE_HIJACK:
+		break;
+	}
+	if (c->req->kind == ROUTE_CREATE || (c->req->kind == ROUTE_PRIMARY &&
+	    c->mode == CALL_BUFFER))
+		return "all";
+	/* A route to a backend no longer configured has no index. */
+	if (c->target >= c->d->n)
+		return "none";
+	return c->d->b[c->target].cfg->name;
+}
+
+static void
+count_call(struct disp_call *c, const struct disp_reply *r)
+{
+	struct timespec	now;
+	double		secs;
+	const char	*be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - c->started.tv_sec) +
+	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e9;
+	disp_metrics_request(c->d->metrics, c->req->kind, be != NULL ? be :
+	    metric_backend(c), r->status, secs);
+}
+
+void
+disp_end(struct disp_call *c, struct disp_reply *r)
+{
+	disp_end_inner(c, r);
+	count_call(c, r);
+}
+
+static void
+disp_end_inner(struct disp_call *c, struct disp_reply *r)
+{
+	struct disp_ctx	x;
+
+	disp_reply_init(r);
+	switch (c->mode) {
+	case CALL_FORWARD:
+		end_forward(c, r);
+		break;
+	case CALL_HIJACK:
+		end_hijack(c, r);
+		break;
+	case CALL_LOCAL:
+	case CALL_BUFFER:
+		call_ctx(c, &x);
+		c->req->ep->serve(&x, r);
+		break;
+	case CALL_FAILED:
+		disp_reply_error(r, c->err.st != DM_OK ? c->err.st :
+		    DM_EINTERNAL, c->err.msg[0] != '\0' ? c->err.msg :
+		    "internal error");
+		break;
+	}
+}
+
+void
+disp_call_free(struct disp_call *c)
+{
+	if (c == NULL)
+		return;
+	atomic_fetch_sub(&c->d->root->active, 1);
+	disp_view_release(c->d);
+	backend_xfer_free(c->x);
+	dm_hdrs_clear(&c->fwd);
+	free(c->target_path);
+	free(c->body);
+	free(c);
+}

@@ -1,0 +1,220 @@
+/*
+ * disp_probe.c: health probes with backoff: what each engine is and
+ * whether it is up, learnt by GET /version, and the thread that probes
+ * the backends that are due.
+ */
+/*
+ * Threads: the health thread (and disp_new/disp_reload on main) probe;
+ * they write disp->b[].health under disp->lock, readers copy it out
+ * under the same lock.
+ */
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/disp_int.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* ---- health ---- */
+
+static void
+copy_field(char *dst, size_t len, struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		snprintf(dst, len, "%s", json_object_get_string(v));
+}
+
+/* GET /version: liveness and what the engine is, in one small call. */
+static void
+probe_version(struct disp_backend *db, struct disp_health *h)
+{
+	struct backend_call	 call = { .method = "GET", .path = "/version",
+	    .timeout_ms = DM_PING_TIMEOUT_MS };
+	struct json_object	*o = NULL;
+	struct dm_err		 err;
+	char			*body = NULL;
+	size_t			 len;
+	int			 status = 0;
+
+	dm_err_clear(&err);
+	if (backend_do(db->be, &call, &status, &body, &len, NULL, &err) ==
+	    -1) {
+		const char	*m = err.msg;
+		size_t		 nl = strlen(db->cfg->name);
+
+		/* "backend a: cannot connect ..." -> "cannot connect ..." */
+		if (strncmp(m, "backend ", 8) == 0 &&
+		    strncmp(m + 8, db->cfg->name, nl) == 0 &&
+		    strncmp(m + 8 + nl, ": ", 2) == 0)
+			m += 10 + nl;
+		snprintf(h->last_error, sizeof(h->last_error), "%s", m);
+	}
+	else if (status != 200)
+		snprintf(h->last_error, sizeof(h->last_error),
+		    "GET /version answered %d", status);
+	else if ((o = json_tokener_parse(body)) == NULL)
+		snprintf(h->last_error, sizeof(h->last_error),
+		    "GET /version: not JSON");
+	else {
+		h->up = 1;
+		copy_field(h->api_version, sizeof(h->api_version), o,
+		    "ApiVersion");
+		copy_field(h->min_api_version, sizeof(h->min_api_version), o,
+		    "MinAPIVersion");
+		copy_field(h->os, sizeof(h->os), o, "Os");
+		copy_field(h->arch, sizeof(h->arch), o, "Arch");
+		copy_field(h->server_version, sizeof(h->server_version), o,
+		    "Version");
+		copy_field(h->kernel, sizeof(h->kernel), o, "KernelVersion");
+	}
+	json_object_put(o);
+	free(body);
+}
+
+/*
+ * Probe backend i and record the result.  A backend that fails waits
+ * twice as long before each next probe, up to DM_HEALTH_MAX_BACKOFF_MS;
+ * one that answers is probed every DM_HEALTH_INTERVAL_MS.
+ */
+static void
+probe_one(struct disp *d, size_t i, void *arg)
+{
+	struct disp_backend	*db = &d->b[i];
+	struct disp_health	 h, prev;
+	long long		 wait;
+
+	(void)arg;
+	memset(&h, 0, sizeof(h));
+	probe_version(db, &h);
+	if (db->cfg->os != NULL)
+		snprintf(h.os, sizeof(h.os), "%s", db->cfg->os);
+	if (db->cfg->arch != NULL)
+		snprintf(h.arch, sizeof(h.arch), "%s", db->cfg->arch);
+
+	pthread_mutex_lock(&d->lock);
+	prev = db->health;
+	if (!h.up) {
+		/* Keep what was learnt while it was up. */
+		memcpy(h.api_version, prev.api_version, sizeof(h.api_version));
+		memcpy(h.min_api_version, prev.min_api_version,
+		    sizeof(h.min_api_version));
+		memcpy(h.server_version, prev.server_version,
+		    sizeof(h.server_version));
+		memcpy(h.kernel, prev.kernel, sizeof(h.kernel));
+		if (h.os[0] == '\0')
+			memcpy(h.os, prev.os, sizeof(h.os));
+		if (h.arch[0] == '\0')
+			memcpy(h.arch, prev.arch, sizeof(h.arch));
+		h.failures = prev.failures + 1;
+	}
+	h.since = (prev.probed && prev.up == h.up) ? prev.since : time(NULL);
+	h.probed = 1;
+	wait = DM_HEALTH_INTERVAL_MS;
+	if (!h.up) {
+		unsigned int	k;
+
+		for (k = 1; k < h.failures && wait < DM_HEALTH_MAX_BACKOFF_MS;
+		    k++)
+			wait *= 2;
+		if (wait > DM_HEALTH_MAX_BACKOFF_MS)
+			wait = DM_HEALTH_MAX_BACKOFF_MS;
+	}
+	h.next_probe_ms = dm_mono_ms() + wait;
+	db->health = h;
+	pthread_mutex_unlock(&d->lock);
+
+	if (!prev.probed || prev.up != h.up) {
+		if (h.up)
+			log_info("msg=\"backend up\" backend=%s api=%s os=%s "
+			    "arch=%s", db->cfg->name, h.api_version, h.os,
+			    h.arch);
+		else
+			log_warnx("msg=\"backend down\" backend=%s "
+			    "reason=\"%s\"", db->cfg->name, h.last_error);
+	}
+}
+
+/* Probe the backends whose time has come, all at once. */
+static void
+probe_due(struct disp *d, size_t i, void *arg)
+{
+	long long	now = *(long long *)arg, next;
+
+	pthread_mutex_lock(&d->lock);
+	next = d->b[i].health.next_probe_ms;
+	pthread_mutex_unlock(&d->lock);
+	if (next <= now)
+		probe_one(d, i, NULL);
+}
+
+void
+disp_probe_all(struct disp *d)
+{
+	disp_each_backend(d, probe_one, NULL);
+}
+
+void
+disp_health_copy(struct disp *d, size_t i, struct disp_health *out)
+{
+	pthread_mutex_lock(&d->lock);
+	*out = d->b[i].health;
+	pthread_mutex_unlock(&d->lock);
+}
+
+int
+disp_backend_down(struct disp *d, size_t i, char *msg, size_t len)
+{
+	struct disp_health	h;
+
+	disp_health_copy(d, i, &h);
+	if (!h.probed || h.up)
+		return 0;
+	if (msg != NULL)
+		snprintf(msg, len, "backend %s is down: %s", d->b[i].cfg->name,
+		    h.last_error);
+	return 1;
+}
+
+void *
+disp_probe_main(void *arg)
+{
+	struct dispatcher	*root = arg;
+	struct disp		*d;
+	struct timespec		 ts;
+	long long		 now;
+	void			*args[DM_MAX_BACKENDS];
+	size_t			 i;
+
+	pthread_mutex_lock(&root->lock);
+	while (!root->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += DM_HEALTH_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&root->wake, &root->lock, &ts);
+		if (root->stopping)
+			break;
+		d = root->cur;
+		atomic_fetch_add(&d->refs, 1);
+		pthread_mutex_unlock(&root->lock);
+		now = dm_mono_ms();
+		for (i = 0; i < d->n; i++)
+			args[i] = &now;
+		disp_each_backend(d, probe_due, args);
+		disp_view_release(d);
+		pthread_mutex_lock(&root->lock);
+	}
+	pthread_mutex_unlock(&root->lock);
+	return NULL;
+}
+

@@ -1,0 +1,163 @@
+/*
+ * disp_reply.c: the replies every handler writes: Docker-shaped errors,
+ * JSON bodies, an engine's answer streamed through, an upgraded
+ * connection to relay.  The bottom of the dispatcher: it calls no
+ * handler.
+ */
+/* Threads: any thread, on its own reply. */
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/disp_int.h"
+#include "lib/limits.h"
+#include "lib/util.h"
+
+
+struct xfer_stream {
+	struct disp_stream	 base;
+	struct disp		*d;		/* a view reference */
+	struct backend_xfer	*x;		/* owned */
+};
+
+struct disp_upgrade {
+	struct disp		*d;		/* a view reference */
+	struct backend_hijack	*hj;		/* owned */
+};
+
+void
+disp_reply_init(struct disp_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	dm_hdrs_init(&r->hdrs);
+	r->length = -1;
+}
+
+void
+disp_reply_json(struct disp_reply *r, int status, char *json_text)
+{
+	r->status = status;
+	r->kind = DISP_REPLY_BODY;
+	free(r->body);
+	r->body = json_text;
+	r->body_len = strlen(json_text);
+	dm_hdrs_set(&r->hdrs, "Content-Type", "application/json");
+}
+
+void
+disp_reply_error(struct disp_reply *r, enum dm_status st, const char *msg)
+{
+	struct json_object	*o;
+	char			*text;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	text = xstrdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	disp_reply_json(r, dm_status_http(st), text);
+}
+
+void
+disp_reply_free(struct disp_reply *r)
+{
+	dm_hdrs_clear(&r->hdrs);
+	free(r->body);
+	r->body = NULL;
+	if (r->stream != NULL)
+		r->stream->free(r->stream);
+	r->stream = NULL;
+	if (r->upgrade != NULL) {
+		backend_hijack_free(r->upgrade->hj);
+		disp_stream_release(r->upgrade->d);
+		free(r->upgrade);
+	}
+	r->upgrade = NULL;
+}
+
+static ssize_t
+xfer_stream_read(struct disp_stream *s, char *buf, size_t len, int watch_fd)
+{
+	struct xfer_stream	*xs = (struct xfer_stream *)s;
+
+	return backend_xfer_read(xs->x, buf, len, watch_fd);
+}
+
+static void
+xfer_stream_free(struct disp_stream *s)
+{
+	struct xfer_stream	*xs = (struct xfer_stream *)s;
+
+	backend_xfer_free(xs->x);
+	disp_stream_release(xs->d);
+	free(xs);
+}
+
+/*
+ * A reply carrying the engine's answer; takes x.  An answer that arrived
+ * whole with its head goes back as one fixed-length body (one write to
+ * the client); anything else streams as it comes.
+ */
+void
+disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
+    struct backend_xfer *x)
+{
+	struct xfer_stream	*xs;
+	struct dm_err		 err;
+
+	if (dm_hdrs_copy_end_to_end(backend_xfer_headers(x), &r->hdrs) ==
+	    -1) {
+		backend_xfer_free(x);
+		dm_hdrs_clear(&r->hdrs);
+		disp_reply_error(r, DM_EBACKEND, "engine answer has more "
+		    "headers than dockmux relays");
+		return;
+	}
+	r->status = backend_xfer_status(x);
+	backend_xfer_settle(x, DM_SETTLE_MS);
+	if (backend_xfer_complete(x) && backend_xfer_slurp(x, DM_STREAM_CHUNK,
+	    &r->body, &r->body_len, &err) == 0) {
+		r->kind = DISP_REPLY_BODY;
+		backend_xfer_free(x);
+		return;
+	}
+	r->kind = DISP_REPLY_STREAM;
+	r->length = backend_xfer_length(x);
+	xs = xcalloc(1, sizeof(*xs));
+	xs->base.read = xfer_stream_read;
+	xs->base.free = xfer_stream_free;
+	xs->x = x;
+	xs->d = d;
+	disp_stream_hold(d);
+	r->stream = &xs->base;
+}
+
+/*
+ * Make r an upgrade to relay over hj (taken); the view is held until the
+ * reply is freed.
+ */
+void
+disp_reply_upgrade(struct disp *d, struct disp_reply *r,
+    struct backend_hijack *hj)
+{
+	r->status = 101;
+	r->kind = DISP_REPLY_UPGRADE;
+	dm_hdrs_set(&r->hdrs, "Upgrade", "tcp");
+	r->upgrade = xcalloc(1, sizeof(*r->upgrade));
+	r->upgrade->hj = hj;
+	r->upgrade->d = d;
+	disp_stream_hold(d);
+}
+
+int
+disp_relay(struct disp_reply *r, int client_fd, const char *extra,
+    size_t extra_len)
+{
+	if (r->upgrade == NULL)
+		return -1;
+	return backend_hijack_relay(r->upgrade->hj, client_fd, extra,
+	    extra_len);
+}
+
