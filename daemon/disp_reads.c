@@ -58,8 +58,10 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 	enum attempt		 res = ATTEMPT_SOFT_MISS;
 
 	if (disp_backend_down(d, bi, m->msg, sizeof(m->msg))) {
+		/* Known down is unreachable, as a refused connect is: the
+		 * same 502 whether the probe has noticed yet or not. */
 		m->soft = 1;
-		m->status = 503;
+		m->status = 502;
 		log_warnx("msg=\"read miss\" container=%.12s backend=%s "
 		    "mode=%s reason=\"backend down\"", ctr, d->b[bi].cfg->name,
 		    mode);
