@@ -46,7 +46,8 @@ DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 	daemon/disp_containers.c daemon/disp_images.c daemon/disp_pull.c \
 	daemon/disp_events.c daemon/disp_netvol.c daemon/disp_local.c \
 	daemon/disp_admin.c daemon/disp_metrics.c daemon/disp_watch.c \
-	daemon/disp_table.c daemon/disp_call.c daemon/disp_life.c
+	daemon/disp_copy.c daemon/disp_table.c daemon/disp_call.c \
+	daemon/disp_life.c
 API_SRCS = api/api.c api/api_listen.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)

@@ -214,12 +214,20 @@ refuse_headers(struct MHD_Connection *conn, struct api_req *ar)
 	    DM_EBADREQ, msg);
 }
 
+/*
+ * The upgrade asked for, into proto: "tcp" (attach, exec start) or "h2c"
+ * (a BuildKit session).  0 when none of those was asked.
+ */
 static int
-wants_upgrade(const struct dm_hdrs *h)
+wants_upgrade(const struct dm_hdrs *h, char *proto, size_t len)
 {
 	const char	*up = dm_hdrs_get(h, "Upgrade");
 
-	return up != NULL && strcasecmp(up, "tcp") == 0;
+	if (up == NULL || (strcasecmp(up, "tcp") != 0 &&
+	    strcasecmp(up, "h2c") != 0))
+		return 0;
+	snprintf(proto, len, "%s", up);
+	return 1;
 }
 
 /*
@@ -275,7 +283,8 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 		ar->req.body_size = strtoll(cl, NULL, 10);
 		ar->req.has_body = ar->req.body_size > 0;
 	}
-	ar->req.wants_upgrade = wants_upgrade(&ar->hdrs);
+	ar->req.wants_upgrade = wants_upgrade(&ar->hdrs, ar->req.upgrade,
+	    sizeof(ar->req.upgrade));
 	atomic_fetch_add(&api->unanswered, 1);
 	ar->counted = 1;
 	if (ar->too_many_hdrs ||

@@ -22,6 +22,7 @@ struct backend_call {
 	int			 body_streamed;	/* body comes by _send() */
 	long long		 body_size;	/* streamed size, -1 unknown */
 	int			 timeout_ms;	/* whole exchange; 0 none */
+	const char		*upgrade;	/* hijack: protocol, NULL "tcp" */
 	int			 head_timeout_ms; /* until the answer's head */
 };
 

@@ -240,8 +240,8 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	}
 	buf = xmalloc(DM_MAX_HEADER + 1);
 	w = snprintf(buf, DM_MAX_HEADER, "%s %s HTTP/1.1\r\nHost: docker\r\n"
-	    "Connection: Upgrade\r\nUpgrade: tcp\r\n", call->method,
-	    call->path);
+	    "Connection: Upgrade\r\nUpgrade: %s\r\n", call->method,
+	    call->path, call->upgrade != NULL ? call->upgrade : "tcp");
 	if (w < 0 || w >= DM_MAX_HEADER)
 		goto toolong;
 	len = (size_t)w;

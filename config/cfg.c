@@ -30,6 +30,7 @@
 /* What the JSON value of a key must be; checked before its parser runs. */
 enum cfg_kind {
 	CFG_STRING = 0,
+	CFG_BOOL,
 	CFG_STRV,		/* array of strings */
 	CFG_OBJECT,
 	CFG_OBJECTS		/* array of objects (backends) */
@@ -37,6 +38,7 @@ enum cfg_kind {
 
 static const char *const kind_names[] = {
 	[CFG_STRING] = "string",
+	[CFG_BOOL] = "boolean",
 	[CFG_STRV] = "array of strings",
 	[CFG_OBJECT] = "object",
 	[CFG_OBJECTS] = "array of objects",
@@ -77,8 +79,8 @@ struct cfg_key {
 	size_t		 off2;
 };
 
-static cfg_parse_fn parse_unix_url, parse_mode, parse_string, parse_strv,
-    parse_object, parse_name, parse_backends;
+static cfg_parse_fn parse_unix_url, parse_mode, parse_string, parse_bool,
+    parse_strv, parse_object, parse_name, parse_backends;
 static char	*default_listen(void);
 static char	*default_store(void);
 
@@ -100,6 +102,8 @@ static const struct cfg_key top_keys[] = {
 	  .parse = parse_strv, .off = CFG_OFF(isolation_labels) },
 	{ .name = "unknown_os_backend", .kind = CFG_STRING,
 	  .parse = parse_string, .off = CFG_OFF(unknown_os_backend) },
+	{ .name = "image_copy", .kind = CFG_BOOL, .dflt = "true",
+	  .parse = parse_bool, .off = CFG_OFF(image_copy) },
 	{ .name = "backends", .kind = CFG_OBJECTS, .required = 1,
 	  .parse = parse_backends },
 };
@@ -240,6 +244,8 @@ kind_matches(enum cfg_kind kind, struct json_object *v)
 	switch (kind) {
 	case CFG_STRING:
 		return json_object_is_type(v, json_type_string);
+	case CFG_BOOL:
+		return json_object_is_type(v, json_type_boolean);
 	case CFG_OBJECT:
 		return json_object_is_type(v, json_type_object);
 	case CFG_OBJECTS:
@@ -327,6 +333,16 @@ parse_string(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 		return -1;
 	}
 	*(char **)((char *)base + k->off) = xstrdup(s);
+	return 0;
+}
+
+static int
+parse_bool(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	(void)p;
+	(void)path;
+	*(int *)((char *)base + k->off) = json_object_get_boolean(v);
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct cfg {
 	char		*store;		/* path of the SQLite file */
 	char		**isolation_labels; /* NULL-terminated */
 	char		*unknown_os_backend; /* NULL or a backend name */
+	int		 image_copy;	/* copy images to where creates go */
 	size_t		 nbackends;
 	struct cfg_backend backends[DM_MAX_BACKENDS];
 	int		 autodetected;	/* backends came from autodetection */

@@ -65,7 +65,8 @@ struct disp_req {
 	char			 action[DISP_ACTION_MAX]; /* "" when none */
 	int			 has_body;
 	long long		 body_size;	/* -1: unknown (chunked) */
-	int			 wants_upgrade;	/* Upgrade: tcp was asked */
+	int			 wants_upgrade;	/* Upgrade: tcp or h2c asked */
+	char			 upgrade[8];	/* that protocol: "tcp", "h2c" */
 	int			 client_fd;	/* watched for a client leaving */
 };
 

@@ -56,6 +56,17 @@ call_ctx(const struct disp_call *c, struct disp_ctx *x)
 	x->ctr_id = c->ctr_id;
 }
 
+/* -1 with c->err (503) when the target backend is down. */
+static int
+check_up(struct disp_call *c)
+{
+	if (!disp_backend_down(c->d, c->target, c->err.msg,
+	    sizeof(c->err.msg)))
+		return 0;
+	c->err.st = DM_EUNAVAIL;
+	return -1;
+}
+
 /*
  * The backend a row's target names.  0 with c->target set; -1 with c->err
  * (a container or exec nobody owns, an image nobody holds, an owner that
@@ -76,6 +87,10 @@ pick_target(struct disp_call *c)
 		return 0;
 	case TARGET_IMAGE_HOLDER:
 		return disp_image_route(c->d, req, &c->target, &c->err);
+	case TARGET_LINK_OWNER:
+		if (disp_resolve_link(c->d, req, &c->target, &c->err) == -1)
+			return -1;
+		return check_up(c);
 	case TARGET_OWNER:
 		break;
 	}
@@ -88,13 +103,7 @@ pick_target(struct disp_call *c)
 	}
 	/* Reads fall back to other backends; everything else needs the
 	 * owner itself. */
-	if (req->kind != ROUTE_READ_FALLBACK &&
-	    disp_backend_down(c->d, c->target, c->err.msg,
-	    sizeof(c->err.msg))) {
-		c->err.st = DM_EUNAVAIL;
-		return -1;
-	}
-	return 0;
+	return req->kind == ROUTE_READ_FALLBACK ? 0 : check_up(c);
 }
 
 /*
@@ -223,6 +232,7 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 	bc.hdrs = &c->fwd;
 	bc.body = c->body;
 	bc.body_len = c->body_len;
+	bc.upgrade = c->req->upgrade;
 	hj = backend_hijack_open(c->d->b[c->target].be, &bc, &c->err);
 	if (hj == NULL) {
 		log_warnx("msg=\"hijack failed\" backend=%s path=%s "
@@ -250,7 +260,7 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 		backend_hijack_free(hj);
 		return;
 	}
-	disp_reply_upgrade(c->d, r, hj);
+	disp_reply_upgrade(c->d, r, hj, c->req->upgrade);
 }
 
 static void	disp_end_inner(struct disp_call *, struct disp_reply *);

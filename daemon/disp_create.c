@@ -287,6 +287,83 @@ disp_create_explain(struct disp *d, const char *query, const char *body,
 	return out;
 }
 
+/* 1 when an engine's create answer says the image is not there. */
+static int
+image_missing(const char *body)
+{
+	char	msg[300];
+
+	dm_engine_message(body, msg, sizeof(msg));
+	return strncmp(msg, "No such image", 13) == 0;
+}
+
+/* Append note to the create answer's Warnings (as dockerd's own). */
+static void
+add_warning(struct json_object *ans, const char *note, char **body,
+    size_t *len)
+{
+	struct json_object	*w = dm_json_arr(ans, "Warnings");
+
+	if (w == NULL) {
+		w = json_object_new_array();
+		json_object_object_add(ans, "Warnings", w);
+	}
+	json_object_array_add(w, json_object_new_string(note));
+	free(*body);
+	*body = disp_json_text(ans);
+	*len = strlen(*body);
+}
+
+/*
+ * The chosen backend lacks the image: copy it there from a backend that
+ * holds it and create again, with note set for the answer's Warnings.
+ * With "image_copy": false, or no backend holding it, the engine's 404
+ * stays the answer (its message saying where the image is, if anywhere).
+ * -1 when r is already the answer (a copy that failed).
+ */
+static int
+image_follow(struct disp *d, size_t to, const char *image,
+    const struct backend_call *call, int *status, char **body, size_t *len,
+    struct dm_hdrs *hdrs, char *note, size_t notelen, struct disp_reply *r)
+{
+	struct dm_err	 err;
+	char		*path, *enc, msg[700];
+	ssize_t		 holder;
+
+	if (!d->cfg->image_copy) {
+		enc = disp_url_encode(image);
+		path = xasprintf("/images/%s/json", enc);
+		free(enc);
+		holder = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, to,
+		    NULL, &err);
+		free(path);
+		if (holder == -1)
+			return 0;
+		snprintf(msg, sizeof(msg), "No such image: %s on backend %s; "
+		    "backend %s has it (image_copy is off in dockmux.json): "
+		    "docker -H unix://%s save %s | docker -H unix://%s load",
+		    image, d->b[to].cfg->name, d->b[holder].cfg->name,
+		    d->b[holder].cfg->socket_path, image, d->b[to].cfg->socket_path);
+		disp_reply_error(r, DM_ENOTFOUND, msg);
+		return -1;
+	}
+	if (disp_image_copy(d, image, to, note, notelen, &err) == -1) {
+		if (err.st == DM_ENOTFOUND)
+			return 0;	/* nowhere: the client may pull */
+		disp_reply_error(r, err.st, err.msg);
+		return -1;
+	}
+	free(*body);
+	*body = NULL;
+	dm_hdrs_clear(hdrs);
+	if (backend_do(d->b[to].be, call, status, body, len, hdrs, &err) ==
+	    -1) {
+		disp_reply_error(r, err.st, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 void
 disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 {
@@ -301,12 +378,13 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 	struct dm_hdrs		 bhdrs;
 	struct json_object	*o = NULL, *ans = NULL;
 	struct dm_err		 err;
-	char			*path = NULL, *abody = NULL;
+	char			*path = NULL, *abody = NULL, note[600];
 	const char		*text, *id, *image;
 	size_t			 alen;
 	int			 status = 0;
 
 	cp = xcalloc(1, sizeof(*cp));
+	note[0] = '\0';
 	dm_hdrs_init(&bhdrs);
 	dm_err_clear(&err);
 	o = json_tokener_parse(body_len > 0 ? body : "{}");
@@ -347,6 +425,10 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		disp_reply_error(r, err.st, err.msg);
 		goto headers;
 	}
+	if (status == 404 && image != NULL && image_missing(abody) &&
+	    image_follow(d, cp->pick.chosen, image, &call, &status, &abody,
+	    &alen, &bhdrs, note, sizeof(note), r) == -1)
+		goto headers;
 	if (status == 201 && (ans = json_tokener_parse(abody)) != NULL &&
 	    (id = dm_json_str(ans, "Id")) != NULL) {
 		memset(&route, 0, sizeof(route));
@@ -375,6 +457,8 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		log_info("msg=\"container routed\" id=%.12s name=%s "
 		    "backend=%s rule=%s", id, route.name, route.backend,
 		    route.rule);
+		if (note[0] != '\0')
+			add_warning(ans, note, &abody, &alen);
 	}
 	/* Whatever the engine said goes back, the route committed first. */
 	r->status = status;

@@ -119,7 +119,8 @@ disp_image_holder(struct disp *d, const char *ref, char **body,
 	ssize_t	 i;
 
 	path = xasprintf("/images/%s/json", ref);
-	i = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, body, err);
+	i = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, (size_t)-1,
+	    body, err);
 	free(path);
 	if (i == -1)
 		dm_err_set(err, DM_ENOTFOUND, "No such image: %s", ref);
@@ -352,6 +353,33 @@ out:
 }
 
 /* ---- build, load, import: by platform, else the primary ---- */
+
+int
+disp_platform_served(struct disp *d, const char *platform, char *peer_os,
+    size_t peer_len, struct dm_err *err)
+{
+	struct disp_candidate	 cand[DM_MAX_BACKENDS];
+	struct disp_health	 h[DM_MAX_BACKENDS];
+	struct disp_pick	 pick;
+	size_t			 i;
+
+	memset(&pick, 0, sizeof(pick));
+	for (i = 0; i < d->n; i++) {
+		disp_health_copy(d, i, &h[i]);
+		memset(&cand[i], 0, sizeof(cand[i]));
+		cand[i].name = d->b[i].cfg->name;
+		cand[i].os = h[i].os[0] != '\0' ? h[i].os : NULL;
+		cand[i].arch = h[i].arch[0] != '\0' ? h[i].arch : NULL;
+	}
+	pick.b = cand;
+	pick.n = d->n;
+	pick.platform = platform;
+	if (disp_pick_backend(&pick, err) == -1) {
+		snprintf(peer_os, peer_len, "%s", pick.peer_os);
+		return -1;
+	}
+	return 0;
+}
 
 size_t
 disp_platform_backend(struct disp *d, const struct disp_req *req)

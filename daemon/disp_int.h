@@ -38,6 +38,7 @@ struct disp_backend {
 	struct disp_health	 health;
 };
 
+struct disp_copy;
 struct disp_metrics;
 struct disp_watch;
 
@@ -71,6 +72,9 @@ struct dispatcher {
 	pthread_t		 health_thread;
 	atomic_uint		 active;
 	atomic_uint		 streams;
+	pthread_mutex_t		 copy_lock;	/* guards copies */
+	pthread_cond_t		 copy_done;
+	struct disp_copy	*copies;	/* image copies in flight */
 };
 
 /* ---- views (disp_view.c) ---- */
@@ -157,6 +161,7 @@ enum disp_target {
 	TARGET_PRIMARY = 0,
 	TARGET_PLATFORM,	/* the backend the platform query selects */
 	TARGET_OWNER,		/* the container's or exec's owner */
+	TARGET_LINK_OWNER,	/* "parent/alias": the parent's owner */
 	TARGET_IMAGE_HOLDER	/* the first backend holding the image */
 };
 
@@ -234,6 +239,13 @@ int	disp_resolve_container(struct disp *, const char *raw,
  */
 int	disp_route_request(struct disp *, const struct disp_req *, size_t *bi,
 	    char **path, char *ctr_id, struct dm_err *);
+/*
+ * DELETE /containers/{parent}/{alias}: the owner of parent (a link and
+ * its child live on the parent's engine).  The path goes as sent, since
+ * the engine knows the link by its name; no route is touched.
+ */
+int	disp_resolve_link(struct disp *, const struct disp_req *, size_t *bi,
+	    struct dm_err *);
 int	disp_route_verify(struct disp *, const struct store_route *);
 void	disp_route_after(struct disp *, const struct disp_req *,
 	    const char *ctr_id, int status);
@@ -294,13 +306,14 @@ void	disp_merge_add(struct disp_merge *, struct json_object *array,
 	    size_t bi);
 void	disp_merge_free(struct disp_merge *);
 /*
- * The first backend (config order; down ones skipped when skip_down) that
+ * The first backend (config order; down ones skipped when skip_down;
+ * never except, (size_t)-1 for none) that
  * answers GET path with 200: its index, with the answer in *body (owned:
  * free()) when body is not NULL.  -1 when none does (err says why the
  * last one failed, if it failed to answer at all).
  */
 ssize_t	disp_first_holding(struct disp *, const char *path, int timeout_ms,
-	    int skip_down, char **body, struct dm_err *);
+	    int skip_down, size_t except, char **body, struct dm_err *);
 /* Owned: free().  The client's path with its query. */
 char	*disp_req_target(const struct disp_req *);
 /* Owned: free().  Compact JSON text; _take also puts o. */
@@ -314,13 +327,31 @@ void	disp_reply_from_xfer(struct disp *, struct disp_reply *,
 	    struct backend_xfer *);
 /* An upgrade to relay over hj (takes hj; holds the view). */
 void	disp_reply_upgrade(struct disp *, struct disp_reply *,
-	    struct backend_hijack *);
+	    struct backend_hijack *, const char *proto);
+
+/* disp_copy.c: an image follows its container. */
+/*
+ * Make image ref present on backend to by streaming it from the first
+ * other backend holding it (GET /images/{ref}/get into POST
+ * /images/load).  Concurrent calls for the same ref and backend share one
+ * copy.  0 with note (a line for the create's Warnings) filled; -1 with
+ * err: DM_ENOTFOUND when no other backend holds it, DM_EBACKEND when the
+ * copy failed.
+ */
+int	disp_image_copy(struct disp *, const char *ref, size_t to, char *note,
+	    size_t notelen, struct dm_err *);
 
 /* disp_images.c: where image reads and builds go. */
 int	disp_pull_is_wrong_platform(const char *);
 int	disp_image_route(struct disp *, const struct disp_req *, size_t *bi,
 	    struct dm_err *);
 size_t	disp_platform_backend(struct disp *, const struct disp_req *);
+/*
+ * 0 when some backend serves platform ("os[/arch[/variant]]"); -1 with
+ * err (DM_EPEER, the route-to-peer message) and peer_os when none does.
+ */
+int	disp_platform_served(struct disp *, const char *platform,
+	    char *peer_os, size_t peer_len, struct dm_err *);
 
 /* disp_watch.c: routes follow engine-side destroy and rename events. */
 int	disp_watch_start(struct disp *);
@@ -333,6 +364,9 @@ void	disp_metrics_request(struct disp_metrics *, enum disp_kind,
 	    const char *backend, int status, double seconds);
 void	disp_metrics_read(struct disp_metrics *, const char *backend,
 	    const char *mode);
+/* One image copy from -> to: ok or failed, bytes moved. */
+void	disp_metrics_copy(struct disp_metrics *, const char *from,
+	    const char *to, int ok, long long bytes);
 /* Owned: free().  Prometheus text exposition. */
 char	*disp_metrics_text(struct disp *);
 

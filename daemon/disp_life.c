@@ -62,10 +62,14 @@ disp_new(const struct cfg *cfg, struct dm_err *err)
 	root = xcalloc(1, sizeof(*root));
 	pthread_mutex_init(&root->lock, NULL);
 	pthread_cond_init(&root->wake, NULL);
+	pthread_mutex_init(&root->copy_lock, NULL);
+	pthread_cond_init(&root->copy_done, NULL);
 	atomic_init(&root->active, 0);
 	atomic_init(&root->streams, 0);
 	root->store = store_open(cfg->store, err);
 	if (root->store == NULL) {
+		pthread_cond_destroy(&root->copy_done);
+		pthread_mutex_destroy(&root->copy_lock);
 		pthread_cond_destroy(&root->wake);
 		pthread_mutex_destroy(&root->lock);
 		free(root);
@@ -170,6 +174,8 @@ disp_free(struct dispatcher *root)
 	disp_view_release(root->cur);
 	store_close(root->store);
 	disp_metrics_free(root->metrics);
+	pthread_cond_destroy(&root->copy_done);
+	pthread_mutex_destroy(&root->copy_lock);
 	pthread_cond_destroy(&root->wake);
 	pthread_mutex_destroy(&root->lock);
 	free(root);

@@ -18,6 +18,7 @@
 
 #define METRIC_READS	(DM_MAX_BACKENDS * 2)
 #define NCLASS		(ROUTE_HIJACK + 1)
+#define METRIC_COPIES	(DM_MAX_BACKENDS * 4)
 
 static const double buckets[] = { 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
     5, 30 };
@@ -36,6 +37,14 @@ struct read_series {
 	unsigned long long	 count;
 };
 
+struct copy_series {
+	char			 from[DM_MAX_NAME];
+	char			 to[DM_MAX_NAME];
+	int			 ok;
+	unsigned long long	 count;
+	unsigned long long	 bytes;
+};
+
 struct disp_metrics {
 	pthread_mutex_t		 lock;
 	struct req_series	 req[DM_METRIC_SERIES];
@@ -46,6 +55,8 @@ struct disp_metrics {
 	unsigned long long	 cnt[NCLASS];
 	struct read_series	 reads[METRIC_READS];
 	size_t			 nreads;
+	struct copy_series	 copies[METRIC_COPIES];
+	size_t			 ncopies;
 };
 
 static const char *
@@ -146,6 +157,31 @@ disp_metrics_read(struct disp_metrics *m, const char *backend,
 	pthread_mutex_unlock(&m->lock);
 }
 
+void
+disp_metrics_copy(struct disp_metrics *m, const char *from, const char *to,
+    int ok, long long bytes)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->ncopies; i++)
+		if (strcmp(m->copies[i].from, from) == 0 &&
+		    strcmp(m->copies[i].to, to) == 0 && m->copies[i].ok == ok)
+			break;
+	if (i == m->ncopies && m->ncopies < METRIC_COPIES) {
+		snprintf(m->copies[i].from, sizeof(m->copies[i].from), "%s",
+		    from);
+		snprintf(m->copies[i].to, sizeof(m->copies[i].to), "%s", to);
+		m->copies[i].ok = ok;
+		m->ncopies++;
+	}
+	if (i < m->ncopies) {
+		m->copies[i].count++;
+		m->copies[i].bytes += (unsigned long long)bytes;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* A growable text buffer, for the exposition only. */
 struct text {
 	char	*s;
@@ -237,6 +273,22 @@ disp_metrics_text(struct disp *d)
 		text_add(&t, "dockmux_reads_served_total{backend=\"%s\","
 		    "mode=\"%s\"} %llu\n", snap->reads[i].backend,
 		    snap->reads[i].mode, snap->reads[i].count);
+	text_add(&t, "# HELP dockmux_image_copies_total Images copied "
+	    "between backends for a create, by source, target and result.\n"
+	    "# TYPE dockmux_image_copies_total counter\n");
+	for (i = 0; i < snap->ncopies; i++)
+		text_add(&t, "dockmux_image_copies_total{from=\"%s\",to=\"%s\","
+		    "result=\"%s\"} %llu\n", snap->copies[i].from,
+		    snap->copies[i].to, snap->copies[i].ok ? "ok" : "failed",
+		    snap->copies[i].count);
+	text_add(&t, "# HELP dockmux_image_copy_bytes_total Bytes of images "
+	    "copied between backends.\n"
+	    "# TYPE dockmux_image_copy_bytes_total counter\n");
+	for (i = 0; i < snap->ncopies; i++)
+		if (snap->copies[i].ok)
+			text_add(&t, "dockmux_image_copy_bytes_total{from=\"%s\","
+			    "to=\"%s\"} %llu\n", snap->copies[i].from,
+			    snap->copies[i].to, snap->copies[i].bytes);
 	text_add(&t, "# HELP dockmux_active_streams Streams and raw relays "
 	    "open now.\n# TYPE dockmux_active_streams gauge\n"
 	    "dockmux_active_streams %u\n",

@@ -45,6 +45,8 @@ struct pull_stream {
 	size_t			 out_len, out_off;
 	char			 err[512];	/* current backend's error */
 	char			 first_err[512];
+	int			 status;	/* current backend's, if failed */
+	int			 first_status;	/* HTTP status of first_err */
 	size_t			 got;		/* backends that got it */
 	int			 failed;	/* the pull as a whole failed */
 	int			 finished;
@@ -133,8 +135,10 @@ pull_judge(struct pull_stream *p)
 		log_info("msg=\"pulled\" image=%s backend=%s", p->ref, name);
 		return;
 	}
-	if (p->first_err[0] == '\0')
+	if (p->first_err[0] == '\0') {
 		snprintf(p->first_err, sizeof(p->first_err), "%s", p->err);
+		p->first_status = p->status;
+	}
 	if (p->cur == 0 && !disp_pull_is_wrong_platform(p->err)) {
 		log_warnx("msg=\"pull failed on the primary\" image=%s "
 		    "backend=%s reason=\"%s\"", p->ref, name, p->err);
@@ -161,6 +165,7 @@ pull_next(struct pull_stream *p)
 	while (p->next < p->d->n) {
 		p->cur = p->next++;
 		p->err[0] = '\0';
+		p->status = 0;
 		if (disp_backend_down(p->d, p->cur, err.msg, sizeof(err.msg))) {
 			snprintf(p->err, sizeof(p->err), "%s", err.msg);
 			pull_judge(p);
@@ -179,19 +184,13 @@ pull_next(struct pull_stream *p)
 			status = backend_xfer_status(p->x);
 			if (status >= 200 && status < 300)
 				return 0;
-			if (backend_xfer_slurp(p->x, DM_MAX_MISS_BODY, &body, &len,
+			p->status = status;
+				if (backend_xfer_slurp(p->x, DM_MAX_MISS_BODY, &body, &len,
 			    &err) == 0) {
-				struct json_object *o = json_tokener_parse(body);
-				struct json_object *m;
-
-				if (o != NULL && json_object_object_get_ex(o,
-				    "message", &m))
-					snprintf(err.msg, sizeof(err.msg), "%s",
-					    json_object_get_string(m));
-				else
+				dm_engine_message(body, err.msg, sizeof(err.msg));
+				if (err.msg[0] == '\0')
 					snprintf(err.msg, sizeof(err.msg),
 					    "answered %d", status);
-				json_object_put(o);
 			}
 			free(body);
 			body = NULL;
@@ -291,8 +290,20 @@ disp_pull(const struct disp_ctx *ctx, struct disp_reply *r)
 	const struct disp_req	*req = ctx->req;
 	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct pull_stream	*p;
-	char			 from[STORE_REF_MAX], tag[128];
+	struct dm_err		 err;
+	char			 from[STORE_REF_MAX], tag[128], plat[128];
+	char			 peer[DISP_FIELD_MAX];
 	size_t			 i;
+
+	/* A platform no backend serves: the create's answer, so the docker
+	 * CLI's pull-and-retry ends on the same hint. */
+	if (disp_query_get(req->query, "platform", plat, sizeof(plat)) &&
+	    plat[0] != '\0' && disp_platform_served(d, plat, peer,
+	    sizeof(peer), &err) == -1) {
+		disp_reply_error(r, err.st, err.msg);
+		dm_hdrs_set(&r->hdrs, "X-Dockmux-Route-To-Peer", peer);
+		return;
+	}
 
 	p = xcalloc(1, sizeof(*p));
 	p->base.read = pull_read;
@@ -314,6 +325,20 @@ disp_pull(const struct disp_ctx *ctx, struct disp_reply *r)
 			p->ref[0] = '\0';
 	} else
 		snprintf(p->ref, sizeof(p->ref), "%.500s", from);
+	/*
+	 * The first engine is asked now, so that a pull no engine could even
+	 * start (registry unreachable, access denied on the primary) is
+	 * answered with the engine's status and message, as dockerd answers
+	 * it and SDKs raise on it; errors after progress stay in the stream.
+	 */
+	if (pull_next(p) == -1 && p->got == 0) {
+		disp_reply_error(r, DM_EBACKEND, p->first_err[0] != '\0' ?
+		    p->first_err : "no backend could pull the image");
+		if (p->first_status >= 400)
+			r->status = p->first_status;
+		pull_free(&p->base);
+		return;
+	}
 	r->status = 200;
 	r->kind = DISP_REPLY_STREAM;
 	r->length = -1;

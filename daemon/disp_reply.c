@@ -54,7 +54,8 @@ disp_reply_error(struct disp_reply *r, enum dm_status st, const char *msg)
 
 	o = json_object_new_object();
 	json_object_object_add(o, "message", json_object_new_string(msg));
-	text = xstrdup(json_object_to_json_string_ext(o,
+	/* With the newline Go's encoder ends dockerd's error bodies with. */
+	text = xasprintf("%s\n", json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	disp_reply_json(r, dm_status_http(st), text);
@@ -96,9 +97,12 @@ xfer_stream_free(struct disp_stream *s)
 }
 
 /*
- * A reply carrying the engine's answer; takes x.  An answer that arrived
- * whole with its head goes back as one fixed-length body (one write to
- * the client); anything else streams as it comes.
+ * A reply carrying the engine's answer; takes x.  An answer the engine
+ * framed with Content-Length that arrived whole with its head goes back
+ * as one fixed-length body (one write to the client); anything else,
+ * and every answer the engine sent chunked, streams as it comes, so the
+ * client sees the engine's framing (line readers of build output count
+ * on chunks).
  */
 void
 disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
@@ -116,12 +120,14 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 		return;
 	}
 	r->status = backend_xfer_status(x);
-	backend_xfer_settle(x, DM_SETTLE_MS);
-	if (backend_xfer_complete(x) && backend_xfer_slurp(x, DM_STREAM_CHUNK,
-	    &r->body, &r->body_len, &err) == 0) {
-		r->kind = DISP_REPLY_BODY;
-		backend_xfer_free(x);
-		return;
+	if (backend_xfer_length(x) >= 0) {
+		backend_xfer_settle(x, DM_SETTLE_MS);
+		if (backend_xfer_complete(x) && backend_xfer_slurp(x,
+		    DM_STREAM_CHUNK, &r->body, &r->body_len, &err) == 0) {
+			r->kind = DISP_REPLY_BODY;
+			backend_xfer_free(x);
+			return;
+		}
 	}
 	r->kind = DISP_REPLY_STREAM;
 	r->length = backend_xfer_length(x);
@@ -140,11 +146,11 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
  */
 void
 disp_reply_upgrade(struct disp *d, struct disp_reply *r,
-    struct backend_hijack *hj)
+    struct backend_hijack *hj, const char *proto)
 {
 	r->status = 101;
 	r->kind = DISP_REPLY_UPGRADE;
-	dm_hdrs_set(&r->hdrs, "Upgrade", "tcp");
+	dm_hdrs_set(&r->hdrs, "Upgrade", proto);
 	r->upgrade = xcalloc(1, sizeof(*r->upgrade));
 	r->upgrade->hj = hj;
 	r->upgrade->d = d;

@@ -47,7 +47,8 @@ adopt_on_miss(struct disp *d, const char *ref, struct store_route *route)
 	enc = disp_url_encode(ref);
 	path = xasprintf("/containers/%s/json", enc);
 	free(enc);
-	i = disp_first_holding(d, path, DM_INSPECT_TIMEOUT_MS, 0, &body, &err);
+	i = disp_first_holding(d, path, DM_INSPECT_TIMEOUT_MS, 0, (size_t)-1,
+	    &body, &err);
 	if (i == -1)
 		goto out;
 	o = json_tokener_parse(body);
@@ -178,6 +179,21 @@ disp_route_request(struct disp *d, const struct disp_req *req, size_t *bi,
 		return -1;
 	*path = path_with_id(req, route.id);
 	snprintf(ctr_id, STORE_ID_MAX, "%s", route.id);
+	return 0;
+}
+
+int
+disp_resolve_link(struct disp *d, const struct disp_req *req, size_t *bi,
+    struct dm_err *err)
+{
+	struct store_route	route;
+
+	if (disp_resolve_container(d, req->id, &route, bi, err) == -1) {
+		if (err->st == DM_ENOTFOUND)
+			dm_err_set(err, DM_ENOTFOUND, "No such container: "
+			    "%s/%s", req->id, req->action);
+		return -1;
+	}
 	return 0;
 }
 

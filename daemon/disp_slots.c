@@ -186,7 +186,7 @@ disp_merge_free(struct disp_merge *m)
 
 ssize_t
 disp_first_holding(struct disp *d, const char *path, int timeout_ms,
-    int skip_down, char **body, struct dm_err *err)
+    int skip_down, size_t except, char **body, struct dm_err *err)
 {
 	struct backend_call	 call = { .method = "GET", .path = path,
 	    .timeout_ms = timeout_ms };
@@ -196,7 +196,8 @@ disp_first_holding(struct disp *d, const char *path, int timeout_ms,
 
 	for (i = 0; i < d->n; i++) {
 		status = 0;
-		if (skip_down && disp_backend_down(d, i, NULL, 0))
+		if (i == except || (skip_down && disp_backend_down(d, i, NULL,
+		    0)))
 			continue;
 		if (backend_do(d->b[i].be, &call, &status, &answer, &len, NULL,
 		    err) == 0 && status == 200) {

@@ -60,6 +60,10 @@ static const struct disp_endpoint endpoints[] = {
 	    .serve = disp_exec_create },
 	{ "*", "/containers/{id}", ROUTE_PER_CONTAINER, RES_CONTAINERS,
 	    .action = "", OWNER },
+	/* A link's name is "parent/alias": removing it (?link=1) or the
+	 * container by that name goes to the parent's owner as sent. */
+	{ "DELETE", "/containers/{id}/{action}", ROUTE_PER_CONTAINER,
+	    RES_CONTAINERS, .target = TARGET_LINK_OWNER },
 	{ "*", "/containers/{id}/{action}", ROUTE_PER_CONTAINER,
 	    RES_CONTAINERS, OWNER },
 	{ "*", "/containers/{id}/{action}/*", ROUTE_PER_CONTAINER,
@@ -98,6 +102,14 @@ static const struct disp_endpoint endpoints[] = {
 	    .target = TARGET_IMAGE_HOLDER },
 	{ "*", "/images/*", ROUTE_PRIMARY, RES_IMAGES,
 	    .target = TARGET_PRIMARY },
+	/* BuildKit: the session (Upgrade: h2c) is relayed raw to the
+	 * primary, and the build naming a session goes where it is. */
+	{ "POST", "/session", ROUTE_HIJACK, RES_BUILD, .action = "session",
+	    .target = TARGET_PRIMARY },
+	{ "*", "/grpc", ROUTE_HIJACK, RES_BUILD, .action = "grpc",
+	    .target = TARGET_PRIMARY },
+	{ "POST", "/build", ROUTE_PRIMARY, RES_BUILD, .action = "build",
+	    .query = "session", .target = TARGET_PRIMARY },
 	{ "POST", "/build", ROUTE_PRIMARY, RES_BUILD, .action = "build",
 	    .target = TARGET_PLATFORM },
 

@@ -36,8 +36,9 @@ dm_status_http(enum dm_status st)
 	case DM_ENOTFOUND:
 		return 404;
 	case DM_ECONFLICT:
-	case DM_EPEER:
 		return 409;
+	case DM_EPEER:
+		return 404;	/* what dockerd answers for a platform */
 	case DM_EBACKEND:
 		return 502;
 	case DM_EUNAVAIL:

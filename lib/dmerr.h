@@ -6,7 +6,7 @@ enum dm_status {
 	DM_OK = 0,
 	DM_ENOTFOUND,		/* 404 */
 	DM_ECONFLICT,		/* 409 */
-	DM_EPEER,		/* 409 + X-Dockmux-Route-To-Peer */
+	DM_EPEER,		/* 404 + X-Dockmux-Route-To-Peer */
 	DM_EBACKEND,		/* 502: an engine failed or is unreachable */
 	DM_EUNAVAIL,		/* 503: the owning engine is down */
 	DM_EBADREQ,		/* 400 */

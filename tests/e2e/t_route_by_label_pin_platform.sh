@@ -2,7 +2,7 @@
 # Create-time routing through the real docker CLI: an isolation label lands
 # on the backend offering that isolation, a pin label on the named backend,
 # no label on the primary; an unknown pin fails naming it; --platform picks
-# the first backend serving it or answers 409 route-to-peer; every
+# the first backend serving it or answers 404 route-to-peer; every
 # successful create names its backend and rule in X-Dockmux-Backend and
 # X-Dockmux-Rule.  Placement is checked by asking each engine directly.
 #
@@ -115,12 +115,12 @@ curl -sSi -m 60 --unix-socket "$sock" -X POST \
     -H 'Content-Type: application/json' -d "$body" \
     "http://dockmux/containers/create?platform=windows/amd64&name=$c" \
     >"$resp" || t_fail "curl create platform=windows/amd64 failed"
-t_expect_eq "platform=windows/amd64 status" 409 "$(status_of "$resp")"
+t_expect_eq "platform=windows/amd64 status" 404 "$(status_of "$resp")"
 t_expect_eq "X-Dockmux-Route-To-Peer" windows \
     "$(header X-Dockmux-Route-To-Peer "$resp")"
 grep -q "configure a backend" "$resp" ||
-    t_fail "409 body lacks 'configure a backend': $(cat "$resp")"
-grep -q "peer" "$resp" || t_fail "409 body lacks 'peer': $(cat "$resp")"
+    t_fail "404 body lacks 'configure a backend': $(cat "$resp")"
+grep -q "peer" "$resp" || t_fail "404 body lacks 'peer': $(cat "$resp")"
 t_expect_eq "api platform windows created nothing" "" "$(on_engines "$c")"
 
 # api_create SUFFIX QUERY LABELS-JSON WANT-BACKEND WANT-RULE

@@ -65,6 +65,9 @@ static const char	*fe_arch = "amd64";
 static const char	*fe_name = "fake";
 static enum fe_mode	 fe_mode = MODE_NORMAL;
 static json_object	*fe_rules;	/* read-only after start */
+#define FE_MAX_RULES	256
+static unsigned int	 fe_used[FE_MAX_RULES];	/* under rule_lock */
+static pthread_mutex_t	 rule_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		 fe_rec_fd = -1;
 static pthread_mutex_t	 rec_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int	 fe_stopping;
@@ -72,6 +75,7 @@ static atomic_int	 fe_stopping;
 static const char *const rule_keys[] = {
 	"method", "path", "query_has", "status", "headers", "body", "json",
 	"chunks", "chunk_delay_ms", "die_after_chunks", "hang", "comment",
+	"times",
 };
 
 static void __attribute__((noreturn))
@@ -206,7 +210,10 @@ rule_int(json_object *rule, const char *key, int dflt)
 	return json_object_get_int(v);
 }
 
-/* The first rule whose method, path and query_has all match, or NULL. */
+/*
+ * The first rule whose method, path and query_has all match and that has
+ * not answered its "times" yet (no "times": any number), or NULL.
+ */
 static json_object *
 rule_find(const char *method, const char *path, const char *query)
 {
@@ -228,6 +235,14 @@ rule_find(const char *method, const char *path, const char *query)
 			continue;
 		if (q != NULL && !query_has(query, q))
 			continue;
+		pthread_mutex_lock(&rule_lock);
+		if (rule_int(rule, "times", -1) >= 0 &&
+		    fe_used[i] >= (unsigned int)rule_int(rule, "times", -1)) {
+			pthread_mutex_unlock(&rule_lock);
+			continue;
+		}
+		fe_used[i]++;
+		pthread_mutex_unlock(&rule_lock);
 		return rule;
 	}
 	return NULL;
@@ -244,6 +259,9 @@ rules_load(const char *file)
 	if (fe_rules == NULL || !json_object_is_type(fe_rules, json_type_array))
 		fatalx("msg=\"script is not a JSON array\" file=%s", file);
 	n = json_object_array_length(fe_rules);
+	if (n > FE_MAX_RULES)
+		fatalx("msg=\"too many rules\" rules=%zu max=%d", n,
+		    FE_MAX_RULES);
 	for (i = 0; i < n; i++) {
 		rule = json_object_array_get_idx(fe_rules, i);
 		if (!json_object_is_type(rule, json_type_object))

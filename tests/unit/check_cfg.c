@@ -138,6 +138,7 @@ START_TEST(test_minimal_gets_defaults)
 	ck_assert_str_eq(cfg->isolation_labels[0], "io.dockmux.isolation");
 	ck_assert_ptr_null(cfg->isolation_labels[1]);
 	ck_assert_ptr_null(cfg->unknown_os_backend);
+	ck_assert_int_eq(cfg->image_copy, 1);
 	ck_assert_uint_eq(cfg->nbackends, 1);
 	ck_assert_str_eq(cfg->backends[0].name, "a");
 	ck_assert_ptr_null(cfg->backends[0].os);
@@ -147,6 +148,19 @@ START_TEST(test_minimal_gets_defaults)
 	ck_assert_ptr_nonnull(cfg->backends[0].runtime_markers);
 	ck_assert_ptr_null(cfg->backends[0].runtime_markers[0]);
 	ck_assert_ptr_null(cfg->backends[0].create_overrides);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_image_copy_off)
+{
+	struct cfg	*cfg;
+	char		 err[1024];
+
+	cfg = load("{'image_copy': false, 'backends': [" BE_A "]}", err,
+	    sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg->image_copy, 0);
 	cfg_free(cfg);
 }
 END_TEST
@@ -264,6 +278,8 @@ static const struct bad_case {
 	  "isolation_labels: expected array of strings" },
 	{ "unknown_os_backend_type", "{'unknown_os_backend': true, "
 	  "'backends': [" BE_A "]}", "unknown_os_backend: expected string" },
+	{ "image_copy_type", "{'image_copy': 'no', 'backends': [" BE_A "]}",
+	  "image_copy: expected boolean" },
 	{ "unknown_os_backend_unknown", "{'unknown_os_backend': 'x', "
 	  "'backends': [" BE_A "]}",
 	  "unknown_os_backend: no backend named \"x\"" },
@@ -874,6 +890,7 @@ cfg_suite(void)
 	tcase_add_test(tc, test_design_example);
 	tcase_add_test(tc, test_minimal_gets_defaults);
 	tcase_add_test(tc, test_socket_mode_forms);
+	tcase_add_test(tc, test_image_copy_off);
 	tcase_add_test(tc, test_backend_count_limit);
 	suite_add_tcase(s, tc);
 

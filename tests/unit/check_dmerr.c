@@ -22,7 +22,7 @@ static const struct {
 	{ DM_OK, 200 },
 	{ DM_ENOTFOUND, 404 },
 	{ DM_ECONFLICT, 409 },
-	{ DM_EPEER, 409 },
+	{ DM_EPEER, 404 },
 	{ DM_EBACKEND, 502 },
 	{ DM_EUNAVAIL, 503 },
 	{ DM_EBADREQ, 400 },

@@ -238,7 +238,7 @@ START_TEST(test_route_to_peer_names_both_remedies)
 	p.isolation_labels = default_labels;
 	p.platform = "linux";
 	ck_assert_int_eq(disp_pick_backend(&p, &err), -1);
-	ck_assert_int_eq(dm_status_http(err.st), 409);
+	ck_assert_int_eq(dm_status_http(err.st), 404);
 	ck_assert_ptr_nonnull(strstr(err.msg, "configure a backend for "
 	    "linux in dockmux.json"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "peer node that has one"));
