@@ -35,6 +35,7 @@ struct cli_cmd {
 static int	cmd_backends(struct cli *, int, char **);
 static int	cmd_check_config(struct cli *, int, char **);
 static int	cmd_explain(struct cli *, int, char **);
+static int	cmd_objects(struct cli *, int, char **);
 static int	cmd_routes(struct cli *, int, char **);
 static int	cmd_version(struct cli *, int, char **);
 
@@ -49,11 +50,17 @@ static const struct cli_cmd cli_cmds[] = {
 	  " [--json] IMAGE | --body FILE|-",
 	  "which backend a create would go to (nothing is created)", 1,
 	  cmd_explain },
+	{ "networks", "[--json]",
+	  "list the networks and the backends each one is on", 1,
+	  cmd_objects },
 	{ "routes", "[--backend B] [--rule R] [--name N] [--json]",
 	  "list the containers dockmuxd routes and their backends", 1,
 	  cmd_routes },
 	{ "version", "", "print the CLI and dockmuxd versions", 1,
 	  cmd_version },
+	{ "volumes", "[--json]",
+	  "list the volumes and the backends each one is on", 1,
+	  cmd_objects },
 };
 
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
@@ -302,6 +309,67 @@ cmd_routes(struct cli *cli, int argc, char **argv)
 		row[3] = cli_field(rt, "rule");
 		row[4] = cli_field(rt, "image");
 		row[5] = cli_field(rt, "created");
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	cli_table_free(&t);
+	rc = 0;
+out:
+	json_object_put(list);
+	return rc;
+}
+
+/*
+ * dockmux networks|volumes [--json]: NAME and BACKENDS, from GET
+ * /_dockmux/objects (the merged Docker lists show each object once, as
+ * the engine returns it).
+ */
+static int
+cmd_objects(struct cli *cli, int argc, char **argv)
+{
+	static const char *const head[] = { "NAME", "BACKENDS" };
+	struct json_object	*list = NULL, *o, *b;
+	struct cli_table	 t;
+	const char		*row[2];
+	char			 path[64], backends[1024];
+	size_t			 i, k, len;
+	int			 as_json = 0, rc = 1;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0)) {
+		fprintf(stderr, "usage: dockmux %s [--json]\n", argv[0]);
+		return 2;
+	}
+	as_json = argc == 2;
+	snprintf(path, sizeof(path), "/_dockmux/objects?type=%s", argv[0]);
+	if (cli_ping(cli) == -1)
+		return 1;
+	if ((list = cli_get_json(cli, path)) == NULL)
+		return 1;
+	if (!json_object_is_type(list, json_type_array)) {
+		warnx("GET %s: expected a JSON array", path);
+		goto out;
+	}
+	if (as_json) {
+		cli_print_json(list);
+		rc = 0;
+		goto out;
+	}
+	cli_table_init(&t, 2);
+	cli_table_add(&t, head);
+	for (i = 0; i < json_object_array_length(list); i++) {
+		o = json_object_array_get_idx(list, i);
+		backends[0] = '\0';
+		len = 0;
+		if (json_object_object_get_ex(o, "Backends", &b) &&
+		    json_object_is_type(b, json_type_array))
+			for (k = 0; k < json_object_array_length(b) &&
+			    len < sizeof(backends); k++)
+				len += (size_t)snprintf(backends + len,
+				    sizeof(backends) - len, "%s%s",
+				    k == 0 ? "" : ",", json_object_get_string(
+				    json_object_array_get_idx(b, k)));
+		row[0] = cli_field(o, "Name");
+		row[1] = backends;
 		cli_table_add(&t, row);
 	}
 	cli_table_print(&t);

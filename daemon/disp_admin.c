@@ -1,7 +1,8 @@
 /*
  * disp_admin.c: the admin API under /_dockmux/ on the Docker socket:
- * ping, backends (health), routes (filterable), explain (a create
- * decided, nothing created) and metrics (Prometheus text).
+ * ping, backends (health), routes (filterable), objects (where each
+ * network and volume lives), explain (a create decided, nothing
+ * created) and metrics (Prometheus text).
  */
 /* Threads: MHD connection threads; health copied under the view lock. */
 
@@ -43,6 +44,33 @@ count_route(const struct store_route *r, void *arg)
 	else
 		rc->per[bi]++;
 	return 0;
+}
+
+/*
+ * GET /_dockmux/objects?type=networks|volumes: where each network or
+ * volume lives, [{"Name", "Backends"}]: what the merged lists no longer
+ * show, since they list the engines' objects as they are.
+ */
+static void
+admin_objects(struct disp *d, const struct disp_req *req,
+    struct disp_reply *r)
+{
+	struct json_object	*o;
+	struct dm_err		 err;
+	char			 type[16];
+
+	if (!disp_query_get(req->query, "type", type, sizeof(type)) ||
+	    (strcmp(type, "networks") != 0 && strcmp(type, "volumes") != 0)) {
+		disp_reply_error(r, DM_EBADREQ, "type must be networks or "
+		    "volumes");
+		return;
+	}
+	o = disp_netvol_where(d, strcmp(type, "volumes") == 0, &err);
+	if (o == NULL) {
+		disp_reply_error(r, err.st, err.msg);
+		return;
+	}
+	disp_reply_json(r, 200, disp_json_take(o));
 }
 
 /* GET /_dockmux/backends: each backend, in config order, with health. */
@@ -180,6 +208,8 @@ disp_admin_answer(const struct disp_ctx *ctx, struct disp_reply *r)
 	    strcmp(req->action, "explain") == 0)
 		disp_reply_json(r, 200, disp_json_take(disp_create_explain(d,
 		    req->query, body, body_len)));
+	else if (get && strcmp(req->action, "objects") == 0)
+		admin_objects(d, req, r);
 	else if (get && strcmp(req->action, "metrics") == 0) {
 		text = disp_metrics_text(d);
 		r->status = 200;

@@ -25,7 +25,8 @@ enum call_mode {
 	CALL_LOCAL,		/* dockmuxd answers; no body is kept */
 	CALL_FORWARD,		/* streamed both ways through libcurl */
 	CALL_HIJACK,		/* body buffered, then a raw connection */
-	CALL_BUFFER		/* body buffered, then the row's handler */
+	CALL_BUFFER,		/* body buffered, then the row's handler */
+	CALL_BODY_FIRST		/* failed, but a bad body is said first */
 };
 
 struct disp_call {
@@ -116,7 +117,8 @@ plan(struct disp_call *c)
 	const struct disp_req	*req = c->req;
 
 	if (pick_target(c) == -1)
-		c->mode = CALL_FAILED;
+		/* dockerd reads a JSON body before it looks the object up. */
+		c->mode = req->ep->json_body ? CALL_BODY_FIRST : CALL_FAILED;
 	else if (req->kind == ROUTE_LOCAL)
 		c->mode = CALL_LOCAL;
 	else if (req->ep->serve != NULL)
@@ -185,6 +187,7 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 		break;
 	case CALL_HIJACK:
 	case CALL_BUFFER:
+	case CALL_BODY_FIRST:
 		if (c->body_len + len > DM_MAX_CREATE_BODY) {
 			dm_err_set(&c->err, DM_ETOOBIG, "request body too "
 			    "large");
@@ -263,6 +266,41 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 	disp_reply_upgrade(c->d, r, hj, c->req->upgrade);
 }
 
+/*
+ * A body that is not a JSON object: 400, as dockerd answers before it
+ * looks up the container, exec or network the path names.  1 when r is
+ * that answer.
+ */
+static int
+body_refused(const struct disp_call *c, struct disp_reply *r)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+	char			 msg[200];
+	int			 bad;
+
+	tok = json_tokener_new();
+	o = json_tokener_parse_ex(tok, c->body != NULL ? c->body : "",
+	    (int)c->body_len);
+	bad = o == NULL || !json_object_is_type(o, json_type_object);
+	if (c->body_len == 0)
+		snprintf(msg, sizeof(msg), "invalid JSON in the request body: "
+		    "empty body");
+	else if (o == NULL && json_tokener_get_error(tok) ==
+	    json_tokener_continue)
+		snprintf(msg, sizeof(msg), "invalid JSON in the request body: "
+		    "unexpected end of JSON input");
+	else if (bad)
+		snprintf(msg, sizeof(msg), "invalid JSON in the request body: "
+		    "%s", o == NULL ? json_tokener_error_desc(
+		    json_tokener_get_error(tok)) : "not an object");
+	json_object_put(o);
+	json_tokener_free(tok);
+	if (bad)
+		disp_reply_error(r, DM_EBADREQ, msg);
+	return bad;
+}
+
 static void	disp_end_inner(struct disp_call *, struct disp_reply *);
 
 /* Which backend a call's metrics name. */
@@ -332,6 +370,10 @@ disp_end_inner(struct disp_call *c, struct disp_reply *r)
 		call_ctx(c, &x);
 		c->req->ep->serve(&x, r);
 		break;
+	case CALL_BODY_FIRST:
+		if (body_refused(c, r))
+			break;
+		/* FALLTHROUGH */
 	case CALL_FAILED:
 		disp_reply_error(r, c->err.st != DM_OK ? c->err.st :
 		    DM_EINTERNAL, c->err.msg[0] != '\0' ? c->err.msg :

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon/disp_int.h"
 #include "lib/labels.h"
@@ -102,6 +103,83 @@ by_created_desc(const void *a, const void *b)
 	return vx < vy ? 1 : vx > vy ? -1 : 0;
 }
 
+/* all=1 / all=true, as dockerd reads a boolean query value. */
+static int
+wants_all(const char *query)
+{
+	char	v[8];
+
+	return disp_query_get(query, "all", v, sizeof(v)) && v[0] != '\0' &&
+	    strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
+}
+
+static int
+has_filters(const char *query)
+{
+	char	v[4];
+
+	return disp_query_get(query, "filters", v, sizeof(v)) &&
+	    strcmp(v, "{}") != 0 && v[0] != '\0';
+}
+
+/*
+ * One container the store routes to a backend that did not answer: the
+ * fields a client expects of a list entry, with State "unknown" and
+ * Status saying why (Classic Swarm said "Host Down").
+ */
+static int
+stored_entry(const struct store_route *rt, void *arg)
+{
+	struct json_object	*list = arg, *e, *names, *labels, *hc, *ns;
+	char			 status[STORE_NAME_MAX + 32];
+
+	e = json_object_new_object();
+	json_object_object_add(e, "Id", json_object_new_string(rt->id));
+	names = json_object_new_array();
+	if (rt->name[0] != '\0') {
+		snprintf(status, sizeof(status), "/%s", rt->name);
+		json_object_array_add(names, json_object_new_string(status));
+	}
+	json_object_object_add(e, "Names", names);
+	json_object_object_add(e, "Image", json_object_new_string(rt->image));
+	json_object_object_add(e, "ImageID", json_object_new_string(""));
+	json_object_object_add(e, "Command", json_object_new_string(""));
+	json_object_object_add(e, "Created", json_object_new_int64(
+	    rt->created));
+	json_object_object_add(e, "Ports", json_object_new_array());
+	labels = json_object_new_object();
+	json_object_object_add(labels, DM_LABEL_BACKEND,
+	    json_object_new_string(rt->backend));
+	json_object_object_add(e, "Labels", labels);
+	json_object_object_add(e, "State", json_object_new_string("unknown"));
+	snprintf(status, sizeof(status), "backend %s is down", rt->backend);
+	json_object_object_add(e, "Status", json_object_new_string(status));
+	hc = json_object_new_object();
+	json_object_object_add(hc, "NetworkMode",
+	    json_object_new_string("default"));
+	json_object_object_add(e, "HostConfig", hc);
+	ns = json_object_new_object();
+	json_object_object_add(ns, "Networks", json_object_new_object());
+	json_object_object_add(e, "NetworkSettings", ns);
+	json_object_object_add(e, "Mounts", json_object_new_array());
+	json_object_array_add(list, e);
+	return 0;
+}
+
+static void
+add_stored(struct disp *d, size_t bi, struct disp_merge *m)
+{
+	struct json_object	*list = json_object_new_array();
+	struct dm_err		 err;
+
+	if (store_route_each(d->store, d->b[bi].cfg->name, stored_entry, list,
+	    &err) == -1)
+		log_warnx("msg=\"cannot list stored routes\" backend=%s "
+		    "reason=\"%s\"", d->b[bi].cfg->name, err.msg);
+	disp_merge_add(m, list, bi);
+	json_object_put(list);
+}
+
 /* A container seen first on backend bi: labelled with its owner. */
 static void
 label_owner(struct json_object *e, size_t bi, void *arg)
@@ -144,7 +222,7 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	char			*query, *path, warn[1024], lim[32];
 	size_t			 i, k, only, nv = 0, ok = 0, wlen = 0;
 	long			 limit = -1;
-	int			 bad;
+	int			 bad, stored;
 
 	query = strip_backend_filter(d, req->query, &only, &bad);
 	if (bad) {
@@ -194,7 +272,16 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 		disp_merge_add(&m, list, i);
 		json_object_put(list);
 	}
-	if (ok == 0) {
+	/*
+	 * ps -a: a down backend's containers from the store, said down;
+	 * also when that backend alone was asked for (its label filter).
+	 */
+	stored = wants_all(req->query) && !has_filters(query) &&
+	    (ok > 0 || only != (size_t)-1);
+	for (i = 0; stored && i < d->n; i++)
+		if (s[i].wanted && s[i].status != 200)
+			add_stored(d, i, &m);
+	if (ok == 0 && !stored) {
 		disp_reply_error(r, DM_EBACKEND, warn[0] ? warn :
 		    "no backend answered");
 		goto out;

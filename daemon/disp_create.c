@@ -287,6 +287,23 @@ disp_create_explain(struct disp *d, const char *query, const char *body,
 	return out;
 }
 
+/*
+ * The container carries its backend as a label on the engine itself, so
+ * inspect, ps and the engine's own view agree with the route.
+ */
+static void
+stamp_backend(struct json_object *o, const char *backend)
+{
+	struct json_object	*labels = dm_json_obj(o, "Labels");
+
+	if (labels == NULL) {
+		labels = json_object_new_object();
+		json_object_object_add(o, "Labels", labels);
+	}
+	json_object_object_add(labels, DM_LABEL_BACKEND,
+	    json_object_new_string(backend));
+}
+
 /* 1 when an engine's create answer says the image is not there. */
 static int
 image_missing(const char *body)
@@ -297,21 +314,155 @@ image_missing(const char *body)
 	return strncmp(msg, "No such image", 13) == 0;
 }
 
-/* Append note to the create answer's Warnings (as dockerd's own). */
+/* Append notes (strings) to the create answer's Warnings, as dockerd's. */
 static void
-add_warning(struct json_object *ans, const char *note, char **body,
-    size_t *len)
+add_warnings(struct json_object *ans, struct json_object *notes,
+    char **body, size_t *len)
 {
 	struct json_object	*w = dm_json_arr(ans, "Warnings");
+	size_t			 i;
 
 	if (w == NULL) {
 		w = json_object_new_array();
 		json_object_object_add(ans, "Warnings", w);
 	}
-	json_object_array_add(w, json_object_new_string(note));
+	for (i = 0; i < json_object_array_length(notes); i++)
+		json_object_array_add(w, json_object_get(
+		    json_object_array_get_idx(notes, i)));
 	free(*body);
 	*body = disp_json_text(ans);
 	*len = strlen(*body);
+}
+
+/* The first backend other than bi (down ones skipped) with containers
+ * using name (filter key "volume" or "network"), or -1. */
+static ssize_t
+used_elsewhere(struct disp *d, size_t bi, const char *key, const char *name)
+{
+	struct backend_call	 call = { .method = "GET",
+	    .timeout_ms = DM_LIST_TIMEOUT_MS };
+	struct json_object	*f, *a, *o;
+	struct dm_err		 err;
+	char			*enc, *path, *body = NULL;
+	size_t			 i, len;
+	ssize_t			 found = -1;
+	int			 status;
+
+	f = json_object_new_object();
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(name));
+	json_object_object_add(f, key, a);
+	enc = disp_url_encode(json_object_to_json_string_ext(f,
+	    JSON_C_TO_STRING_PLAIN));
+	json_object_put(f);
+	path = xasprintf("/containers/json?all=1&filters=%s", enc);
+	free(enc);
+	call.path = path;
+	for (i = 0; i < d->n && found == -1; i++) {
+		if (i == bi || disp_backend_down(d, i, NULL, 0))
+			continue;
+		status = 0;
+		if (backend_do(d->b[i].be, &call, &status, &body, &len, NULL,
+		    &err) == 0 && status == 200) {
+			o = json_tokener_parse(body);
+			if (json_object_is_type(o, json_type_array) &&
+			    json_object_array_length(o) > 0)
+				found = (ssize_t)i;
+			json_object_put(o);
+		}
+		free(body);
+		body = NULL;
+	}
+	free(path);
+	return found;
+}
+
+/* A network name a container joins that is shared by name only. */
+static int
+user_network(const char *n)
+{
+	return n != NULL && n[0] != '\0' && strcmp(n, "default") != 0 &&
+	    strcmp(n, "bridge") != 0 && strcmp(n, "host") != 0 &&
+	    strcmp(n, "none") != 0 && strncmp(n, "container:", 10) != 0;
+}
+
+/*
+ * Split state, said: the named volumes the create mounts and the user
+ * networks it joins that have containers on another backend get a note
+ * each, since engines share neither data nor networks.
+ */
+static void
+split_notes(struct disp *d, size_t bi, struct json_object *o,
+    struct json_object *notes)
+{
+	struct json_object	*hc = dm_json_obj(o, "HostConfig"), *a, *e;
+	struct json_object	*eps, *nets;
+	const char		*v, *colon;
+	char			 name[256], msg[600];
+	ssize_t			 other;
+	size_t			 i;
+
+	a = dm_json_arr(hc, "Binds");
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		v = json_object_get_string(json_object_array_get_idx(a, i));
+		colon = v != NULL ? strchr(v, ':') : NULL;
+		if (colon == NULL || v[0] == '/' || (size_t)(colon - v) >=
+		    sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - v), v);
+		other = used_elsewhere(d, bi, "volume", name);
+		if (other == -1)
+			continue;
+		snprintf(msg, sizeof(msg), "dockmux: volume %s also has "
+		    "containers on backend %s; engines do not share volume "
+		    "data, so this container on backend %s sees its own copy",
+		    name, d->b[other].cfg->name, d->b[bi].cfg->name);
+		json_object_array_add(notes, json_object_new_string(msg));
+	}
+	a = dm_json_arr(hc, "Mounts");
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		v = dm_json_str(e, "Source");
+		if (dm_json_str(e, "Type") == NULL || strcmp(dm_json_str(e,
+		    "Type"), "volume") != 0 || v == NULL || v[0] == '\0')
+			continue;
+		other = used_elsewhere(d, bi, "volume", v);
+		if (other == -1)
+			continue;
+		snprintf(msg, sizeof(msg), "dockmux: volume %s also has "
+		    "containers on backend %s; engines do not share volume "
+		    "data, so this container on backend %s sees its own copy",
+		    v, d->b[other].cfg->name, d->b[bi].cfg->name);
+		json_object_array_add(notes, json_object_new_string(msg));
+	}
+	/* The networks joined: NetworkMode and every EndpointsConfig key. */
+	nets = json_object_new_array();
+	v = dm_json_str(hc, "NetworkMode");
+	if (user_network(v))
+		json_object_array_add(nets, json_object_new_string(v));
+	eps = dm_json_obj(dm_json_obj(o, "NetworkingConfig"),
+	    "EndpointsConfig");
+	if (eps != NULL) {
+		json_object_object_foreach(eps, net, val) {
+			(void)val;
+			if (user_network(net) && (v == NULL ||
+			    strcmp(net, v) != 0))
+				json_object_array_add(nets,
+				    json_object_new_string(net));
+		}
+	}
+	for (i = 0; i < json_object_array_length(nets); i++) {
+		v = json_object_get_string(json_object_array_get_idx(nets, i));
+		other = used_elsewhere(d, bi, "network", v);
+		if (other == -1)
+			continue;
+		snprintf(msg, sizeof(msg), "dockmux: network %s also has "
+		    "containers on backend %s; containers on different "
+		    "engines cannot reach each other over it", v,
+		    d->b[other].cfg->name);
+		json_object_array_add(notes, json_object_new_string(msg));
+	}
+	json_object_put(nets);
 }
 
 /*
@@ -379,6 +530,7 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 	struct json_object	*o = NULL, *ans = NULL;
 	struct dm_err		 err;
 	char			*path = NULL, *abody = NULL, note[600];
+	struct json_object	*notes = json_object_new_array();
 	const char		*text, *id, *image;
 	size_t			 alen;
 	int			 status = 0;
@@ -407,6 +559,7 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 	image = cp->image;
 	if (d->b[cp->pick.chosen].cfg->create_overrides != NULL)
 		disp_json_merge(o, d->b[cp->pick.chosen].cfg->create_overrides);
+	stamp_backend(o, d->b[cp->pick.chosen].cfg->name);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	path = xasprintf("%s%s%s", req->path, req->query[0] ? "?" : "",
@@ -458,7 +611,11 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		    "backend=%s rule=%s", id, route.name, route.backend,
 		    route.rule);
 		if (note[0] != '\0')
-			add_warning(ans, note, &abody, &alen);
+			json_object_array_add(notes,
+			    json_object_new_string(note));
+		split_notes(d, cp->pick.chosen, o, notes);
+		if (json_object_array_length(notes) > 0)
+			add_warnings(ans, notes, &abody, &alen);
 	}
 	/* Whatever the engine said goes back, the route committed first. */
 	r->status = status;
@@ -472,6 +629,7 @@ headers:
 	    d->b[cp->pick.chosen].cfg->name);
 	dm_hdrs_set(&r->hdrs, "X-Dockmux-Rule", disp_rule_name(cp->pick.rule));
 out:
+	json_object_put(notes);
 	dm_hdrs_clear(&bhdrs);
 	json_object_put(ans);
 	json_object_put(o);

@@ -190,6 +190,7 @@ struct disp_endpoint {
 	const char		*action;	/* fixed action, or NULL */
 	const char		*query;		/* key the query must have */
 	enum disp_target	 target;
+	int			 json_body;	/* a bad body is said first */
 	disp_serve_fn		*serve;		/* NULL: streamed to target */
 };
 
@@ -240,9 +241,9 @@ int	disp_resolve_container(struct disp *, const char *raw,
 int	disp_route_request(struct disp *, const struct disp_req *, size_t *bi,
 	    char **path, char *ctr_id, struct dm_err *);
 /*
- * DELETE /containers/{parent}/{alias}: the owner of parent (a link and
- * its child live on the parent's engine).  The path goes as sent, since
- * the engine knows the link by its name; no route is touched.
+ * /containers/{parent}/{alias}[/...]: the owner of parent (a link and its
+ * child live on the parent's engine).  The path goes as sent, since the
+ * engine knows the link by its name; no route is touched.
  */
 int	disp_resolve_link(struct disp *, const struct disp_req *, size_t *bi,
 	    struct dm_err *);
@@ -340,6 +341,15 @@ void	disp_reply_upgrade(struct disp *, struct disp_reply *,
  */
 int	disp_image_copy(struct disp *, const char *ref, size_t to, char *note,
 	    size_t notelen, struct dm_err *);
+
+/* disp_netvol.c */
+/*
+ * Where each network (vols 0) or volume (vols 1) lives: owned JSON
+ * [{"Name": n, "Backends": ["a", "b"]}], or NULL with err when no
+ * backend answered.
+ */
+struct json_object *disp_netvol_where(struct disp *, int vols,
+	    struct dm_err *);
 
 /* disp_images.c: where image reads and builds go. */
 int	disp_pull_is_wrong_platform(const char *);

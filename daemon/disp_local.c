@@ -163,6 +163,7 @@ answer_version(struct disp *d, struct disp_reply *r)
 /* ---- /info: each backend's answer, counts summed ---- */
 
 struct info_slot {
+	const char		*path;	/* borrowed: the client's, with /vX.Y */
 	struct json_object	*o;	/* owned; NULL when the backend failed */
 	char			 err[256];
 };
@@ -171,7 +172,7 @@ static void
 fetch_info(struct disp *d, size_t i, void *arg)
 {
 	struct info_slot	*slot = arg;
-	struct backend_call	 call = { .method = "GET", .path = "/info",
+	struct backend_call	 call = { .method = "GET", .path = slot->path,
 	    .timeout_ms = DM_INSPECT_TIMEOUT_MS };
 	struct dm_err		 err;
 	char			*body = NULL;
@@ -206,8 +207,13 @@ int_field(struct json_object *o, const char *key)
 	return 0;
 }
 
+/*
+ * GET /info: asked of every backend at the client's API version (the
+ * path as sent), so the version-dependent fields are the engines' own;
+ * counts summed, backends and their health said.
+ */
 static void
-answer_info(struct disp *d, struct disp_reply *r)
+answer_info(struct disp *d, const struct disp_req *req, struct disp_reply *r)
 {
 	static const char *const sums[] = { "Containers",
 	    "ContainersRunning", "ContainersPaused", "ContainersStopped",
@@ -221,8 +227,10 @@ answer_info(struct disp *d, struct disp_reply *r)
 	int64_t			 total;
 
 	memset(slots, 0, sizeof(slots));
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n; i++) {
+		slots[i].path = req->path;
 		args[i] = &slots[i];
+	}
 	disp_each_backend(d, fetch_info, args);
 
 	for (i = 0; i < d->n && base == NULL; i++)
@@ -293,5 +301,5 @@ disp_local_version(const struct disp_ctx *ctx, struct disp_reply *r)
 void
 disp_local_info(const struct disp_ctx *ctx, struct disp_reply *r)
 {
-	answer_info(ctx->d, r);
+	answer_info(ctx->d, ctx->req, r);
 }

@@ -165,81 +165,32 @@ out:
 	free(path);
 }
 
-/* Add backend to entry's Labels[io.dockmux.backend] ("a" or "a,b"). */
-static void
-tag_backend(struct json_object *e, const char *backend)
-{
-	struct json_object	*labels, *cur;
-	char			 joined[DM_MAX_NAME * DM_MAX_BACKENDS];
-
-	if (!json_object_object_get_ex(e, "Labels", &labels) ||
-	    !json_object_is_type(labels, json_type_object)) {
-		labels = json_object_new_object();
-		json_object_object_add(e, "Labels", labels);
-	}
-	if (json_object_object_get_ex(labels, DM_LABEL_BACKEND, &cur))
-		snprintf(joined, sizeof(joined), "%s,%s",
-		    json_object_get_string(cur), backend);
-	else
-		snprintf(joined, sizeof(joined), "%s", backend);
-	json_object_object_add(labels, DM_LABEL_BACKEND,
-	    json_object_new_string(joined));
-}
-
-static void
-tag_fresh(struct json_object *e, size_t bi, void *arg)
-{
-	struct disp	*d = arg;
-
-	tag_backend(e, d->b[bi].cfg->name);
-}
-
-static void
-tag_again(struct json_object *have, struct json_object *e, size_t bi,
-    void *arg)
-{
-	struct disp	*d = arg;
-
-	(void)e;
-	tag_backend(have, d->b[bi].cfg->name);
-}
-
 /*
- * GET /networks and GET /volumes: every backend at once; entries with the
- * same Name merge into one tagged with every backend holding it (a
- * replicated network is one network to the user).  Volumes come wrapped
- * in {"Volumes": [...], "Warnings": [...]}.
+ * Every backend's GET path (networks, or volumes wrapped in {"Volumes":
+ * [...]}), merged by Name into m (disp_merge_init()ed by the caller).
+ * Returns how many backends answered; msg says why the last one did not.
  */
-void
-disp_netvol_list(const struct disp_ctx *ctx, struct disp_reply *r)
+static size_t
+netvol_gather(struct disp *d, const char *path, const struct dm_hdrs *fwd,
+    int vols, struct disp_merge *m, char *msg, size_t msglen)
 {
-	struct disp		*d = ctx->d;
-	const struct disp_req	*req = ctx->req;
-	const struct dm_hdrs	*fwd = ctx->fwd;
-	struct disp_slot		 s[DM_MAX_BACKENDS];
+	struct disp_slot	 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
-	struct json_object	*o, *list, *out, *warn;
-	struct disp_merge	 m;
-	char			*path = disp_req_target(req), msg[300];
+	struct json_object	*o, *list;
 	size_t			 i, ok = 0;
-	int			 vols = req->res == RES_VOLUMES;
 
-	disp_slots_init(d, s, args, req->method, path, fwd, NULL, 0);
+	disp_slots_init(d, s, args, "GET", path, fwd, NULL, 0);
 	disp_each_backend(d, disp_slot_do, args);
-	disp_merge_init(&m, "Name", tag_fresh, tag_again, d);
-	warn = json_object_new_array();
 	msg[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		o = s[i].status == 200 ? json_tokener_parse(s[i].answer) :
 		    NULL;
-		list = o;
-		if (vols && o != NULL && !json_object_object_get_ex(o,
-		    "Volumes", &list))
-			list = NULL;
-		if (list == NULL || !json_object_is_type(list,
-		    json_type_array)) {
-			disp_slot_message(&s[i], msg, sizeof(msg));
-			if (!(vols && list == NULL && o != NULL)) {
+		list = vols ? dm_json_arr(o, "Volumes") : o;
+		if (!json_object_is_type(list, json_type_array)) {
+			disp_slot_message(&s[i], msg, msglen);
+			/* A volume list of null is an empty list. */
+			if (!(vols && dm_json_obj(o, "Volumes") == NULL &&
+			    json_object_is_type(o, json_type_object))) {
 				json_object_put(o);
 				log_warnx("msg=\"list skipped a backend\" "
 				    "backend=%s reason=\"%s\"",
@@ -248,30 +199,103 @@ disp_netvol_list(const struct disp_ctx *ctx, struct disp_reply *r)
 			}
 		}
 		ok++;
-		if (list != NULL)
-			disp_merge_add(&m, list, i);
+		disp_merge_add(m, list, i);
 		json_object_put(o);
 	}
-	if (ok == 0) {
+	disp_slots_free(d, s);
+	return ok;
+}
+
+/*
+ * GET /networks and GET /volumes: every backend at once; entries with the
+ * same Name are one object to the user (replicated by name), shown once
+ * as the first backend holding it returns it: the engines' objects, so a
+ * client finds in the list what a create answered.  Where each lives is
+ * GET /_dockmux/objects.  Volumes come wrapped in {"Volumes": [...],
+ * "Warnings": [...]}.
+ */
+void
+disp_netvol_list(const struct disp_ctx *ctx, struct disp_reply *r)
+{
+	struct disp_merge	 m;
+	struct json_object	*out;
+	char			*path = disp_req_target(ctx->req), msg[300];
+	int			 vols = ctx->req->res == RES_VOLUMES;
+
+	disp_merge_init(&m, "Name", NULL, NULL, NULL);
+	if (netvol_gather(ctx->d, path, ctx->fwd, vols, &m, msg,
+	    sizeof(msg)) == 0) {
 		disp_reply_error(r, DM_EBACKEND, msg[0] ? msg :
 		    "no backend answered");
-		json_object_put(warn);
 		goto out;
 	}
 	if (vols) {
 		out = json_object_new_object();
 		json_object_object_add(out, "Volumes", json_object_get(m.list));
-		json_object_object_add(out, "Warnings", warn);
-	} else {
+		json_object_object_add(out, "Warnings",
+		    json_object_new_array());
+	} else
 		out = json_object_get(m.list);
-		json_object_put(warn);
-	}
-	disp_reply_json(r, 200, disp_json_text(out));
-	json_object_put(out);
+	disp_reply_json(r, 200, disp_json_take(out));
 out:
 	disp_merge_free(&m);
-	disp_slots_free(d, s);
 	free(path);
+}
+
+/* The where-view: [{"Name", "Backends": [...]}] in list order. */
+struct where {
+	struct disp		*d;
+	struct json_object	*out;		/* owned: the array */
+	struct json_object	*byname;	/* owned: Name -> Backends */
+};
+
+static void
+where_fresh(struct json_object *e, size_t bi, void *arg)
+{
+	struct where		*wh = arg;
+	struct json_object	*w = json_object_new_object(), *b;
+	const char		*name = dm_json_str(e, "Name");
+
+	b = json_object_new_array();
+	json_object_array_add(b, json_object_new_string(
+	    wh->d->b[bi].cfg->name));
+	json_object_object_add(w, "Name", json_object_new_string(name));
+	json_object_object_add(w, "Backends", b);
+	json_object_array_add(wh->out, w);
+	json_object_object_add(wh->byname, name, json_object_get(b));
+}
+
+static void
+where_again(struct json_object *have, struct json_object *e, size_t bi,
+    void *arg)
+{
+	struct where	*wh = arg;
+
+	(void)have;
+	json_object_array_add(dm_json_arr(wh->byname, dm_json_str(e, "Name")),
+	    json_object_new_string(wh->d->b[bi].cfg->name));
+}
+
+struct json_object *
+disp_netvol_where(struct disp *d, int vols, struct dm_err *err)
+{
+	struct disp_merge	 m;
+	struct where		 wh = { .d = d };
+	char			 msg[300];
+
+	wh.out = json_object_new_array();
+	wh.byname = json_object_new_object();
+	disp_merge_init(&m, "Name", where_fresh, where_again, &wh);
+	if (netvol_gather(d, vols ? "/volumes" : "/networks", NULL, vols,
+	    &m, msg, sizeof(msg)) == 0) {
+		dm_err_set(err, DM_EBACKEND, "%s", msg[0] ? msg :
+		    "no backend answered");
+		json_object_put(wh.out);
+		wh.out = NULL;
+	}
+	disp_merge_free(&m);
+	json_object_put(wh.byname);
+	return wh.out;
 }
 
 /*

@@ -22,7 +22,8 @@
  * streamed to the primary.
  *
  * .target: where the call goes before its handler runs (TARGET_PRIMARY
- * unless said).  .serve: the handler, run once the body is in; NULL
+ * unless said).  .json_body: when the target cannot be found, a body that
+ * is not JSON is refused first (400), as dockerd reads it first.  .serve: the handler, run once the body is in; NULL
  * means the request is streamed to the target as it comes (a ROUTE_HIJACK
  * row with Upgrade: tcp is relayed raw).
  */
@@ -56,22 +57,26 @@ static const struct disp_endpoint endpoints[] = {
 	{ "POST", "/containers/{id}/attach", ROUTE_HIJACK, RES_CONTAINERS,
 	    .action = "attach", OWNER },
 	{ "POST", "/containers/{id}/exec", ROUTE_PER_CONTAINER,
-	    RES_CONTAINERS, .action = "exec", OWNER,
+	    RES_CONTAINERS, .action = "exec", OWNER, .json_body = 1,
 	    .serve = disp_exec_create },
 	{ "*", "/containers/{id}", ROUTE_PER_CONTAINER, RES_CONTAINERS,
 	    .action = "", OWNER },
-	/* A link's name is "parent/alias": removing it (?link=1) or the
-	 * container by that name goes to the parent's owner as sent. */
+	/* A link's name is "parent/alias": removing it (?link=1), or any
+	 * request naming a container by it, goes to the parent's owner as
+	 * sent (a link and its child live on the parent's engine). */
 	{ "DELETE", "/containers/{id}/{action}", ROUTE_PER_CONTAINER,
 	    RES_CONTAINERS, .target = TARGET_LINK_OWNER },
 	{ "*", "/containers/{id}/{action}", ROUTE_PER_CONTAINER,
 	    RES_CONTAINERS, OWNER },
+	{ "*", "/containers/{id}/attach/*", ROUTE_PER_CONTAINER,
+	    RES_CONTAINERS, .action = "attach", OWNER },
+	/* No other action has a sub-path: this is a link's name. */
 	{ "*", "/containers/{id}/{action}/*", ROUTE_PER_CONTAINER,
-	    RES_CONTAINERS, OWNER },
+	    RES_CONTAINERS, .target = TARGET_LINK_OWNER },
 	{ "POST", "/commit", ROUTE_PER_CONTAINER, RES_CONTAINERS,
 	    .action = "commit", OWNER },
 	{ "POST", "/exec/{id}/start", ROUTE_HIJACK, RES_EXEC,
-	    .action = "start", OWNER },
+	    .action = "start", OWNER, .json_body = 1 },
 	{ "*", "/exec/{id}/{action}", ROUTE_PER_EXEC, RES_EXEC, OWNER },
 	{ "*", "/exec/{id}/*", ROUTE_PER_EXEC, RES_EXEC, OWNER },
 

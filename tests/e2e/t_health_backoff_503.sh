@@ -3,7 +3,8 @@
 # third engine c with a container on c.  Engine c stops: within ~5 s
 # `dockmux backends` shows c down with an error; exec in the container on
 # c answers 503 naming c at once (< 2 s); `docker ps` still works and
-# carries X-Dockmux-Warning; probes back off (failures grow slower than
+# carries X-Dockmux-Warning, and `docker ps -a` lists the container on c
+# as "backend c is down"; probes back off (failures grow slower than
 # one per 2 s, "backend down" logged once).  Engine c restarts in the same
 # directory: c is up again and the container reachable within ~35 s.
 set -euo pipefail
@@ -83,8 +84,19 @@ grep -q 'backend c is down' "$T_TMP/exec.json" ||
     t_fail "503 body does not name c: $(cat "$T_TMP/exec.json")"
 [ "$ms" -lt 2000 ] || t_fail "POST exec took $ms ms to answer 503"
 
-# Fan-outs skip c and say so.
-D ps -a --format '{{.Names}}' >/dev/null || t_fail "docker ps with c down"
+# Fan-outs skip c and say so; `docker ps -a` still shows c's container,
+# from the store, said down.
+out=$(D ps -a --filter "label=io.dockmux.backend=c" \
+    --format '{{.Names}}|{{.State}}|{{.Status}}' 2>&1) ||
+    t_fail "docker ps -a --filter label=io.dockmux.backend=c: $out"
+t_expect_eq "docker ps -a of c alone, c down" "$n|unknown|backend c is down" \
+    "$out"
+out=$(D ps -a --format '{{.Names}}|{{.State}}|{{.Status}}' 2>&1) ||
+    t_fail "docker ps -a with c down: $out"
+grep -qx "$n|unknown|backend c is down" <<<"$out" ||
+    t_fail "docker ps -a with c down does not show $n down: $out"
+out=$(D ps --format '{{.Names}}' 2>&1) || t_fail "docker ps with c down: $out"
+grep -qx "$n" <<<"$out" && t_fail "docker ps (no -a) shows $n of down c"
 hdr=$(curl -sS -m 10 -D - -o /dev/null --unix-socket "$sock" \
     "http://dmx/v1.41/containers/json?all=1")
 grep -qi '^X-Dockmux-Warning:' <<<"$hdr" ||

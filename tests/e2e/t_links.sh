@@ -1,6 +1,7 @@
 #!/bin/bash
 # Legacy links through dockmuxd as through dockerd: `docker run --link`
-# makes the alias; `docker rm --link CHILD/ALIAS` (the API's DELETE
+# makes the alias, and CHILD/ALIAS names the parent (docker inspect);
+# `docker rm --link CHILD/ALIAS` (the API's DELETE
 # /containers/CHILD/ALIAS?link=1) removes the link and leaves both
 # containers running; removing it again, or a link of a container that
 # does not exist, answers what the engine reached directly answers.
@@ -18,6 +19,10 @@ timeout 60 docker run -d --name "$kid" --link "$par:al" busybox sleep 300 \
     >/dev/null || t_fail "docker run --link $par:al"
 t_expect_eq "links of $kid" "[\"/$par:/$kid/al\"]" \
     "$(docker inspect -f '{{json .HostConfig.Links}}' "$kid")"
+
+# The link's name reaches the container it names (the parent).
+t_expect_eq "inspect by the link's name" "/$par" \
+    "$(docker inspect -f '{{.Name}}' "$kid/al")"
 
 out=$(timeout 30 docker rm --link "$kid/al" 2>&1) ||
     t_fail "docker rm --link $kid/al: $out"

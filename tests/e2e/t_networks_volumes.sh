@@ -1,7 +1,9 @@
 #!/bin/bash
 # Networks and volumes are replicated by name: `docker network create N`
 # and `docker volume create V` make them on both engines (asked directly);
-# the merged lists show each once, labelled io.dockmux.backend=a,b; a
+# the merged lists show each once, as the engine returns it (no added
+# label: the Python SDK finds in the list what its create answered), and
+# `dockmux networks` / `dockmux volumes` say it is on a,b; a
 # container pinned to b uses --network N and -v V:/d; network connect and
 # disconnect of b's running container act on engine b; `docker network
 # rm` / `docker volume rm` remove them from both; network and volume
@@ -53,8 +55,8 @@ vol_on() {
 }
 
 # api_label PATH NAME: Labels["io.dockmux.backend"] of entry NAME in the
-# merged list at PATH ("" when NAME is not listed; "MANY" when listed
-# more than once).
+# merged list at PATH ("" when NAME is listed without it, "NONE" when NAME
+# is not listed; "MANY" when listed more than once).
 api_label() {
 	curl -sS -m 30 --unix-socket "$DOCKMUX_SOCK" "http://dockmux$1" |
 	    /usr/bin/python3 -c 'import json, sys
@@ -65,7 +67,9 @@ hits = [e for e in o if e.get("Name") == sys.argv[1]]
 if len(hits) > 1:
     print("MANY")
 elif hits:
-    print((hits[0].get("Labels") or {}).get("io.dockmux.backend", ""))' "$2"
+    print((hits[0].get("Labels") or {}).get("io.dockmux.backend", ""))
+else:
+    print("NONE")' "$2"
 }
 
 # nets_of NAME: the networks of container NAME on engine b, sorted.
@@ -85,21 +89,39 @@ out=$(docker volume create --label "$LBL" "$V" 2>&1) ||
     t_fail "docker volume create $V: $out"
 t_expect_eq "volume $V is on" "a b" "$(vol_on "$V")"
 
-# ---- lists: merged, once, tagged a,b --------------------------------------
+# ---- lists: merged, once, the engines' objects ------------------------------
 
 lines=$(docker network ls --format '{{.Name}} {{.Labels}}' | grep "^$N " || true)
 t_expect_eq "docker network ls lines for $N" 1 "$(grep -c . <<<"$lines")"
-grep -q 'io.dockmux.backend=a,b' <<<"$lines" ||
-    t_fail "docker network ls: $N lacks io.dockmux.backend=a,b: '$lines'"
-t_expect_eq "GET /networks: $N's io.dockmux.backend" "a,b" \
+t_expect_eq "GET /networks: $N's io.dockmux.backend" "" \
     "$(api_label /v1.41/networks "$N")"
-
 lines=$(docker volume ls --format '{{.Name}} {{.Labels}}' | grep "^$V " || true)
 t_expect_eq "docker volume ls lines for $V" 1 "$(grep -c . <<<"$lines")"
-grep -q 'io.dockmux.backend=a,b' <<<"$lines" ||
-    t_fail "docker volume ls: $V lacks io.dockmux.backend=a,b: '$lines'"
-t_expect_eq "GET /volumes: $V's io.dockmux.backend" "a,b" \
+t_expect_eq "GET /volumes: $V's io.dockmux.backend" "" \
     "$(api_label /v1.41/volumes "$V")"
+
+# Where each lives: the dockmux CLI (GET /_dockmux/objects).
+t_expect_eq "dockmux networks: $N" "$N a,b" \
+    "$("$BUILD/dockmux" networks | awk -v n="$N" '$1 == n {print $1, $2}')"
+t_expect_eq "dockmux volumes: $V" "$V a,b" \
+    "$("$BUILD/dockmux" volumes | awk -v n="$V" '$1 == n {print $1, $2}')"
+
+# The SDK creates a volume and finds an equal object in the list.
+SV=$p-sdkvol
+out=$(timeout 60 /usr/bin/python3 - "unix://$DOCKMUX_SOCK" "$SV" <<'PY' 2>&1
+import sys
+import docker
+
+cl = docker.DockerClient(base_url=sys.argv[1], timeout=60)
+v = cl.volumes.create(name=sys.argv[2], labels={"k": "v"})
+listed = [x for x in cl.volumes.list() if x.name == sys.argv[2]]
+assert len(listed) == 1, listed
+assert listed[0].attrs == v.attrs, (listed[0].attrs, v.attrs)
+v.remove()
+print("equal")
+PY
+) || t_fail "SDK volume create/list: $out"
+t_expect_eq "SDK: created volume equals its list entry" equal "$out"
 
 # Inspect through dockmuxd: the first holder (a) answers.
 t_expect_eq "docker network inspect $N (Id, from a)" \
@@ -110,10 +132,22 @@ t_expect_eq "docker volume inspect $V (Name)" "$V" \
 
 # ---- a container on b uses both ---------------------------------------------
 
+# A container on a uses both first: the one on b is told that the data
+# and the network are not shared across engines (docker run prints it).
+ca=$(t_name user-a)
+out=$(timeout 60 docker run -d --name "$ca" --label io.dockmux.backend=a \
+    --network "$N" -v "$V:/d" busybox sleep 300 2>&1) ||
+    t_fail "docker run --network $N -v $V:/d pinned to a: $out"
+grep -q WARNING <<<"$out" && t_fail "first user of $V warned: $out"
 c=$(t_name user-b)
 out=$(timeout 60 docker run -d --name "$c" --label io.dockmux.backend=b \
     --network "$N" -v "$V:/d" busybox sh -c 'echo on-b > /d/f; sleep 300' 2>&1) ||
     t_fail "docker run --network $N -v $V:/d pinned to b: $out"
+grep -q "WARNING: dockmux: volume $V also has containers on backend a" \
+    <<<"$out" || t_fail "no split-volume warning from docker run: $out"
+grep -q "WARNING: dockmux: network $N also has containers on backend a" \
+    <<<"$out" || t_fail "no split-network warning from docker run: $out"
+out=$(timeout 60 docker rm -f "$ca" 2>&1) || t_fail "docker rm -f $ca: $out"
 "${B[@]}" inspect "$c" >/dev/null 2>&1 || t_fail "$c is not on engine b"
 t_expect_eq "$c's networks (engine b)" "$N" \
     "$(nets_of "$c")"

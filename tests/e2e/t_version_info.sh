@@ -34,3 +34,12 @@ tr -d '\r' <"$T_TMP/h2" | grep -qi '^API-Version: 1\.' ||
 code=$(curl -sS -m 10 --unix-socket "$DOCKMUX_SOCK" -o /dev/null \
     -w '%{http_code}' "http://dockmux/v$hv/_ping")
 t_expect_eq "GET /v$hv/_ping status" 200 "$code"
+
+# /info follows the requested API version as dockerd's does: below 1.25
+# dockerd adds "ExecutionDriver"; through dockmuxd it is there too.
+direct=$(curl -sS -m 10 --unix-socket "$ENGINE_A_SOCK" \
+    http://d/v1.24/info | jq -r '.ExecutionDriver // "absent"')
+[ "$direct" != absent ] || t_fail "engine a: /v1.24/info has no ExecutionDriver"
+t_expect_eq "/v1.24/info ExecutionDriver through dockmuxd" "$direct" \
+    "$(curl -sS -m 10 --unix-socket "$DOCKMUX_SOCK" http://d/v1.24/info |
+    jq -r '.ExecutionDriver // "absent"')"
