@@ -19,7 +19,9 @@
 struct xfer_stream {
 	struct disp_stream	 base;
 	struct disp		*d;		/* a view reference */
-	struct backend_xfer	*x;		/* owned */
+	struct backend_xfer	*x;		/* owned; NULL: all in buf */
+	char			*buf;		/* owned: a whole answer */
+	size_t			 len, off;
 };
 
 struct disp_upgrade {
@@ -82,8 +84,14 @@ static ssize_t
 xfer_stream_read(struct disp_stream *s, char *buf, size_t len, int watch_fd)
 {
 	struct xfer_stream	*xs = (struct xfer_stream *)s;
+	size_t			 n;
 
-	return backend_xfer_read(xs->x, buf, len, watch_fd);
+	if (xs->x != NULL)
+		return backend_xfer_read(xs->x, buf, len, watch_fd);
+	n = xs->len - xs->off < len ? xs->len - xs->off : len;
+	memcpy(buf, xs->buf + xs->off, n);
+	xs->off += n;
+	return (ssize_t)n;
 }
 
 static void
@@ -93,6 +101,7 @@ xfer_stream_free(struct disp_stream *s)
 
 	backend_xfer_free(xs->x);
 	disp_stream_release(xs->d);
+	free(xs->buf);
 	free(xs);
 }
 
@@ -110,6 +119,8 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 {
 	struct xfer_stream	*xs;
 	struct dm_err		 err;
+	char			*body = NULL;
+	size_t			 len = 0;
 
 	if (dm_hdrs_copy_end_to_end(backend_xfer_headers(x), &r->hdrs) ==
 	    -1) {
@@ -120,21 +131,29 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 		return;
 	}
 	r->status = backend_xfer_status(x);
-	if (backend_xfer_length(x) >= 0) {
-		backend_xfer_settle(x, DM_SETTLE_MS);
-		if (backend_xfer_complete(x) && backend_xfer_slurp(x,
-		    DM_STREAM_CHUNK, &r->body, &r->body_len, &err) == 0) {
+	r->length = backend_xfer_length(x);
+	backend_xfer_settle(x, DM_SETTLE_MS);
+	if (backend_xfer_complete(x) && backend_xfer_slurp(x, DM_STREAM_CHUNK,
+	    &body, &len, &err) == 0) {
+		backend_xfer_free(x);
+		x = NULL;
+		if (r->length >= 0) {
 			r->kind = DISP_REPLY_BODY;
-			backend_xfer_free(x);
+			r->body = body;
+			r->body_len = len;
 			return;
 		}
 	}
+	/* Streamed, or whole but chunked: the client gets chunks. */
 	r->kind = DISP_REPLY_STREAM;
-	r->length = backend_xfer_length(x);
 	xs = xcalloc(1, sizeof(*xs));
 	xs->base.read = xfer_stream_read;
 	xs->base.free = xfer_stream_free;
 	xs->x = x;
+	if (x == NULL) {
+		xs->buf = body;
+		xs->len = len;
+	}
 	xs->d = d;
 	disp_stream_hold(d);
 	r->stream = &xs->base;

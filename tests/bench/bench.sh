@@ -12,6 +12,12 @@
 #   inspect p50/p99   keep-alive GET /containers/{id}/json, one connection
 #   log MB/s          GET /containers/{id}/logs?stdout=1, body discarded
 #
+# Then an image copy between two engines (a second dockerd, b, and a
+# second dockmuxd over a and b): a ~200 MB image built on a, made present
+# on b round after round, by hand (`docker -H a save | docker -H b load`)
+# and by dockmuxd (a create pinned to b, which copies the image first);
+# MB/s of the image, medians.  Target: >= 1.0x by hand.
+#
 # Targets (the issue): ping p50 <= 1.10x direct, inspect p50 <= 1.15x,
 # log throughput >= 0.95x.  A benchmark, not a test: a missed target is
 # printed as MISS and the exit status stays 0; only a broken rig fails.
@@ -20,6 +26,7 @@
 #   BENCH_RT_ROUNDS=21 BENCH_LOG_ROUNDS=3     rounds per side (the defaults)
 #   BENCH_PING_N=2000 BENCH_INSPECT_N=1000    requests per latency round
 #   BENCH_LOG_MB=200                          size of the log
+#   BENCH_COPY_MB=200 BENCH_COPY_ROUNDS=3     image copy size and rounds
 #   RIG_KEEP=1     leave $RIG_DIR in place afterwards
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -41,6 +48,8 @@ log_rounds=${BENCH_LOG_ROUNDS:-3}
 ping_n=${BENCH_PING_N:-2000}
 inspect_n=${BENCH_INSPECT_N:-1000}
 log_mb=${BENCH_LOG_MB:-200}
+copy_mb=${BENCH_COPY_MB:-200}
+copy_rounds=${BENCH_COPY_ROUNDS:-3}
 
 bench_die() {
 	printf '%s\n' "bench: FATAL: $*" >&2
@@ -157,6 +166,70 @@ for r in $(seq 1 "$log_rounds"); do
 	    "$(last direct.log.mbps)" "$(last dockmux.log.mbps)" >&2
 done
 
+# ---- image copy: by hand vs dockmuxd -------------------------------------
+
+rig_engine_start b
+config2=$RIG_DIR/bench-copy.json
+rig_write_config_for "$config2" "$RIG_DIR/dockmux-copy.sock" \
+    "$RIG_DIR/dockmux-copy.db" "a=$direct" "b=$ENGINE_B_SOCK"
+rig_dockmuxd_start "$config2" dmx-copy
+dmx2=$RIG_DIR/dockmux-copy.sock
+A=(docker -H "unix://$direct")
+B=(docker -H "unix://$ENGINE_B_SOCK")
+IMG=bench-copy:1
+ctx=$RIG_DIR/copy-ctx
+mkdir -p "$ctx"
+head -c $((copy_mb * 1000000)) /dev/urandom >"$ctx/blob" ||
+    bench_die "cannot write $ctx/blob"
+printf 'FROM busybox\nCOPY blob /blob\n' >"$ctx/Dockerfile"
+DOCKER_BUILDKIT=0 "${A[@]}" build -q -t "$IMG" "$ctx" >/dev/null 2>&1 ||
+    bench_die "cannot build $IMG on a"
+rm -f "$ctx/blob"
+img_bytes=$("${A[@]}" image inspect -f '{{.Size}}' "$IMG") ||
+    bench_die "cannot inspect $IMG"
+
+# b_forget: b loses the image (and the container made from it).
+b_forget() {
+	"${B[@]}" rm -f bench-copy >/dev/null 2>&1
+	"${B[@]}" rmi -f "$IMG" >/dev/null 2>&1
+	! "${B[@]}" image inspect "$IMG" >/dev/null 2>&1 ||
+	    bench_die "$IMG still on b"
+}
+
+# copy_hand / copy_dmx: seconds to make $IMG present on b.
+copy_hand() {
+	local t0=$(rig_now_ms)
+	"${A[@]}" save "$IMG" | "${B[@]}" load -q >/dev/null ||
+	    bench_die "save | load failed"
+	echo $(( $(rig_now_ms) - t0 ))
+}
+copy_dmx() {
+	local t0=$(rig_now_ms) code
+	code=$(curl -s -o "$res/create.json" -w '%{http_code}' \
+	    --unix-socket "$dmx2" -H 'Content-Type: application/json' \
+	    -d "{\"Image\":\"$IMG\",\"Labels\":{\"io.dockmux.backend\":\"b\"}}" \
+	    'http://localhost/v1.41/containers/create?name=bench-copy')
+	[ "$code" = 201 ] || bench_die "create through dockmuxd: $code $(cat "$res/create.json")"
+	grep -q 'copied from backend a to backend b' "$res/create.json" ||
+	    bench_die "create through dockmuxd did not copy: $(cat "$res/create.json")"
+	echo $(( $(rig_now_ms) - t0 ))
+}
+for r in $(seq 1 "$copy_rounds"); do
+	b_forget
+	ms=$(copy_hand) || exit 1
+	echo "$ms" >>"$res/direct.copy.ms"
+	awk -v b="$img_bytes" -v ms="$ms" 'BEGIN { print b / 1e6 / (ms / 1000) }' \
+	    >>"$res/direct.copy.mbps"
+	b_forget
+	ms=$(copy_dmx) || exit 1
+	echo "$ms" >>"$res/dockmux.copy.ms"
+	awk -v b="$img_bytes" -v ms="$ms" 'BEGIN { print b / 1e6 / (ms / 1000) }' \
+	    >>"$res/dockmux.copy.mbps"
+	printf 'bench: copy round %d/%d: %s/%s ms by hand/dockmuxd\n' "$r" \
+	    "$copy_rounds" "$(last direct.copy.ms)" "$(last dockmux.copy.ms)" >&2
+done
+b_forget
+
 # The same answer on both sides, or the comparison means nothing.
 bytes_direct=$(median "$res/direct.log.bytes")
 bytes_seen=$(sort -u "$res/direct.log.bytes" "$res/dockmux.log.bytes" |
@@ -194,6 +267,9 @@ row "ping p99 (us)" ping.p99_us low -
 row "inspect p50 (us)" inspect.p50_us low 1.15
 row "inspect p99 (us)" inspect.p99_us low -
 row "log (MB/s)" log.mbps high 0.95
+row "image copy (MB/s)" copy.mbps high 1.0
+echo "(image copy: $img_bytes bytes, $copy_rounds rounds; direct = docker" \
+    "save | docker load by hand, a to b)"
 if [ "$bytes_seen" != "$bytes_direct " ]; then
 	echo "MISS: the log reads differ in size (bytes seen: $bytes_seen)"
 fi
