@@ -38,6 +38,7 @@ static int	cmd_explain(struct cli *, int, char **);
 static int	cmd_objects(struct cli *, int, char **);
 static int	cmd_routes(struct cli *, int, char **);
 static int	cmd_version(struct cli *, int, char **);
+static struct json_object *get_list(struct cli *, const char *, int, int *);
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "backends", "[--json]",
@@ -274,19 +275,9 @@ cmd_routes(struct cli *cli, int argc, char **argv)
 		routes_usage();
 		return 2;
 	}
-	if (cli_ping(cli) == -1)
-		return 1;
-	if ((list = cli_get_json(cli, path)) == NULL)
-		return 1;
-	if (!json_object_is_type(list, json_type_array)) {
-		warnx("GET %s: expected a JSON array", path);
+	list = get_list(cli, path, as_json, &rc);
+	if (list == NULL || as_json)
 		goto out;
-	}
-	if (as_json) {
-		cli_print_json(list);
-		rc = 0;
-		goto out;
-	}
 	cli_table_init(&t, 6);
 	cli_table_add(&t, head);
 	n = json_object_array_length(list);
@@ -320,6 +311,33 @@ out:
 }
 
 /*
+ * GET path, a JSON array from dockmuxd.  Owned (json_object_put), with
+ * *rc 1; printed as JSON instead when as_json (*rc 0); NULL with *rc 1 on
+ * failure, said on stderr.
+ */
+static struct json_object *
+get_list(struct cli *cli, const char *path, int as_json, int *rc)
+{
+	struct json_object	*list;
+
+	*rc = 1;
+	if (cli_ping(cli) == -1)
+		return NULL;
+	if ((list = cli_get_json(cli, path)) == NULL)
+		return NULL;
+	if (!json_object_is_type(list, json_type_array)) {
+		warnx("GET %s: expected a JSON array", path);
+		json_object_put(list);
+		return NULL;
+	}
+	if (as_json) {
+		cli_print_json(list);
+		*rc = 0;
+	}
+	return list;
+}
+
+/*
  * dockmux networks|volumes [--json]: NAME and BACKENDS, from GET
  * /_dockmux/objects (the merged Docker lists show each object once, as
  * the engine returns it).
@@ -341,19 +359,9 @@ cmd_objects(struct cli *cli, int argc, char **argv)
 	}
 	as_json = argc == 2;
 	snprintf(path, sizeof(path), "/_dockmux/objects?type=%s", argv[0]);
-	if (cli_ping(cli) == -1)
-		return 1;
-	if ((list = cli_get_json(cli, path)) == NULL)
-		return 1;
-	if (!json_object_is_type(list, json_type_array)) {
-		warnx("GET %s: expected a JSON array", path);
+	list = get_list(cli, path, as_json, &rc);
+	if (list == NULL || as_json)
 		goto out;
-	}
-	if (as_json) {
-		cli_print_json(list);
-		rc = 0;
-		goto out;
-	}
 	cli_table_init(&t, 2);
 	cli_table_add(&t, head);
 	for (i = 0; i < json_object_array_length(list); i++) {

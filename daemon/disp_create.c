@@ -386,9 +386,33 @@ user_network(const char *n)
 	    strcmp(n, "none") != 0 && strncmp(n, "container:", 10) != 0;
 }
 
+/* A note when name (a "volume" or "network") is used on another backend. */
+static void
+note_split(struct disp *d, size_t bi, const char *kind, const char *name,
+    struct json_object *notes)
+{
+	ssize_t	other = used_elsewhere(d, bi, kind, name);
+	char	msg[600];
+
+	if (other == -1)
+		return;
+	if (strcmp(kind, "volume") == 0)
+		snprintf(msg, sizeof(msg), "dockmux: volume %s also has "
+		    "containers on backend %s; engines do not share volume "
+		    "data, so this container on backend %s sees its own copy",
+		    name, d->b[other].cfg->name, d->b[bi].cfg->name);
+	else
+		snprintf(msg, sizeof(msg), "dockmux: network %s also has "
+		    "containers on backend %s; containers on different "
+		    "engines cannot reach each other over it", name,
+		    d->b[other].cfg->name);
+	json_object_array_add(notes, json_object_new_string(msg));
+}
+
 /*
- * Split state, said: the named volumes the create mounts and the user
- * networks it joins that have containers on another backend get a note
+ * Split state, said: the named volumes the create mounts (Binds "name:/p",
+ * Mounts of Type volume) and the user networks it joins (NetworkMode,
+ * EndpointsConfig) that have containers on another backend get a note
  * each, since engines share neither data nor networks.
  */
 static void
@@ -396,10 +420,9 @@ split_notes(struct disp *d, size_t bi, struct json_object *o,
     struct json_object *notes)
 {
 	struct json_object	*hc = dm_json_obj(o, "HostConfig"), *a, *e;
-	struct json_object	*eps, *nets;
-	const char		*v, *colon;
-	char			 name[256], msg[600];
-	ssize_t			 other;
+	struct json_object	*eps;
+	const char		*v, *mode, *colon;
+	char			 name[256];
 	size_t			 i;
 
 	a = dm_json_arr(hc, "Binds");
@@ -410,59 +433,30 @@ split_notes(struct disp *d, size_t bi, struct json_object *o,
 		    sizeof(name))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(colon - v), v);
-		other = used_elsewhere(d, bi, "volume", name);
-		if (other == -1)
-			continue;
-		snprintf(msg, sizeof(msg), "dockmux: volume %s also has "
-		    "containers on backend %s; engines do not share volume "
-		    "data, so this container on backend %s sees its own copy",
-		    name, d->b[other].cfg->name, d->b[bi].cfg->name);
-		json_object_array_add(notes, json_object_new_string(msg));
+		note_split(d, bi, "volume", name, notes);
 	}
 	a = dm_json_arr(hc, "Mounts");
 	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
 		e = json_object_array_get_idx(a, i);
-		v = dm_json_str(e, "Source");
-		if (dm_json_str(e, "Type") == NULL || strcmp(dm_json_str(e,
-		    "Type"), "volume") != 0 || v == NULL || v[0] == '\0')
-			continue;
-		other = used_elsewhere(d, bi, "volume", v);
-		if (other == -1)
-			continue;
-		snprintf(msg, sizeof(msg), "dockmux: volume %s also has "
-		    "containers on backend %s; engines do not share volume "
-		    "data, so this container on backend %s sees its own copy",
-		    v, d->b[other].cfg->name, d->b[bi].cfg->name);
-		json_object_array_add(notes, json_object_new_string(msg));
+		v = dm_json_str(e, "Type");
+		if (v != NULL && strcmp(v, "volume") == 0 &&
+		    dm_json_str(e, "Source") != NULL &&
+		    dm_json_str(e, "Source")[0] != '\0')
+			note_split(d, bi, "volume", dm_json_str(e, "Source"),
+			    notes);
 	}
-	/* The networks joined: NetworkMode and every EndpointsConfig key. */
-	nets = json_object_new_array();
-	v = dm_json_str(hc, "NetworkMode");
-	if (user_network(v))
-		json_object_array_add(nets, json_object_new_string(v));
+	mode = dm_json_str(hc, "NetworkMode");
+	if (user_network(mode))
+		note_split(d, bi, "network", mode, notes);
 	eps = dm_json_obj(dm_json_obj(o, "NetworkingConfig"),
 	    "EndpointsConfig");
-	if (eps != NULL) {
-		json_object_object_foreach(eps, net, val) {
-			(void)val;
-			if (user_network(net) && (v == NULL ||
-			    strcmp(net, v) != 0))
-				json_object_array_add(nets,
-				    json_object_new_string(net));
-		}
+	if (eps == NULL)
+		return;
+	json_object_object_foreach(eps, net, val) {
+		(void)val;
+		if (user_network(net) && (mode == NULL || strcmp(net, mode) != 0))
+			note_split(d, bi, "network", net, notes);
 	}
-	for (i = 0; i < json_object_array_length(nets); i++) {
-		v = json_object_get_string(json_object_array_get_idx(nets, i));
-		other = used_elsewhere(d, bi, "network", v);
-		if (other == -1)
-			continue;
-		snprintf(msg, sizeof(msg), "dockmux: network %s also has "
-		    "containers on backend %s; containers on different "
-		    "engines cannot reach each other over it", v,
-		    d->b[other].cfg->name);
-		json_object_array_add(notes, json_object_new_string(msg));
-	}
-	json_object_put(nets);
 }
 
 /*
