@@ -288,7 +288,7 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 	char			*path = disp_req_target(req), msg[300];
 	size_t			 i, k, li;
 	int64_t			 space = 0;
-	int			 any = 0;
+	int			 any = 0, has_space = 0;
 
 	disp_slots_init(d, f, args, "POST", path, fwd, NULL, 0);
 	disp_each_backend(d, disp_slot_do, args);
@@ -313,11 +313,17 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 			continue;
 		}
 		any = 1;
+		/* Every key an engine answered is kept, null included
+		 * (dockerd's "ContainersDeleted": null when nothing went). */
 		for (li = 0; li < sizeof(lists) / sizeof(lists[0]); li++) {
-			if (!json_object_object_get_ex(o, lists[li], &v) ||
-			    !json_object_is_type(v, json_type_array))
+			if (!json_object_object_get_ex(o, lists[li], &v))
 				continue;
-			if (!json_object_object_get_ex(out, lists[li], &a)) {
+			a = NULL;
+			if (!json_object_object_get_ex(out, lists[li], &a))
+				json_object_object_add(out, lists[li], NULL);
+			if (!json_object_is_type(v, json_type_array))
+				continue;
+			if (a == NULL) {
 				a = json_object_new_array();
 				json_object_object_add(out, lists[li], a);
 			}
@@ -335,16 +341,19 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 					    json_object_get_string(e), &err);
 			}
 		}
-		if (json_object_object_get_ex(o, "SpaceReclaimed", &v))
+		if (json_object_object_get_ex(o, "SpaceReclaimed", &v)) {
 			space += json_object_get_int64(v);
+			has_space = 1;
+		}
 		json_object_put(o);
 	}
 	if (!any) {
 		disp_reply_error(r, DM_EBACKEND, "no backend could prune");
 		goto out;
 	}
-	json_object_object_add(out, "SpaceReclaimed",
-	    json_object_new_int64(space));
+	if (has_space)
+		json_object_object_add(out, "SpaceReclaimed",
+		    json_object_new_int64(space));
 	disp_reply_json(r, 200, disp_json_text(out));
 out:
 	json_object_put(out);

@@ -111,3 +111,14 @@ o = json.loads(sys.argv[1])
 assert isinstance(o.get("SpaceReclaimed"), int), o
 assert o.get("ImagesDeleted") in (None, []), o' "$out" ||
     t_fail "second image prune (nothing left): $out"
+
+# Nothing to prune: the same answer as the engine's, every key included
+# ({"ContainersDeleted":null,"SpaceReclaimed":0}).
+none=$(printf '{"label":["%s-nothing"]}' "$T_PREFIX" | jq -sRr @uri)
+for what in containers images volumes networks; do
+	direct=$(curl -sS -m 30 -X POST --unix-socket "$ENGINE_A_SOCK" \
+	    "http://d/v1.41/$what/prune?filters=$none" | jq -cS .)
+	via=$(curl -sS -m 30 -X POST --unix-socket "$DOCKMUX_SOCK" \
+	    "http://d/v1.41/$what/prune?filters=$none" | jq -cS .)
+	t_expect_eq "POST /$what/prune with nothing to prune" "$direct" "$via"
+done
