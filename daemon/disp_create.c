@@ -202,6 +202,11 @@ create_decide(struct disp *d, const char *query, struct json_object *o,
 	cp->image = dm_json_str(o, "Image");
 	(void)disp_query_get(query, "platform", cp->platform,
 	    sizeof(cp->platform));
+	if (cp->platform[0] != '\0' && disp_platform_check(cp->platform,
+	    err->msg, sizeof(err->msg)) == -1) {
+		err->st = DM_EBADREQ;
+		return -1;
+	}
 	have_facts = image_facts(d, cp->image, &cp->img) == 0;
 
 	for (i = 0; i < d->n; i++) {

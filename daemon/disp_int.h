@@ -137,6 +137,14 @@ struct disp_pick {
 int		 disp_pick_backend(struct disp_pick *, struct dm_err *);
 const char	*disp_rule_name(enum disp_rule);
 int		 disp_arch_equal(const char *, const char *);
+/*
+ * Is platform ("os[/arch[/variant]]") one dockerd would parse?  0, or -1
+ * with msg (dockerd answers 400: an empty part, more than three, a
+ * character outside [A-Za-z0-9_-], or a lone word that is neither a known
+ * OS nor a known architecture).
+ */
+int		 disp_platform_check(const char *platform, char *msg,
+		    size_t len);
 
 /* ---- query strings (disp_query.c) ---- */
 

@@ -297,8 +297,14 @@ disp_pull(const struct disp_ctx *ctx, struct disp_reply *r)
 
 	/* A platform no backend serves: the create's answer, so the docker
 	 * CLI's pull-and-retry ends on the same hint. */
+	plat[0] = '\0';
 	if (disp_query_get(req->query, "platform", plat, sizeof(plat)) &&
-	    plat[0] != '\0' && disp_platform_served(d, plat, peer,
+	    plat[0] != '\0' && disp_platform_check(plat, err.msg,
+	    sizeof(err.msg)) == -1) {
+		disp_reply_error(r, DM_EBADREQ, err.msg);
+		return;
+	}
+	if (plat[0] != '\0' && disp_platform_served(d, plat, peer,
 	    sizeof(peer), &err) == -1) {
 		disp_reply_error(r, err.st, err.msg);
 		dm_hdrs_set(&r->hdrs, "X-Dockmux-Route-To-Peer", peer);

@@ -5,6 +5,7 @@
  */
 /* Threads: pure; any thread. */
 
+#include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,51 @@ int
 disp_arch_equal(const char *a, const char *b)
 {
 	return strcasecmp(arch_norm(a), arch_norm(b)) == 0;
+}
+
+/* The names containerd's platform parser knows (dockerd uses it). */
+static const char *const known_os[] = { "aix", "android", "darwin",
+    "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl",
+    "netbsd", "openbsd", "plan9", "solaris", "windows", "zos", NULL };
+static const char *const known_arch[] = { "386", "amd64", "amd64p32",
+    "arm", "armbe", "arm64", "arm64be", "ppc64", "ppc64le", "loong64",
+    "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le",
+    "ppc", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm",
+    "x86_64", "x86-64", "aarch64", "armhf", "armel", "i386", NULL };
+
+int
+disp_platform_check(const char *platform, char *msg, size_t len)
+{
+	const char	*p;
+	size_t		 parts = 1, k;
+
+	for (p = platform; *p != '\0'; p++) {
+		if (*p == '/') {
+			if (p == platform || p[1] == '\0' || p[1] == '/')
+				goto bad;
+			parts++;
+		} else if (!isalnum((unsigned char)*p) && *p != '_' &&
+		    *p != '-')
+			goto bad;
+	}
+	if (*platform == '\0' || parts > 3)
+		goto bad;
+	if (parts == 1) {
+		for (k = 0; known_os[k] != NULL; k++)
+			if (strcasecmp(platform, known_os[k]) == 0)
+				return 0;
+		for (k = 0; known_arch[k] != NULL; k++)
+			if (strcasecmp(platform, known_arch[k]) == 0)
+				return 0;
+		snprintf(msg, len, "\"%s\": unknown operating system or "
+		    "architecture: invalid argument", platform);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(msg, len, "\"%s\": invalid platform format: invalid "
+	    "argument", platform);
+	return -1;
 }
 
 static int

@@ -160,3 +160,18 @@ curl -sSi -m 60 --unix-socket "$sock" -X POST \
 t_expect_eq "pin=nope status" 400 "$(status_of "$resp")"
 grep -q '"message":".*nope' "$resp" || t_fail "pin=nope body: $(cat "$resp")"
 t_expect_eq "api pin nope created nothing" "" "$(on_engines "$c")"
+
+# A platform dockerd cannot parse: its status, through dockmuxd too.
+for plat in foo linux/amd64/v2/x; do
+	for what in "images/create?fromImage=busybox&tag=latest" \
+	    "containers/create?name=$T_PREFIX-badplat"; do
+		d=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+		    -H 'Content-Type: application/json' -d '{"Image":"busybox"}' \
+		    --unix-socket "$ENGINE_A_SOCK" \
+		    "http://d/v1.41/$what&platform=$plat" 2>/dev/null)
+		v=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+		    -H 'Content-Type: application/json' -d '{"Image":"busybox"}' \
+		    --unix-socket "$sock" "http://d/v1.41/$what&platform=$plat")
+		t_expect_eq "POST /$what platform=$plat status" "$d" "$v"
+	done
+done

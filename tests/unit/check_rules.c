@@ -245,6 +245,42 @@ START_TEST(test_route_to_peer_names_both_remedies)
 }
 END_TEST
 
+/* Platforms dockerd parses, and the ones it refuses with 400. */
+static const struct {
+	const char	*platform;
+	int		 ok;
+	const char	*says;
+} platform_rows[] = {
+	{ "linux", 1, NULL },
+	{ "windows/amd64", 1, NULL },
+	{ "linux/arm64/v8", 1, NULL },
+	{ "arm64", 1, NULL },			/* an arch alone */
+	{ "linux/s390x", 1, NULL },		/* parsed; served or not */
+	{ "foo", 0, "unknown operating system or architecture" },
+	{ "linux/amd64/v2/x", 0, "invalid platform format" },
+	{ "linux//amd64", 0, "invalid platform format" },
+	{ "/amd64", 0, "invalid platform format" },
+	{ "linux/", 0, "invalid platform format" },
+	{ "linux/am d64", 0, "invalid platform format" },
+};
+
+START_TEST(test_platform_check)
+{
+	char	msg[256] = "";
+	int	rc = disp_platform_check(platform_rows[_i].platform, msg,
+	    sizeof(msg));
+
+	if (platform_rows[_i].ok) {
+		ck_assert_msg(rc == 0, "%s refused: %s",
+		    platform_rows[_i].platform, msg);
+		return;
+	}
+	ck_assert_msg(rc == -1, "%s accepted", platform_rows[_i].platform);
+	ck_assert_msg(strstr(msg, platform_rows[_i].says) != NULL,
+	    "%s: \"%s\"", platform_rows[_i].platform, msg);
+}
+END_TEST
+
 START_TEST(test_rule_names)
 {
 	ck_assert_str_eq(disp_rule_name(RULE_PIN), "pin");
@@ -274,6 +310,8 @@ rules_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_rule_names);
+	tcase_add_loop_test(tc, test_platform_check, 0,
+	    (int)(sizeof(platform_rows) / sizeof(platform_rows[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
