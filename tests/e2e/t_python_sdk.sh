@@ -105,4 +105,28 @@ PY
 printf '%s\n' "$out"
 docker -H "unix://$ENGINE_B_SOCK" inspect "$cb" >/dev/null 2>&1 &&
     t_fail "$cb still on engine b after remove()"
+
+# A pull no engine can even start (nothing listens on that registry)
+# raises in the SDK with the engine's status, direct and through dockmuxd.
+pull_fails() {
+	timeout 120 "$PY" - "$1" <<'PY' 2>&1
+import sys
+import docker
+
+cl = docker.DockerClient(base_url=sys.argv[1], timeout=60)
+try:
+    cl.images.pull("127.0.0.1:9/e2e/nosuch", tag="1")
+except docker.errors.APIError as e:
+    print("raised", e.status_code)
+else:
+    print("no error")
+PY
+}
+direct=$(pull_fails "unix://$ENGINE_A_SOCK")
+case $direct in
+"raised "*) ;;
+*) t_fail "SDK pull from a dead registry, engine a direct: $direct" ;;
+esac
+t_expect_eq "SDK pull from a dead registry through dockmuxd" "$direct" \
+    "$(pull_fails "unix://$DOCKMUX_SOCK")"
 exit 0
