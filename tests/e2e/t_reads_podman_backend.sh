@@ -94,6 +94,16 @@ cat >"$cfg" <<EOF
 EOF
 rig_dockmuxd_start "$cfg" "$tag"
 export DOCKER_HOST=unix://$sock
+# podman's first /version can outlast one 2 s probe on a loaded machine;
+# the health probe marks it up on a later try.
+pod_up() {
+	"$BUILD/dockmux" -H "unix://$sock" backends --json | python3 -c '
+import json, sys
+sys.exit(0 if [b for b in json.load(sys.stdin)
+             if b["name"] == "pod" and b["state"] == "up"] else 1)'
+}
+t_wait_for 60 pod_up || t_fail "backend pod not up within 60 s: $(
+    "$BUILD/dockmux" -H "unix://$sock" backends 2>&1)"
 
 # --- run on pod -----------------------------------------------------------
 c=$(t_name pod)
