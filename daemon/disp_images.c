@@ -21,12 +21,26 @@
 
 /* ---- GET /images/json ---- */
 
+/* 1 when array a holds the string s. */
+static int
+has_string(struct json_object *a, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < json_object_array_length(a); i++)
+		if (json_object_is_type(json_object_array_get_idx(a, i),
+		    json_type_string) && strcmp(json_object_get_string(
+		    json_object_array_get_idx(a, i)), s) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 union_strings(struct json_object *into, struct json_object *from,
     const char *key)
 {
 	struct json_object	*a, *b;
-	size_t			 i, k;
+	size_t			 i;
 	int			 have;
 
 	if (!json_object_object_get_ex(from, key, &b) ||
@@ -38,15 +52,15 @@ union_strings(struct json_object *into, struct json_object *from,
 		json_object_object_add(into, key, a);
 	}
 	for (i = 0; i < json_object_array_length(b); i++) {
-		const char *s = json_object_get_string(
-		    json_object_array_get_idx(b, i));
+		struct json_object *e = json_object_array_get_idx(b, i);
 
-		have = 0;
-		for (k = 0; k < json_object_array_length(a) && !have; k++)
-			have = strcmp(json_object_get_string(
-			    json_object_array_get_idx(a, k)), s) == 0;
+		/* An engine's null or number is no name: left out. */
+		if (!json_object_is_type(e, json_type_string))
+			continue;
+		have = has_string(a, json_object_get_string(e));
 		if (!have)
-			json_object_array_add(a, json_object_new_string(s));
+			json_object_array_add(a, json_object_new_string(
+			    json_object_get_string(e)));
 	}
 }
 
@@ -255,17 +269,6 @@ disp_image_each(const struct disp_ctx *ctx, struct disp_reply *r)
 
 /* ---- prune ---- */
 
-static int
-has_string(struct json_object *a, const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < json_object_array_length(a); i++)
-		if (strcmp(json_object_get_string(
-		    json_object_array_get_idx(a, i)), s) == 0)
-			return 1;
-	return 0;
-}
 
 /*
  * POST /images/prune and /containers/prune on every backend: a primary
@@ -331,12 +334,17 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 				struct json_object *e =
 				    json_object_array_get_idx(v, k);
 
+				if (!json_object_is_type(e, json_type_string) &&
+				    !json_object_is_type(e, json_type_object))
+					continue;	/* null, numbers: nothing */
 				/* A replicated network or volume is one name. */
-				if (li >= 2 && has_string(a,
+				if (li >= 2 && json_object_is_type(e,
+				    json_type_string) && has_string(a,
 				    json_object_get_string(e)))
 					continue;
 				json_object_array_add(a, json_object_get(e));
-				if (li == 1)
+				if (li == 1 && json_object_is_type(e,
+				    json_type_string))
 					(void)store_route_del(d->store,
 					    json_object_get_string(e), &err);
 			}

@@ -29,9 +29,9 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
     const struct dm_hdrs *fwd)
 {
 	struct disp_slot		 s;
-	struct json_object	*o = NULL, *nm;
+	struct json_object	*o = NULL;
 	char			*path, *enc, *out = NULL;
-	const char		*id = req->rest + strlen("/networks/");
+	const char		*id = req->rest + strlen("/networks/"), *nm;
 	size_t			 i, pre;
 
 	path = xasprintf("/networks/%s", id);
@@ -44,10 +44,10 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
 		s.timeout_ms = DM_FAN_TIMEOUT_MS;
 		dm_hdrs_init(&s.ahdrs);
 		disp_slot_do(d, i, &s);
-		if (s.status == 200 && (o = json_tokener_parse(s.answer)) !=
-		    NULL && json_object_object_get_ex(o, "Name", &nm) &&
-		    strcmp(json_object_get_string(nm), id) != 0) {
-			enc = disp_url_encode(json_object_get_string(nm));
+		o = s.status == 200 ? json_tokener_parse(s.answer) : NULL;
+		nm = dm_json_str(o, "Name");
+		if (nm != NULL && strcmp(nm, id) != 0) {
+			enc = disp_url_encode(nm);
 			pre = (size_t)(req->rest - req->path);
 			out = xasprintf("%.*s/networks/%s", (int)pre,
 			    req->path, enc);

@@ -323,13 +323,14 @@ list_all(struct disp *d, size_t i, void *arg)
 static int
 listed(struct json_object *list, const char *id)
 {
-	struct json_object	*e, *v;
+	struct json_object	*e;
+	const char		*v;
 	size_t			 i;
 
 	for (i = 0; i < json_object_array_length(list); i++) {
 		e = json_object_array_get_idx(list, i);
-		if (json_object_object_get_ex(e, "Id", &v) &&
-		    strcmp(json_object_get_string(v), id) == 0)
+		v = dm_json_str(e, "Id");
+		if (v != NULL && strcmp(v, id) == 0)
 			return 1;
 	}
 	return 0;
@@ -372,7 +373,7 @@ disp_reconcile(struct disp *d)
 	void			*args[DM_MAX_BACKENDS];
 	struct store_route	 r, have;
 	struct drop_ctx		 dc;
-	struct json_object	*e, *v, *names;
+	struct json_object	*e, *names;
 	struct dm_err		 err;
 	const char		*id, *nm;
 	size_t			 i, k, adopted = 0;
@@ -396,12 +397,15 @@ disp_reconcile(struct disp *d)
 		(void)store_backend_seen(d->store, d->b[i].cfg->name, &err);
 		for (k = 0; k < json_object_array_length(l[i].list); k++) {
 			e = json_object_array_get_idx(l[i].list, k);
-			if (!json_object_object_get_ex(e, "Id", &v))
+			/* An engine's null or wrong-typed Id: not adopted. */
+			id = dm_json_str(e, "Id");
+			if (id == NULL || id[0] == '\0')
 				continue;
-			id = json_object_get_string(v);
 			nm = NULL;
-			if (json_object_object_get_ex(e, "Names", &names) &&
-			    json_object_array_length(names) > 0) {
+			names = dm_json_arr(e, "Names");
+			if (names != NULL && json_object_array_length(names) > 0
+			    && json_object_is_type(json_object_array_get_idx(
+			    names, 0), json_type_string)) {
 				nm = json_object_get_string(
 				    json_object_array_get_idx(names, 0));
 				if (nm[0] == '/')
@@ -422,9 +426,9 @@ disp_reconcile(struct disp *d)
 			snprintf(r.backend, sizeof(r.backend), "%s",
 			    d->b[i].cfg->name);
 			snprintf(r.rule, sizeof(r.rule), "adopted");
-			if (json_object_object_get_ex(e, "Image", &v))
+			if (dm_json_str(e, "Image") != NULL)
 				snprintf(r.image, sizeof(r.image), "%s",
-				    json_object_get_string(v));
+				    dm_json_str(e, "Image"));
 			if (nm != NULL)
 				snprintf(r.name, sizeof(r.name), "%s", nm);
 			r.created = (long long)time(NULL);

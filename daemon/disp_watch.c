@@ -52,23 +52,23 @@ watch_sleep(struct disp_watch *w, int ms)
 static void
 watch_event(struct disp *d, size_t i, const char *line, long long *last)
 {
-	struct json_object	*o, *v, *actor, *attrs, *nm;
+	struct json_object	*o, *actor;
 	struct store_route	 r;
 	struct dm_err		 err;
-	const char		*action, *id;
+	const char		*action, *id, *nm;
+	int64_t			 t;
 
 	o = json_tokener_parse(line);
 	if (o == NULL)
 		return;
-	if (json_object_object_get_ex(o, "time", &v))
-		*last = json_object_get_int64(v);
-	if (!json_object_object_get_ex(o, "Action", &v))
+	if (dm_json_int64(o, "time", &t))
+		*last = (long long)t;
+	/* Nulls and wrong types from an engine are no event: skipped. */
+	action = dm_json_str(o, "Action");
+	actor = dm_json_obj(o, "Actor");
+	id = dm_json_str(actor, "ID");
+	if (action == NULL || id == NULL)
 		goto out;
-	action = json_object_get_string(v);
-	if (!json_object_object_get_ex(o, "Actor", &actor) ||
-	    !json_object_object_get_ex(actor, "ID", &v))
-		goto out;
-	id = json_object_get_string(v);
 	/* Only the owner's word counts: another engine may hold the same. */
 	if (store_route_find(d->store, id, &r, &err) == -1 ||
 	    strcmp(r.id, id) != 0 || strcmp(r.backend, d->b[i].cfg->name) != 0)
@@ -78,13 +78,11 @@ watch_event(struct disp *d, size_t i, const char *line, long long *last)
 			log_info("msg=\"route dropped: engine destroyed the "
 			    "container\" id=%.12s backend=%s", id, r.backend);
 	} else if (strcmp(action, "rename") == 0 &&
-	    json_object_object_get_ex(actor, "Attributes", &attrs) &&
-	    json_object_object_get_ex(attrs, "name", &nm) &&
-	    strcmp(json_object_get_string(nm), r.name) != 0) {
-		if (store_route_rename(d->store, id,
-		    json_object_get_string(nm), &err) == 0)
+	    (nm = dm_json_str(dm_json_obj(actor, "Attributes"), "name")) !=
+	    NULL && strcmp(nm, r.name) != 0) {
+		if (store_route_rename(d->store, id, nm, &err) == 0)
 			log_info("msg=\"route renamed by the engine\" id=%.12s "
-			    "name=%s", id, json_object_get_string(nm));
+			    "name=%s", id, nm);
 	}
 out:
 	json_object_put(o);
