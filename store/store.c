@@ -152,9 +152,11 @@ store_fail(struct store *st, struct dm_err *err, const char *what)
 {
 	const char	*why = sqlite3_errmsg(st->db);
 
-	/* Logged under the lock: rare, and errmsg is only valid here. */
+	/* Logged under the lock: rare, and errmsg is only valid here.
+	 * SQLite's text stays in the log: clients get what failed only. */
 	log_warnx("msg=\"store failed\" op=\"%s\" error=\"%s\"", what, why);
-	dm_err_set(err, DM_EINTERNAL, "store: %s: %s", what, why);
+	dm_err_set(err, DM_EINTERNAL, "dockmux store: %s failed (details in "
+	    "the dockmuxd log)", what);
 	return -1;
 }
 
