@@ -38,6 +38,7 @@ struct api_req {
 	char			*query;		/* owned: raw, without '?' */
 	int			 begun;		/* headers read, call begun */
 	int			 too_many_hdrs;	/* past DM_MAX_HEADERS: 431 */
+	const char		*refused;	/* static: why the head is a 400 */
 	struct disp_call	*call;		/* owned */
 	struct disp_reply	 reply;		/* owned (stream moves to MHD) */
 	int			 counted;	/* in api->unanswered */
@@ -255,6 +256,93 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return ar;
 }
 
+/*
+ * 400 for a head refused by target_problem() or framing_problem(); the
+ * connection ends with it, since what follows on it cannot be trusted to
+ * be a request of its own.
+ */
+static void
+refuse_request(struct MHD_Connection *conn, struct api_req *ar)
+{
+	log_warnx("msg=\"request refused\" reason=\"%s\"", ar->refused);
+	disp_reply_free(&ar->reply);
+	disp_reply_init(&ar->reply);
+	disp_reply_error(&ar->reply, DM_EBADREQ, ar->refused);
+	dm_hdrs_set(&ar->reply.hdrs, "Connection", "close");
+	(void)send_reply(conn, ar);
+}
+
+/* 1 for "." or ".." in n bytes at s, dots written plain or as %2e. */
+static int
+is_dot_segment(const char *s, size_t n)
+{
+	size_t	i = 0, dots = 0;
+
+	while (i < n && dots <= 2) {
+		if (s[i] == '.')
+			i++;
+		else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' &&
+		    (s[i + 2] == 'e' || s[i + 2] == 'E'))
+			i += 3;
+		else
+			return 0;
+		dots++;
+	}
+	return dots >= 1 && dots <= 2 && i == n;
+}
+
+/*
+ * Why a request target dockerd would refuse or redirect is refused here,
+ * or NULL when it is clean: only origin-form ("/..."), no dot segments,
+ * no encoded slash or NUL, no control characters.  The dispatcher then
+ * never sees a path that an engine would read differently.
+ */
+static const char *
+target_problem(const char *path, const char *query)
+{
+	const char	*p, *seg;
+	size_t		 n;
+
+	if (path[0] != '/')
+		return "the request target must be a path (origin form)";
+	for (p = path; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "control character in the request path";
+	for (p = query; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "control character in the query";
+	if (strcasestr(path, "%2f") != NULL || strstr(path, "%00") != NULL ||
+	    strcasestr(path, "%5c") != NULL)
+		return "encoded slash or NUL in the request path";
+	if (strstr(query, "%00") != NULL)
+		return "encoded NUL in the query";
+	for (seg = path; seg != NULL; seg = strchr(seg + 1, '/')) {
+		n = strcspn(seg + 1, "/");
+		if (is_dot_segment(seg + 1, n))
+			return "dot segment in the request path";
+	}
+	return NULL;
+}
+
+/*
+ * Why the message's framing is refused (a smuggling vector), or NULL:
+ * Content-Length with Transfer-Encoding, or more than one Content-Length.
+ */
+static const char *
+framing_problem(const struct dm_hdrs *h)
+{
+	size_t	i, ncl = 0;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->v[i].name, "Content-Length") == 0)
+			ncl++;
+	if (ncl > 1)
+		return "more than one Content-Length";
+	if (ncl == 1 && dm_hdrs_get(h, "Transfer-Encoding") != NULL)
+		return "Content-Length together with Transfer-Encoding";
+	return NULL;
+}
+
 /* First call for a request: headers are in, no body yet. */
 static void
 begin_request(struct api_req *ar, struct MHD_Connection *conn,
@@ -287,7 +375,12 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	    sizeof(ar->req.upgrade));
 	atomic_fetch_add(&api->unanswered, 1);
 	ar->counted = 1;
-	if (ar->too_many_hdrs ||
+	if (!ar->too_many_hdrs) {
+		ar->refused = target_problem(ar->path, ar->query);
+		if (ar->refused == NULL)
+			ar->refused = framing_problem(&ar->hdrs);
+	}
+	if (ar->too_many_hdrs || ar->refused != NULL ||
 	    strlen(ar->path) + strlen(ar->query) > DM_MAX_PATH ||
 	    disp_classify(method, ar->path, &ar->req) == -1)
 		return;		/* answered as an error at the end */
@@ -319,6 +412,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_NO;	/* on_uri always sets it */
 	if (!ar->begun) {
 		begin_request(ar, conn, method);
+		/* Refused at the head: answered now, the body never read. */
+		if (ar->refused != NULL && !ar->too_many_hdrs) {
+			refuse_request(conn, ar);
+			uncount(ar);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -330,6 +428,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (ar->call == NULL) {
 		if (ar->too_many_hdrs)
 			refuse_headers(conn, ar);
+		else if (ar->refused != NULL)
+			;	/* answered when the head came */
 		else
 			answer_error(conn, ar, 0, DM_EBADREQ,
 			    "invalid request path");
