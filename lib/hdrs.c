@@ -91,6 +91,26 @@ dm_hdr_is_hop_by_hop(const char *name)
 	return 0;
 }
 
+/* 1 when the comma-separated list holds token (case-blind, trimmed). */
+static int
+names_token(const char *list, const char *token)
+{
+	size_t		 n = strlen(token), k;
+	const char	*p = list;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		k = strcspn(p, ",");
+		while (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+			k--;
+		if (k == n && strncasecmp(p, token, n) == 0)
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
 int
 dm_hdrs_copy_end_to_end(const struct dm_hdrs *in, struct dm_hdrs *out)
 {
@@ -103,8 +123,11 @@ dm_hdrs_copy_end_to_end(const struct dm_hdrs *in, struct dm_hdrs *out)
 		if (dm_hdr_is_hop_by_hop(name))
 			continue;
 		/* Headers the Connection header names are hop-by-hop too
-		 * (RFC 9110 7.6.1). */
-		if (conn != NULL && strcasestr(conn, name) != NULL)
+		 * (RFC 9110 7.6.1); dockmux's own X-Dockmux-* are never
+		 * taken from a peer, so an engine cannot set them. */
+		if (conn != NULL && names_token(conn, name))
+			continue;
+		if (strncasecmp(name, "X-Dockmux-", 10) == 0)
 			continue;
 		if (dm_hdrs_add(out, name, in->v[i].value) == -1)
 			return -1;

@@ -32,7 +32,8 @@ int		 dm_hdr_is_hop_by_hop(const char *);
 
 /*
  * Append in's end-to-end headers to out: every one but the hop-by-hop
- * ones above and those in's Connection header names.  The one way
+ * ones above, those in's Connection header names (as tokens), and
+ * dockmux's own X-Dockmux-* (only dockmuxd sets those).  The one way
  * headers cross dockmux, in either direction.  -1 when out would pass
  * DM_MAX_HEADERS.
  */

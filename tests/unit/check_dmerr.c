@@ -228,6 +228,34 @@ START_TEST(test_hop_by_hop)
 }
 END_TEST
 
+/*
+ * The one end-to-end copy: hop-by-hop headers, the ones Connection names
+ * as tokens (not as substrings), and X-Dockmux-* from a peer stay out.
+ */
+START_TEST(test_copy_end_to_end)
+{
+	struct dm_hdrs	in, out;
+
+	dm_hdrs_init(&in);
+	dm_hdrs_init(&out);
+	dm_hdrs_add(&in, "Connection", "keep-alive, X-Trace ,Upgrade");
+	dm_hdrs_add(&in, "X-Trace", "1");
+	dm_hdrs_add(&in, "Trace", "kept: only a substring of X-Trace");
+	dm_hdrs_add(&in, "Alive", "kept: only a substring of keep-alive");
+	dm_hdrs_add(&in, "Date", "Mon");
+	dm_hdrs_add(&in, "X-Dockmux-Backend", "forged");
+	dm_hdrs_add(&in, "x-dockmux-rule", "forged");
+	dm_hdrs_add(&in, "X-Registry-Auth", "abc");
+	ck_assert_int_eq(dm_hdrs_copy_end_to_end(&in, &out), 0);
+	ck_assert_uint_eq(out.n, 3);
+	ck_assert_str_eq(out.v[0].name, "Trace");
+	ck_assert_str_eq(out.v[1].name, "Alive");
+	ck_assert_str_eq(out.v[2].name, "X-Registry-Auth");
+	dm_hdrs_clear(&in);
+	dm_hdrs_clear(&out);
+}
+END_TEST
+
 static Suite *
 dmerr_suite(void)
 {
@@ -256,6 +284,7 @@ dmerr_suite(void)
 	tcase_add_test(tc, test_hdrs_clear_empties);
 	tcase_add_test(tc, test_hdrs_limit);
 	tcase_add_loop_test(tc, test_hop_by_hop, 0, (int)NITEMS(hop_rows));
+	tcase_add_test(tc, test_copy_end_to_end);
 	suite_add_tcase(s, tc);
 
 	return s;
