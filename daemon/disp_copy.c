@@ -77,7 +77,7 @@ copy_stream(struct disp *d, const char *ref, size_t from, size_t to,
 	dm_hdrs_init(&hdrs);
 	buf = xmalloc(DM_STREAM_CHUNK);
 	*bytes = 0;
-	enc = disp_url_encode(ref);
+	enc = disp_ref_encode(ref);
 	path = xasprintf("/images/%s/get", enc);
 	free(enc);
 	memset(&get, 0, sizeof(get));
@@ -155,7 +155,7 @@ copy_run(struct disp *d, const char *ref, size_t to, struct disp_copy *c)
 	double		 secs;
 
 	t0 = dm_mono_ms();
-	enc = disp_url_encode(ref);
+	enc = disp_ref_encode(ref);
 	path = xasprintf("/images/%s/json", enc);
 	free(enc);
 	from = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, to, NULL,

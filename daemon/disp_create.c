@@ -51,11 +51,12 @@ out:
 /*
  * Inspect ref in each backend's local image store, in config order (never
  * a registry: a rate-limited registry must not break dispatch, the seeds'
- * lesson).  The first that has it gives the facts, which are recorded.
- * 0 with img filled, 1 when no backend has the image.
+ * lesson).  The first that has it gives the facts, recorded when
+ * record is set.  0 with img filled, 1 when no backend has the image.
  */
-int
-disp_image_inspect(struct disp *d, const char *ref, struct store_image *img)
+static int
+inspect_facts(struct disp *d, const char *ref, struct store_image *img,
+    int record)
 {
 	struct dm_err		 err;
 	char			*body = NULL;
@@ -72,15 +73,23 @@ disp_image_inspect(struct disp *d, const char *ref, struct store_image *img)
 	snprintf(img->ref, sizeof(img->ref), "%s", ref);
 	snprintf(img->backend, sizeof(img->backend), "%s", d->b[i].cfg->name);
 	img->seen = (long long)time(NULL);
-	if (store_image_put(d->store, img, &err) == -1)
+	if (record && store_image_put(d->store, img, &err) == -1)
 		log_warnx("msg=\"cannot record image facts\" image=%s "
 		    "reason=\"%s\"", ref, err.msg);
 	return 0;
 }
 
-/* Image facts from the store, else from the backends.  0 known, 1 not. */
+int
+disp_image_inspect(struct disp *d, const char *ref, struct store_image *img)
+{
+	return inspect_facts(d, ref, img, 1);
+}
+
+/* Image facts from the store, else from the backends (recorded when
+ * record is set).  0 known, 1 not. */
 static int
-image_facts(struct disp *d, const char *ref, struct store_image *img)
+image_facts(struct disp *d, const char *ref, struct store_image *img,
+    int record)
 {
 	struct dm_err	err;
 
@@ -89,7 +98,7 @@ image_facts(struct disp *d, const char *ref, struct store_image *img)
 		return 1;
 	if (store_image_find(d->store, ref, img, &err) == 0)
 		return 0;
-	return disp_image_inspect(d, ref, img);
+	return inspect_facts(d, ref, img, record);
 }
 
 /* Deep-merge src into dst: objects merge key by key, anything else from
@@ -170,12 +179,13 @@ struct create_plan {
 
 /*
  * Decide where a create goes: name clash, then the rules over the
- * backends' health and the image's facts.  0 with cp->pick set; -1 with
- * err (409 name in use, 400 bad pin, 409 route-to-peer, 503 down).
+ * backends' health and the image's facts (recorded only when record is
+ * set: explain changes nothing).  0 with cp->pick set; -1 with err (409
+ * name in use, 400 bad pin or platform, 404 route-to-peer, 503 down).
  */
 static int
 create_decide(struct disp *d, const char *query, struct json_object *o,
-    struct create_plan *cp, struct dm_err *err)
+    struct create_plan *cp, int record, struct dm_err *err)
 {
 	struct store_route	 other;
 	struct json_object	*labels = NULL;
@@ -207,7 +217,7 @@ create_decide(struct disp *d, const char *query, struct json_object *o,
 		err->st = DM_EBADREQ;
 		return -1;
 	}
-	have_facts = image_facts(d, cp->image, &cp->img) == 0;
+	have_facts = image_facts(d, cp->image, &cp->img, record) == 0;
 
 	for (i = 0; i < d->n; i++) {
 		disp_health_copy(d, i, &cp->health[i]);
@@ -264,7 +274,7 @@ disp_create_explain(struct disp *d, const char *query, const char *body,
 	}
 	cp = xmalloc(sizeof(*cp));
 	dm_err_clear(&err);
-	if (create_decide(d, query, o, cp, &err) == -1) {
+	if (create_decide(d, query, o, cp, 0, &err) == -1) {
 		json_object_object_add(out, "error",
 		    json_object_new_string(err.msg));
 		json_object_object_add(out, "status",
@@ -481,7 +491,7 @@ image_follow(struct disp *d, size_t to, const char *image,
 	ssize_t		 holder;
 
 	if (!d->cfg->image_copy) {
-		enc = disp_url_encode(image);
+		enc = disp_ref_encode(image);
 		path = xasprintf("/images/%s/json", enc);
 		free(enc);
 		holder = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, to,
@@ -544,7 +554,7 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		    "request body");
 		goto out;
 	}
-	if (create_decide(d, req->query, o, cp, &err) == -1) {
+	if (create_decide(d, req->query, o, cp, 1, &err) == -1) {
 		log_info("msg=\"create refused\" image=%s reason=\"%s\"",
 		    cp->image != NULL ? cp->image : "", err.msg);
 		disp_reply_error(r, err.st, err.msg);

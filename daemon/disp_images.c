@@ -129,10 +129,12 @@ ssize_t
 disp_image_holder(struct disp *d, const char *ref, char **body,
     struct dm_err *err)
 {
-	char	*path;
+	char	*path, *enc;
 	ssize_t	 i;
 
-	path = xasprintf("/images/%s/json", ref);
+	enc = disp_ref_encode(ref);
+	path = xasprintf("/images/%s/json", enc);
+	free(enc);
 	i = disp_first_holding(d, path, DM_LOOKUP_TIMEOUT_MS, 1, (size_t)-1,
 	    body, err);
 	free(path);
@@ -160,7 +162,9 @@ image_name(const struct disp_req *req)
 	e = strrchr(s, '/');
 	if (e == NULL || e == s)
 		return NULL;
-	out = xstrndup(s, (size_t)(e - s));
+	/* Decoded, as the engine reads it; encoded again for each path. */
+	out = xmalloc((size_t)(e - s) + 1);
+	disp_url_decode(s, (size_t)(e - s), out, (size_t)(e - s) + 1);
 	return out;
 }
 

@@ -150,6 +150,9 @@ int		 disp_platform_check(const char *platform, char *msg,
 
 size_t	disp_url_decode(const char *, size_t, char *, size_t);
 char	*disp_url_encode(const char *);		/* owned: free() */
+/* An image reference for a path: '/', ':' and '@' kept, '#', '?', '%',
+ * spaces and the like encoded.  Owned: free(). */
+char	*disp_ref_encode(const char *);
 int	disp_query_get(const char *, const char *, char *, size_t);
 char	*disp_query_set(const char *, const char *, const char *); /* owned */
 

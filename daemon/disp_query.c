@@ -42,8 +42,8 @@ disp_url_decode(const char *s, size_t n, char *out, size_t len)
 }
 
 /* Owned: free().  Everything but unreserved characters is %-coded. */
-char *
-disp_url_encode(const char *s)
+static char *
+encode(const char *s, const char *keep)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	char			*out, *o;
@@ -52,7 +52,7 @@ disp_url_encode(const char *s)
 	for (o = out; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+		if (isalnum(c) || (c != '\0' && strchr(keep, c) != NULL))
 			*o++ = (char)c;
 		else {
 			*o++ = '%';
@@ -62,6 +62,18 @@ disp_url_encode(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+char *
+disp_url_encode(const char *s)
+{
+	return encode(s, "-_.~");
+}
+
+char *
+disp_ref_encode(const char *s)
+{
+	return encode(s, "-_.~/:@");
 }
 
 /*
