@@ -92,7 +92,8 @@ rig_ping() {
 	[ "$(curl -s -m 5 --unix-socket "$1" http://engine/_ping 2>/dev/null)" = OK ]
 }
 
-# rig_engine_start NAME: a private dockerd with the DESIGN.md recipe.
+# rig_engine_start NAME: a private dockerd in its own directory
+# ($RIG_DIR/NAME: vfs storage, no iptables, no bridge network).
 rig_engine_start() {
 	local name=$1 D sock t0 tar var
 	[ -n "${RIG_DIR:-}" ] || rig_die "rig_engine_start before rig_init"
@@ -443,6 +444,13 @@ rig_cleanup() {
 # ---- helpers for t_*.sh ---------------------------------------------------
 
 T_NAMES=""
+T_IMAGES=""
+
+# t_rmi_at_exit IMAGE...: remove these images from engines a and b when
+# the test ends (call it directly, not in $(...)).
+t_rmi_at_exit() {
+	T_IMAGES="$T_IMAGES $*"
+}
 
 # t_init: env checks, DOCKER_HOST at dockmuxd, cleanup trap for the test.
 t_init() {
@@ -481,6 +489,11 @@ t_cleanup() {
 		docker -H "unix://$n" ps -aq --filter "name=^/$T_PREFIX" \
 		    2>/dev/null | xargs -r timeout 60 docker -H "unix://$n" \
 		    rm -f >/dev/null 2>&1
+	done
+	for n in "${ENGINE_A_SOCK:-}" "${ENGINE_B_SOCK:-}"; do
+		[ -S "$n" ] && [ -n "$T_IMAGES" ] || continue
+		# shellcheck disable=SC2086 # a list of image names
+		timeout 60 docker -H "unix://$n" rmi -f $T_IMAGES >/dev/null 2>&1
 	done
 	rig_cleanup
 	[ -n "${T_TMP:-}" ] && rm -rf "$T_TMP"

@@ -17,17 +17,7 @@ p=$T_PREFIX
 IMG_BK=$p-bk:1
 IMG_SDK=$p-sdk:1
 
-bk_cleanup() {
-	local rc=$? i
-	set +e
-	for i in "$IMG_BK" "$IMG_SDK"; do
-		"${A[@]}" rmi -f "$i" >/dev/null 2>&1
-		"${B[@]}" rmi -f "$i" >/dev/null 2>&1
-	done
-	(exit "$rc")
-	t_cleanup
-}
-trap bk_cleanup EXIT
+t_rmi_at_exit "$IMG_BK" "$IMG_SDK"
 
 # Debian's docker.io CLI (20.10) builds with BuildKit without buildx.
 DK=/usr/bin/docker

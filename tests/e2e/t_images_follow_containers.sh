@@ -17,17 +17,7 @@ p=$T_PREFIX
 IMG=$p-app:1
 IMG2=$p-twice:1
 
-fc_cleanup() {
-	local rc=$? i
-	set +e
-	for i in "$IMG" "$IMG2"; do
-		"${A[@]}" rmi -f "$i" >/dev/null 2>&1
-		"${B[@]}" rmi -f "$i" >/dev/null 2>&1
-	done
-	(exit "$rc")
-	t_cleanup
-}
-trap fc_cleanup EXIT
+t_rmi_at_exit "$IMG" "$IMG2"
 
 # Successful copies a -> b so far, from dockmuxd's metrics.
 copies() {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Podman's Docker-compatible API as a dockmux backend (DESIGN.md, the test
+# Podman's Docker-compatible API as a dockmux backend (the test
 # rig): a private podman system service with its own root, busybox imported
 # from the rig's rootfs tarball, and a private dockmuxd with backends a
 # (real dockerd) and "pod" whose create_overrides add the ulimits podman
@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 t_init
 t_needs_dockmuxd
-command -v podman >/dev/null || t_fail "podman not installed (the rig needs it, DESIGN.md)"
+command -v podman >/dev/null || t_fail "podman not installed (sh scripts/install-deps.sh)"
 
 PD=$(mktemp -d /tmp/pdx.XXXXXX) || t_fail "mktemp for podman"
 PSOCK=$PD/podman.sock
