@@ -43,10 +43,44 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+/*
+ * Control characters from client or engine strings (a name, a path)
+ * written as \n, \r, \t or \xNN: one event stays one line, and no value
+ * can forge a line of its own.
+ */
+static void
+escape_controls(const char *in, char *out, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 o = 0;
+	unsigned char		 c;
+
+	for (; *in != '\0' && o + 5 < len; in++) {
+		c = (unsigned char)*in;
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		if (c == '\n')
+			out[o++] = 'n';
+		else if (c == '\r')
+			out[o++] = 'r';
+		else if (c == '\t')
+			out[o++] = 't';
+		else {
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
 static void
 vlog(enum log_level lvl, int saved_errno, const char *fmt, va_list ap)
 {
-	char		 line[2048];
+	char		 line[2048], out[2048 * 4], why[128];
 	char		 ts[32];
 	struct timespec	 now;
 	struct tm	 tm;
@@ -63,9 +97,10 @@ vlog(enum log_level lvl, int saved_errno, const char *fmt, va_list ap)
 	if (saved_errno != 0) {
 		n = (int)strlen(line);
 		snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"",
-		    strerror(saved_errno));
+		    strerror_r(saved_errno, why, sizeof(why)));
 	}
-	fprintf(stderr, "%s\n", line);
+	escape_controls(line, out, sizeof(out));
+	fprintf(stderr, "%s\n", out);
 }
 
 /*

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <json-c/json.h>
 
 #include "lib/labels.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -271,6 +273,40 @@ START_TEST(test_labels)
 }
 END_TEST
 
+/*
+ * A value carrying a newline (a client's container name, an engine's
+ * message) cannot forge a log line: the event stays one line, the
+ * control characters written escaped.
+ */
+START_TEST(test_log_escapes_controls)
+{
+	int	 fds[2], saved;
+	char	 buf[4096];
+	ssize_t	 n;
+	size_t	 lines = 0, i;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	saved = dup(2);
+	ck_assert_int_ne(saved, -1);
+	ck_assert_int_ne(dup2(fds[1], 2), -1);
+	log_init(LOG_LVL_INFO, "check_lib");
+	log_warnx("msg=\"lookup\" name=%s", "x\nlevel=error msg=\"forged\"\r\t\001");
+	fflush(stderr);
+	ck_assert_int_ne(dup2(saved, 2), -1);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	for (i = 0; i < (size_t)n; i++)
+		lines += buf[i] == '\n';
+	ck_assert_uint_eq(lines, 1);
+	ck_assert_msg(strstr(buf, "name=x\\nlevel=error msg=\"forged\"\\r\\t"
+	    "\\x01") != NULL, "got %s", buf);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -304,6 +340,10 @@ lib_suite(void)
 	tcase_add_loop_test(tc, test_engine_message, 0,
 	    (int)NITEMS(message_rows));
 	tcase_add_test(tc, test_engine_message_truncates);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("log");
+	tcase_add_test(tc, test_log_escapes_controls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labels");
