@@ -244,12 +244,8 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 		disp_reply_error(r, c->err.st, c->err.msg);
 		return;
 	}
-	if (dm_hdrs_copy_end_to_end(backend_hijack_headers(hj), &r->hdrs)
-	    == -1) {
+	if (disp_reply_head(r, backend_hijack_headers(hj)) == -1) {
 		backend_hijack_free(hj);
-		dm_hdrs_clear(&r->hdrs);
-		disp_reply_error(r, DM_EBACKEND, "engine answer has more "
-		    "headers than dockmux relays");
 		return;
 	}
 	r->status = backend_hijack_status(hj);

@@ -334,6 +334,11 @@ char	*disp_json_take(struct json_object *);
 
 /* ---- replies (disp_reply.c) ---- */
 
+/*
+ * The engine's head into r's headers (end-to-end ones only).  -1, with r
+ * made a 502, when it has more lines than dockmux relays.
+ */
+int	disp_reply_head(struct disp_reply *, const struct dm_hdrs *engine);
 /* A reply streaming the engine's answer (takes the xfer). */
 void	disp_reply_from_xfer(struct disp *, struct disp_reply *,
 	    struct backend_xfer *);

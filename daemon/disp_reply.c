@@ -105,6 +105,17 @@ xfer_stream_free(struct disp_stream *s)
 	free(xs);
 }
 
+int
+disp_reply_head(struct disp_reply *r, const struct dm_hdrs *engine)
+{
+	if (dm_hdrs_copy_end_to_end(engine, &r->hdrs) == 0)
+		return 0;
+	dm_hdrs_clear(&r->hdrs);
+	disp_reply_error(r, DM_EBACKEND, "engine answer has more headers "
+	    "than dockmux relays");
+	return -1;
+}
+
 /*
  * A reply carrying the engine's answer; takes x.  An answer the engine
  * framed with Content-Length that arrived whole with its head goes back
@@ -122,12 +133,8 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 	char			*body = NULL;
 	size_t			 len = 0;
 
-	if (dm_hdrs_copy_end_to_end(backend_xfer_headers(x), &r->hdrs) ==
-	    -1) {
+	if (disp_reply_head(r, backend_xfer_headers(x)) == -1) {
 		backend_xfer_free(x);
-		dm_hdrs_clear(&r->hdrs);
-		disp_reply_error(r, DM_EBACKEND, "engine answer has more "
-		    "headers than dockmux relays");
 		return;
 	}
 	r->status = backend_xfer_status(x);
