@@ -20,6 +20,7 @@
 #include <check.h>
 #include <json-c/json.h>
 
+#include "lib/jsonkeys.h"
 #include "lib/labels.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -307,6 +308,71 @@ START_TEST(test_log_escapes_controls)
 }
 END_TEST
 
+/* Two keys for one Go struct field: refused; map keys are data. */
+START_TEST(test_json_dup_keys)
+{
+	char	dup[64];
+	static const struct { const char *text; int found; const char *dup; }
+	    cases[] = {
+		{ "{\"HostConfig\":{},\"hostConfig\":{}}", 1, "hostConfig" },
+		{ "{\"HostConfig\":{\"Privileged\":false,\"privileged\":true}}",
+		    1, "privileged" },
+		{ "{\"HostConfig\":{},\"HostConfig\":{}}", 1, "HostConfig" },
+		/* escapes are decoded before comparing */
+		{ "{\"Image\":\"a\",\"\\u0049mage\":\"b\"}", 1, "Image" },
+		/* U+017F folds to s, U+212A to k, as in Go */
+		{ "{\"HostConfig\":{},\"Ho\xc5\xbftConfig\":{}}", 1,
+		    "Ho\xc5\xbftConfig" },
+		{ "{\"HostConfig\":{\"NetworkMode\":\"a\",\"Networ\xe2\x84\xaa"
+		    "Mode\":\"host\"}}", 1, "Networ\xe2\x84\xaaMode" },
+		/* in an array of structs */
+		{ "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"type\":"
+		    "\"bind\"}]}}", 1, "type" },
+		/* maps: Labels, LogConfig.Config, EndpointsConfig */
+		{ "{\"Labels\":{\"a\":\"1\",\"A\":\"2\"}}", 0, "" },
+		{ "{\"HostConfig\":{\"LogConfig\":{\"Config\":{\"k\":\"1\","
+		    "\"K\":\"2\"}}}}", 0, "" },
+		{ "{\"NetworkingConfig\":{\"EndpointsConfig\":{\"n\":{},\"N\":"
+		    "{}}}}", 0, "" },
+		/* a struct below a map is a struct again */
+		{ "{\"NetworkingConfig\":{\"EndpointsConfig\":{\"n\":{\"Links\":"
+		    "[],\"links\":[]}}}}", 1, "links" },
+		{ "{\"Image\":\"busybox\",\"Cmd\":[\"x\",\"x\"]}", 0, "" },
+		{ "[1,2,{\"a\":{\"b\":\"}\"}}]", 0, "" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(dm_json_dup_key(cases[i].text,
+		    strlen(cases[i].text), dup, sizeof(dup)), cases[i].found);
+		ck_assert_str_eq(dup, cases[i].dup);
+	}
+}
+END_TEST
+
+START_TEST(test_json_canon)
+{
+	static const char *const names[] = { "HostConfig", "Privileged",
+	    "Labels", NULL };
+	struct json_object	*o, *tmpl;
+
+	o = json_tokener_parse("{\"hostconfig\":{\"PRIVILEGED\":true},"
+	    "\"labels\":{\"privileged\":\"x\"},\"Other\":1}");
+	ck_assert_int_eq(dm_json_canon(o, names), 3);
+	ck_assert_str_eq(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN), "{\"Other\":1,\"HostConfig\":"
+	    "{\"Privileged\":true},\"Labels\":{\"privileged\":\"x\"}}");
+	tmpl = json_tokener_parse("{\"HostConfig\":{\"Runtime\":\"kata\"}}");
+	json_object_put(o);
+	o = json_tokener_parse("{\"hostConfig\":{\"runtime\":\"runc\"}}");
+	ck_assert_int_eq(dm_json_canon_like(o, tmpl), 2);
+	ck_assert_str_eq(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN), "{\"HostConfig\":{\"Runtime\":\"runc\"}}");
+	json_object_put(o);
+	json_object_put(tmpl);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -328,6 +394,8 @@ lib_suite(void)
 	tcase_add_test(tc, test_json_str);
 	tcase_add_test(tc, test_json_obj_arr_chain);
 	tcase_add_test(tc, test_json_int64);
+	tcase_add_test(tc, test_json_dup_keys);
+	tcase_add_test(tc, test_json_canon);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sun_path");
