@@ -35,7 +35,8 @@ CHECKLIBS = $(shell pkg-config --libs check)
 # Source groups by floor; arrows point down only (tests/layout/check.sh):
 #   lib <- {config, backends, store} <- dispatcher <- api <- main
 #   cli -> {config, lib}
-LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c
+LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c \
+	lib/jsonkeys.c
 CONFIG_SRCS = config/cfg.c config/cfg_detect.c
 BACKEND_SRCS = backends/backend.c backends/backend_http.c \
 	backends/backend_hijack.c
@@ -46,9 +47,10 @@ DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 	daemon/disp_containers.c daemon/disp_images.c daemon/disp_pull.c \
 	daemon/disp_events.c daemon/disp_netvol.c daemon/disp_local.c \
 	daemon/disp_admin.c daemon/disp_metrics.c daemon/disp_watch.c \
-	daemon/disp_copy.c daemon/disp_table.c daemon/disp_call.c \
+	daemon/disp_copy.c daemon/disp_access.c daemon/disp_table.c \
+	daemon/disp_call.c \
 	daemon/disp_life.c
-API_SRCS = api/api.c api/api_listen.c
+API_SRCS = api/api.c api/api_listen.c api/api_conns.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/api_conns.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -26,12 +27,17 @@
 struct api {
 	struct MHD_Daemon	*mhd;
 	struct dispatcher	*disp;		/* borrowed */
+	struct api_conns	*conns;		/* owned */
 	atomic_uint		 unanswered;
 };
+
+/* The peer of a connection whose credentials could not be read. */
+static const struct disp_peer unknown_peer;
 
 /* One request: what was read, the dispatcher's call, the reply. */
 struct api_req {
 	struct api		*api;
+	struct api_conn		*conn;		/* borrowed: the registry's */
 	struct disp_req		 req;
 	struct dm_hdrs		 hdrs;
 	char			*path;		/* owned: raw, as the client sent */
@@ -167,6 +173,8 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 		break;
 	case DISP_REPLY_UPGRADE:
 		resp = MHD_create_response_for_upgrade(on_upgrade, ar);
+		if (ar->conn != NULL)
+			api_conn_upgraded(ar->api->conns, ar->conn);
 		break;
 	}
 	if (resp == NULL) {
@@ -362,6 +370,14 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci != NULL)
 		ar->req.client_fd = ci->connect_fd;
+	ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	ar->conn = ci != NULL ? ci->socket_context : NULL;
+	ar->req.peer = &unknown_peer;
+	if (ar->conn != NULL) {
+		api_conn_busy(api->conns, ar->conn);
+		ar->req.peer = &ar->conn->peer;
+	}
 	cl = dm_hdrs_get(&ar->hdrs, "Content-Length");
 	te = dm_hdrs_get(&ar->hdrs, "Transfer-Encoding");
 	ar->req.body_size = -1;
@@ -453,6 +469,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (ar == NULL)
 		return;
+	if (ar->conn != NULL)
+		api_conn_waiting(ar->api->conns, ar->conn);
 	uncount(ar);
 	disp_reply_free(&ar->reply);
 	disp_call_free(ar->call);
@@ -463,14 +481,38 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * MHD's connect and close notices: each connection's peer and limits
+ * live in the registry (api_conns.c) from the one to the other.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct api			*api = cls;
+	const union MHD_ConnectionInfo	*ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		api_conn_closed(api->conns, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	*socket_context = ci != NULL ? api_conn_open(api->conns,
+	    ci->connect_fd) : NULL;
+}
+
 struct api *
-api_start(struct dispatcher *disp, int listen_fd, struct dm_err *err)
+api_start(struct dispatcher *disp, int listen_fd,
+    const struct api_limits *lim, struct dm_err *err)
 {
 	struct api	*api;
 
 	api = xcalloc(1, sizeof(*api));
 	api->disp = disp;
 	atomic_init(&api->unanswered, 0);
+	api->conns = api_conns_new(lim->max_connections,
+	    lim->max_connections_per_peer, lim->idle_timeout_s);
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_ALLOW_UPGRADE |
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG,
@@ -479,16 +521,27 @@ api_start(struct dispatcher *disp, int listen_fd, struct dm_err *err)
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)DM_API_IDLE_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
+	    /* Ours are the limits (api_conns.c); MHD's only has room. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(DM_API_MAX_LIMIT +
+	    DM_API_CONN_SLACK),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)DM_API_CONN_MEMORY,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (api->mhd == NULL) {
 		dm_err_set(err, DM_EINTERNAL, "cannot start the HTTP server");
+		api_conns_free(api->conns);
 		free(api);
 		return NULL;
 	}
 	return api;
+}
+
+void
+api_set_limits(struct api *api, const struct api_limits *lim)
+{
+	api_conns_limits(api->conns, lim->max_connections,
+	    lim->max_connections_per_peer, lim->idle_timeout_s);
 }
 
 void
@@ -512,6 +565,8 @@ api_stop(struct api *api)
 {
 	if (api == NULL)
 		return;
+	api_conns_stop(api->conns);
 	MHD_stop_daemon(api->mhd);
+	api_conns_free(api->conns);
 	free(api);
 }

@@ -9,13 +9,22 @@
 
 struct api;	/* opaque: the HTTP server */
 
+/* dockmux.json's client connection limits. */
+struct api_limits {
+	int	max_connections;
+	int	max_connections_per_peer;
+	int	idle_timeout_s;		/* 0: no idle timeout */
+};
+
 /*
  * Serve the Docker API on listen_fd (a listening AF_UNIX socket; the
  * server takes it).  disp is borrowed and must outlive the server.
  * Returns owned (api_stop()) or NULL with err.
  */
 struct api	*api_start(struct dispatcher *, int listen_fd,
-		    struct dm_err *);
+		    const struct api_limits *, struct dm_err *);
+/* New limits after a reload; open connections are kept. */
+void		 api_set_limits(struct api *, const struct api_limits *);
 /* Stop accepting; requests in progress go on. */
 void		 api_quiesce(struct api *);
 /* Requests that have not been answered yet (a graceful stop waits). */

@@ -11,10 +11,12 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,8 @@ enum cfg_kind {
 	CFG_BOOL,
 	CFG_STRV,		/* array of strings */
 	CFG_OBJECT,
-	CFG_OBJECTS		/* array of objects (backends) */
+	CFG_OBJECTS,		/* array of objects (backends) */
+	CFG_INT
 };
 
 static const char *const kind_names[] = {
@@ -42,6 +45,7 @@ static const char *const kind_names[] = {
 	[CFG_STRV] = "array of strings",
 	[CFG_OBJECT] = "object",
 	[CFG_OBJECTS] = "array of objects",
+	[CFG_INT] = "integer",
 };
 
 /* Errors found so far, joined with "; " into the caller's buffer. */
@@ -80,11 +84,14 @@ struct cfg_key {
 };
 
 static cfg_parse_fn parse_unix_url, parse_mode, parse_string, parse_bool,
-    parse_strv, parse_object, parse_name, parse_backends;
+    parse_strv, parse_object, parse_name, parse_backends, parse_count,
+    parse_seconds, parse_access;
 static char	*default_listen(void);
 static char	*default_store(void);
 
 #define CFG_OFF(m)	offsetof(struct cfg, m)
+#define DM_STR_(x)	#x
+#define DM_STR(x)	DM_STR_(x)
 #define BE_OFF(m)	offsetof(struct cfg_backend, m)
 
 static const struct cfg_key top_keys[] = {
@@ -106,6 +113,17 @@ static const struct cfg_key top_keys[] = {
 	  .parse = parse_bool, .off = CFG_OFF(image_copy) },
 	{ .name = "backends", .kind = CFG_OBJECTS, .required = 1,
 	  .parse = parse_backends },
+	{ .name = "max_connections", .kind = CFG_INT,
+	  .dflt = DM_STR(DM_API_MAX_CONNECTIONS), .parse = parse_count,
+	  .off = CFG_OFF(max_connections) },
+	{ .name = "max_connections_per_peer", .kind = CFG_INT,
+	  .dflt = DM_STR(DM_API_MAX_PER_PEER), .parse = parse_count,
+	  .off = CFG_OFF(max_connections_per_peer) },
+	{ .name = "idle_timeout_s", .kind = CFG_INT,
+	  .dflt = DM_STR(DM_API_IDLE_TIMEOUT_S), .parse = parse_seconds,
+	  .off = CFG_OFF(idle_timeout_s) },
+	/* After backends: a rule's "backends" names must exist. */
+	{ .name = "access", .kind = CFG_OBJECTS, .parse = parse_access },
 };
 
 static const struct cfg_key backend_keys[] = {
@@ -250,6 +268,8 @@ kind_matches(enum cfg_kind kind, struct json_object *v)
 		return json_object_is_type(v, json_type_object);
 	case CFG_OBJECTS:
 		return json_object_is_type(v, json_type_array);
+	case CFG_INT:
+		return json_object_is_type(v, json_type_int);
 	case CFG_STRV:
 		if (!json_object_is_type(v, json_type_array))
 			return 0;
@@ -346,21 +366,26 @@ parse_bool(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 	return 0;
 }
 
-/* Stored NULL-terminated; an empty array gives a vector of one NULL. */
+/* Owned: NULL-terminated, an empty array gives a vector of one NULL. */
+static char **
+strv_from(struct json_object *a)
+{
+	size_t	  i, n = json_object_array_length(a);
+	char	**strv = xcalloc(n + 1, sizeof(*strv));
+
+	for (i = 0; i < n; i++)
+		strv[i] = xstrdup(json_object_get_string(
+		    json_object_array_get_idx(a, i)));
+	return strv;
+}
+
 static int
 parse_strv(struct cfg_parse *p, const struct cfg_key *k, const char *path,
     struct json_object *v, void *base)
 {
-	size_t	  i, n = json_object_array_length(v);
-	char	**strv;
-
 	(void)p;
 	(void)path;
-	strv = xcalloc(n + 1, sizeof(*strv));
-	for (i = 0; i < n; i++)
-		strv[i] = xstrdup(json_object_get_string(
-		    json_object_array_get_idx(v, i)));
-	*(char ***)((char *)base + k->off) = strv;
+	*(char ***)((char *)base + k->off) = strv_from(v);
 	return 0;
 }
 
@@ -396,6 +421,251 @@ parse_name(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 	}
 	memcpy((char *)base + k->off, s, len + 1);
 	return 0;
+}
+
+/* A limit: 1 to DM_API_MAX_LIMIT. */
+static int
+parse_count(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	int64_t	n = json_object_get_int64(v);
+
+	if (n < 1 || n > DM_API_MAX_LIMIT) {
+		cfg_err(p, "%s: %lld is out of range (1 to %d)", path,
+		    (long long)n, DM_API_MAX_LIMIT);
+		return -1;
+	}
+	*(int *)((char *)base + k->off) = (int)n;
+	return 0;
+}
+
+/* Seconds: 0 (off) to one day. */
+static int
+parse_seconds(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	int64_t	n = json_object_get_int64(v);
+
+	if (n < 0 || n > 86400) {
+		cfg_err(p, "%s: %lld is out of range (0 to 86400 seconds)",
+		    path, (long long)n);
+		return -1;
+	}
+	*(int *)((char *)base + k->off) = (int)n;
+	return 0;
+}
+
+static const char *const access_match_keys[] = {
+	[MATCH_UID] = "uid", [MATCH_USER] = "user", [MATCH_GID] = "gid",
+	[MATCH_GROUP] = "group", [MATCH_SUBJECT] = "subject",
+};
+static const char *const access_other_keys[] = {
+	"grant", "backends", "scope", "bind_mounts",
+};
+
+/* The one credential a rule matches: uid, user, gid, group or subject. */
+static int
+access_match(struct cfg_parse *p, const char *prefix, struct json_object *o,
+    struct cfg_access *a)
+{
+	struct json_object	*v;
+	struct passwd		*pw;
+	struct group		*gr;
+	const char		*s;
+	size_t			 i, found = 0;
+	int64_t			 n;
+
+	for (i = 0; i < NITEMS(access_match_keys); i++)
+		if (json_object_object_get_ex(o, access_match_keys[i], &v)) {
+			a->match = (enum cfg_match)i;
+			found++;
+		}
+	if (found != 1) {
+		cfg_err(p, "%s: exactly one of uid, user, gid, group, subject "
+		    "is required", prefix);
+		return -1;
+	}
+	(void)json_object_object_get_ex(o, access_match_keys[a->match], &v);
+	if (a->match == MATCH_UID || a->match == MATCH_GID) {
+		n = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || n < 0 ||
+		    n > 0x7fffffffLL) {
+			cfg_err(p, "%s.%s: expected a number from 0 to "
+			    "2147483647", prefix, access_match_keys[a->match]);
+			return -1;
+		}
+		if (a->match == MATCH_UID)
+			a->uid = (uid_t)n;
+		else
+			a->gid = (gid_t)n;
+		snprintf(a->name, sizeof(a->name), "%s (%s %lld)", prefix,
+		    access_match_keys[a->match], (long long)n);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string) ||
+	    *(s = json_object_get_string(v)) == '\0') {
+		cfg_err(p, "%s.%s: expected a non-empty string", prefix,
+		    access_match_keys[a->match]);
+		return -1;
+	}
+	snprintf(a->name, sizeof(a->name), "%s (%s %.40s)", prefix,
+	    access_match_keys[a->match], s);
+	switch (a->match) {
+	case MATCH_USER:
+		if ((pw = getpwnam(s)) == NULL) {
+			cfg_err(p, "%s.user: no user named \"%s\"", prefix, s);
+			return -1;
+		}
+		a->uid = pw->pw_uid;
+		break;
+	case MATCH_GROUP:
+		if ((gr = getgrnam(s)) == NULL) {
+			cfg_err(p, "%s.group: no group named \"%s\"", prefix,
+			    s);
+			return -1;
+		}
+		a->gid = gr->gr_gid;
+		break;
+	default:
+		a->subject = xstrdup(s);
+		break;
+	}
+	return 0;
+}
+
+/* grant, backends, scope and bind_mounts of one rule. */
+static int
+access_grant(struct cfg_parse *p, const char *prefix, struct json_object *o,
+    const struct cfg *cfg, struct cfg_access *a)
+{
+	struct json_object	*v;
+	const char		*s;
+	size_t			 i;
+	int			 rc = 0;
+
+	if (!json_object_object_get_ex(o, "grant", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		cfg_err(p, "%s.grant: required: \"full\", \"read-only\" or "
+		    "\"restricted\"", prefix);
+		return -1;
+	}
+	s = json_object_get_string(v);
+	if (strcmp(s, "full") == 0)
+		a->grant = GRANT_FULL;
+	else if (strcmp(s, "read-only") == 0)
+		a->grant = GRANT_READ_ONLY;
+	else if (strcmp(s, "restricted") == 0)
+		a->grant = GRANT_RESTRICTED;
+	else {
+		cfg_err(p, "%s.grant: \"%s\" is not one of \"full\", "
+		    "\"read-only\", \"restricted\"", prefix, s);
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "scope", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(json_object_get_string(v), "owner") != 0 &&
+		    strcmp(json_object_get_string(v), "all") != 0)) {
+			cfg_err(p, "%s.scope: expected \"owner\" or \"all\"",
+			    prefix);
+			rc = -1;
+		} else
+			a->scope_owner = strcmp(json_object_get_string(v),
+			    "owner") == 0;
+	}
+	if (json_object_object_get_ex(o, "backends", &v)) {
+		if (a->grant != GRANT_RESTRICTED) {
+			cfg_err(p, "%s.backends: only a \"restricted\" grant "
+			    "names backends", prefix);
+			rc = -1;
+		} else if (!kind_matches(CFG_STRV, v) ||
+		    json_object_array_length(v) == 0) {
+			cfg_err(p, "%s.backends: expected a non-empty array of "
+			    "backend names", prefix);
+			rc = -1;
+		} else {
+			a->backends = strv_from(v);
+			for (i = 0; a->backends[i] != NULL; i++)
+				if (cfg_backend_find(cfg, a->backends[i]) ==
+				    NULL) {
+					cfg_err(p, "%s.backends: no backend "
+					    "named \"%s\"", prefix,
+					    a->backends[i]);
+					rc = -1;
+				}
+		}
+	}
+	if (json_object_object_get_ex(o, "bind_mounts", &v)) {
+		if (a->grant != GRANT_RESTRICTED) {
+			cfg_err(p, "%s.bind_mounts: only a \"restricted\" "
+			    "grant limits bind mounts", prefix);
+			rc = -1;
+		} else if (!kind_matches(CFG_STRV, v)) {
+			cfg_err(p, "%s.bind_mounts: expected array of strings",
+			    prefix);
+			rc = -1;
+		} else {
+			a->bind_mounts = strv_from(v);
+			for (i = 0; a->bind_mounts[i] != NULL; i++)
+				if (!dm_path_clean_abs(a->bind_mounts[i])) {
+					cfg_err(p, "%s.bind_mounts: \"%s\" is "
+					    "not an absolute path without . or "
+					    ".. segments", prefix,
+					    a->bind_mounts[i]);
+					rc = -1;
+				}
+		}
+	}
+	if (a->grant == GRANT_RESTRICTED && a->bind_mounts == NULL)
+		a->bind_mounts = xcalloc(1, sizeof(char *));
+	return rc;
+}
+
+/*
+ * "access": the per-peer policy, first match wins (docs/security.md).
+ * Present (even empty) means a peer no rule matches is denied.
+ */
+static int
+parse_access(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	struct cfg		*cfg = base;
+	struct cfg_access	*a;
+	struct json_object	*elem;
+	char			 prefix[64];
+	size_t			 i, j, n = json_object_array_length(v);
+	int			 rc = 0, known;
+
+	(void)k;
+	cfg->access_set = 1;
+	cfg->access = xcalloc(n + 1, sizeof(*cfg->access));
+	for (i = 0; i < n; i++) {
+		snprintf(prefix, sizeof(prefix), "%s[%zu]", path, i);
+		elem = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(elem, json_type_object)) {
+			cfg_err(p, "%s: expected object", prefix);
+			rc = -1;
+			continue;
+		}
+		json_object_object_foreach(elem, key, val) {
+			(void)val;
+			known = 0;
+			for (j = 0; j < NITEMS(access_match_keys); j++)
+				known |= strcmp(key, access_match_keys[j]) == 0;
+			for (j = 0; j < NITEMS(access_other_keys); j++)
+				known |= strcmp(key, access_other_keys[j]) == 0;
+			if (!known) {
+				cfg_err(p, "%s: unknown key \"%s\"", prefix,
+				    key);
+				rc = -1;
+			}
+		}
+		a = &cfg->access[cfg->naccess++];
+		if (access_match(p, prefix, elem, a) == -1)
+			rc = -1;
+		if (access_grant(p, prefix, elem, cfg, a) == -1)
+			rc = -1;
+	}
+	return rc;
 }
 
 /*
@@ -712,5 +982,11 @@ cfg_free(struct cfg *cfg)
 	free(cfg->store);
 	strv_free(cfg->isolation_labels);
 	free(cfg->unknown_os_backend);
+	for (i = 0; i < cfg->naccess; i++) {
+		free(cfg->access[i].subject);
+		strv_free(cfg->access[i].backends);
+		strv_free(cfg->access[i].bind_mounts);
+	}
+	free(cfg->access);
 	free(cfg);
 }

@@ -20,6 +20,35 @@ struct cfg_backend {
 	struct json_object *create_overrides; /* NULL or an object */
 };
 
+/* What an access rule grants (docs/security.md). */
+enum cfg_grant {
+	GRANT_FULL = 0,		/* everything, as the socket itself */
+	GRANT_READ_ONLY,	/* GET and HEAD; no attach, exec, upgrade */
+	GRANT_RESTRICTED	/* unprivileged creates on listed backends */
+};
+
+/* Which credential an access rule matches. */
+enum cfg_match {
+	MATCH_UID = 0,
+	MATCH_USER,		/* a user name, resolved to uid at load */
+	MATCH_GID,
+	MATCH_GROUP,		/* a group name, resolved to gid at load */
+	MATCH_SUBJECT		/* a TLS client certificate's subject */
+};
+
+/* One entry of the "access" list; first match wins. */
+struct cfg_access {
+	char		 name[128];	/* "access[0] (user ci)", for messages */
+	enum cfg_match	 match;
+	uid_t		 uid;		/* MATCH_UID, MATCH_USER */
+	gid_t		 gid;		/* MATCH_GID, MATCH_GROUP */
+	char		*subject;	/* MATCH_SUBJECT; owned */
+	enum cfg_grant	 grant;
+	char		**backends;	/* NULL-terminated, owned; NULL: any */
+	int		 scope_owner;	/* "scope": "owner" */
+	char		**bind_mounts;	/* NULL-terminated, owned; may be empty */
+};
+
 struct cfg {
 	char		*listen;	/* "unix:///path" */
 	char		*socket_path;	/* path part of listen */
@@ -32,6 +61,12 @@ struct cfg {
 	size_t		 nbackends;
 	struct cfg_backend backends[DM_MAX_BACKENDS];
 	int		 autodetected;	/* backends came from autodetection */
+	int		 max_connections;	/* client connections, daemon */
+	int		 max_connections_per_peer; /* per uid */
+	int		 idle_timeout_s;	/* waiting for a request; 0: none */
+	int		 access_set;	/* "access" present: unmatched is denied */
+	size_t		 naccess;
+	struct cfg_access *access;	/* owned, naccess entries */
 };
 
 /*

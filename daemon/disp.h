@@ -45,6 +45,22 @@ enum disp_resource {
 };
 
 #define DISP_ID_MAX	256
+#define DISP_MAX_GROUPS	64
+
+/*
+ * Who is on the other end of a client connection (SO_PEERCRED and
+ * SO_PEERGROUPS on a Unix socket), as the access policy matches it.
+ */
+struct disp_peer {
+	int	known;			/* credentials were read */
+	uid_t	uid;
+	gid_t	gid;
+	pid_t	pid;
+	int	ngroups;		/* supplementary groups kept */
+	gid_t	groups[DISP_MAX_GROUPS];
+	char	subject[256];		/* a TLS client's subject; "" */
+};
+
 #define DISP_ACTION_MAX	64
 
 /*
@@ -68,6 +84,7 @@ struct disp_req {
 	int			 wants_upgrade;	/* Upgrade: tcp or h2c asked */
 	char			 upgrade[8];	/* that protocol: "tcp", "h2c" */
 	int			 client_fd;	/* watched for a client leaving */
+	const struct disp_peer	*peer;		/* the connection's; never NULL */
 };
 
 enum disp_reply_kind {

@@ -31,7 +31,12 @@ enum call_mode {
 
 struct disp_call {
 	struct disp		*d;
-	const struct disp_req	*req;		/* borrowed from the front end */
+	const struct disp_req	*req;		/* &rq */
+	struct disp_req		 rq;		/* the front end's, query maybe
+						 * scoped (strings borrowed) */
+	char			*query;		/* owned: a scoped query */
+	struct disp_access	 acc;		/* the peer's standing */
+	int			 denied;	/* refused by the policy */
 	enum call_mode		 mode;
 	size_t			 target;	/* index into d->b */
 	struct dm_hdrs		 fwd;		/* headers sent to the engine */
@@ -55,6 +60,7 @@ call_ctx(const struct disp_call *c, struct disp_ctx *x)
 	x->target = c->target;
 	x->path = c->target_path;
 	x->ctr_id = c->ctr_id;
+	x->access = &c->acc;
 }
 
 /* -1 with c->err (503) when the target backend is down. */
@@ -119,6 +125,9 @@ plan(struct disp_call *c)
 	if (pick_target(c) == -1)
 		/* dockerd reads a JSON body before it looks the object up. */
 		c->mode = req->ep->json_body ? CALL_BODY_FIRST : CALL_FAILED;
+	else if (disp_access_owner(c->d, &c->acc, req, c->target, c->ctr_id,
+	    &c->err) == -1)
+		c->mode = CALL_FAILED;	/* another peer's: as if absent */
 	else if (req->kind == ROUTE_LOCAL)
 		c->mode = CALL_LOCAL;
 	else if (req->ep->serve != NULL)
@@ -139,11 +148,22 @@ disp_begin(struct dispatcher *root, const struct disp_req *req)
 	c = xcalloc(1, sizeof(*c));
 	d = disp_view_acquire(root);
 	c->d = d;
-	c->req = req;
+	c->rq = *req;
+	c->req = req = &c->rq;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	dm_hdrs_init(&c->fwd);
 	dm_err_clear(&c->err);
 	atomic_fetch_add(&root->active, 1);
+	if (disp_access_decide(d->cfg, req->peer, &c->acc, &c->err) == -1 ||
+	    disp_access_request(&c->acc, req, &c->err) == -1) {
+		/* 403, or 404 for a read of an endpoint dockmux does not know */
+		c->denied = 1;
+		c->mode = CALL_FAILED;
+		c->target_path = disp_req_target(req);
+		return c;
+	}
+	if ((c->query = disp_access_query(&c->acc, req)) != NULL)
+		c->rq.query = c->query;
 	c->target_path = disp_req_target(req);
 	if (dm_hdrs_copy_end_to_end(req->hdrs, &c->fwd) == -1) {
 		dm_err_set(&c->err, DM_EBADREQ, "too many request headers");
@@ -341,11 +361,35 @@ count_call(struct disp_call *c, const struct disp_reply *r)
 	    metric_backend(c), r->status, secs);
 }
 
+/*
+ * With a policy, every denied and every mutating request is one line:
+ * who, what, where it went, the verdict and the rule that gave it.
+ */
+static void
+log_access(const struct disp_call *c, const struct disp_reply *r)
+{
+	const char	*be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
+	const char	*m = c->req->method;
+
+	if (!c->acc.policed || (!c->denied && (strcmp(m, "GET") == 0 ||
+	    strcmp(m, "HEAD") == 0)))
+		return;
+	log_info("msg=\"access\" uid=%ld pid=%ld method=%s path=%s "
+	    "backend=%s verdict=%s grant=%s rule=\"%s\" status=%d",
+	    (long)c->req->peer->uid, (long)c->req->peer->pid, m,
+	    c->req->path, be != NULL ? be : metric_backend(c),
+	    c->denied ? "deny" : "allow", c->denied && c->acc.rule == NULL ?
+	    "none" : disp_access_grant_name(c->acc.grant),
+	    c->acc.rule != NULL ? c->acc.rule->name : c->acc.peer != NULL &&
+	    c->acc.peer->uid == 0 ? "root" : "none", r->status);
+}
+
 void
 disp_end(struct disp_call *c, struct disp_reply *r)
 {
 	disp_end_inner(c, r);
 	count_call(c, r);
+	log_access(c, r);
 }
 
 static void
@@ -354,6 +398,12 @@ disp_end_inner(struct disp_call *c, struct disp_reply *r)
 	struct disp_ctx	x;
 
 	disp_reply_init(r);
+	if ((c->mode == CALL_BUFFER || c->mode == CALL_HIJACK) &&
+	    disp_access_body(c->d, &c->acc, c->req, &c->body, &c->body_len,
+	    &c->err) == -1) {
+		c->denied = c->err.st == DM_EFORBIDDEN;
+		c->mode = CALL_FAILED;
+	}
 	switch (c->mode) {
 	case CALL_FORWARD:
 		end_forward(c, r);
@@ -388,6 +438,7 @@ disp_call_free(struct disp_call *c)
 	backend_xfer_free(c->x);
 	dm_hdrs_clear(&c->fwd);
 	free(c->target_path);
+	free(c->query);
 	free(c->body);
 	free(c);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "daemon/disp_int.h"
+#include "lib/jsonkeys.h"
 #include "lib/labels.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -169,6 +170,7 @@ remove_at(struct disp *d, size_t bi, const char *id)
 /* What the rules decided for one create body. */
 struct create_plan {
 	struct disp_candidate	 cand[DM_MAX_BACKENDS];
+	size_t			 idx[DM_MAX_BACKENDS];	/* cand -> d->b */
 	struct disp_health	 health[DM_MAX_BACKENDS];
 	struct disp_pick	 pick;
 	struct store_image	 img;
@@ -183,13 +185,70 @@ struct create_plan {
  * set: explain changes nothing).  0 with cp->pick set; -1 with err (409
  * name in use, 400 bad pin or platform, 404 route-to-peer, 503 down).
  */
+/* 1 when a restricted grant lets creates land on backend name. */
+static int
+backend_allowed(const struct disp_access *acc, const char *name)
+{
+	size_t	i;
+
+	if (acc == NULL || acc->rule == NULL || acc->grant !=
+	    GRANT_RESTRICTED || acc->rule->backends == NULL)
+		return 1;
+	for (i = 0; acc->rule->backends[i] != NULL; i++)
+		if (strcmp(acc->rule->backends[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The rules see only the backends the peer's grant allows (all of them
+ * without a policy): a restricted peer's create lands on its own.
+ */
+static int
+create_candidates(struct disp *d, const struct disp_access *acc,
+    struct json_object *labels, struct create_plan *cp, struct dm_err *err)
+{
+	const char	*pin = dm_json_str(labels, DM_LABEL_BACKEND);
+	size_t		 i, n = 0;
+
+	if (pin != NULL && disp_backend_index(d, pin) != (size_t)-1 &&
+	    !backend_allowed(acc, pin)) {
+		dm_err_set(err, DM_EFORBIDDEN, "dockmux: access denied: %s: "
+		    "grant restricted: backend %s is not allowed", acc->rule->name,
+		    pin);
+		return -1;
+	}
+	for (i = 0; i < d->n; i++) {
+		if (!backend_allowed(acc, d->b[i].cfg->name))
+			continue;
+		disp_health_copy(d, i, &cp->health[n]);
+		cp->cand[n].name = d->b[i].cfg->name;
+		cp->cand[n].os = cp->health[n].os[0] != '\0' ?
+		    cp->health[n].os : NULL;
+		cp->cand[n].arch = cp->health[n].arch[0] != '\0' ?
+		    cp->health[n].arch : NULL;
+		cp->cand[n].isolation = d->b[i].cfg->isolation;
+		cp->cand[n].runtime_markers = d->b[i].cfg->runtime_markers;
+		cp->idx[n++] = i;
+	}
+	cp->pick.b = cp->cand;
+	cp->pick.n = n;
+	if (n == 0) {
+		dm_err_set(err, DM_EFORBIDDEN, "dockmux: access denied: %s: "
+		    "grant restricted: none of its backends is configured",
+		    acc->rule->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 create_decide(struct disp *d, const char *query, struct json_object *o,
-    struct create_plan *cp, int record, struct dm_err *err)
+    struct create_plan *cp, int record, const struct disp_access *acc,
+    struct dm_err *err)
 {
 	struct store_route	 other;
 	struct json_object	*labels = NULL;
-	size_t			 i;
 	int			 have_facts;
 
 	memset(cp, 0, sizeof(*cp));
@@ -218,19 +277,8 @@ create_decide(struct disp *d, const char *query, struct json_object *o,
 		return -1;
 	}
 	have_facts = image_facts(d, cp->image, &cp->img, record) == 0;
-
-	for (i = 0; i < d->n; i++) {
-		disp_health_copy(d, i, &cp->health[i]);
-		cp->cand[i].name = d->b[i].cfg->name;
-		cp->cand[i].os = cp->health[i].os[0] != '\0' ?
-		    cp->health[i].os : NULL;
-		cp->cand[i].arch = cp->health[i].arch[0] != '\0' ?
-		    cp->health[i].arch : NULL;
-		cp->cand[i].isolation = d->b[i].cfg->isolation;
-		cp->cand[i].runtime_markers = d->b[i].cfg->runtime_markers;
-	}
-	cp->pick.b = cp->cand;
-	cp->pick.n = d->n;
+	if (create_candidates(d, acc, labels, cp, err) == -1)
+		return -1;
 	cp->pick.isolation_labels = d->cfg->isolation_labels;
 	cp->pick.unknown_os_backend = d->cfg->unknown_os_backend;
 	cp->pick.labels = labels;
@@ -241,6 +289,7 @@ create_decide(struct disp *d, const char *query, struct json_object *o,
 	cp->pick.image_marker = have_facts ? cp->img.marker : NULL;
 	if (disp_pick_backend(&cp->pick, err) == -1)
 		return -1;
+	cp->pick.chosen = cp->idx[cp->pick.chosen];
 	if (disp_backend_down(d, cp->pick.chosen, err->msg,
 	    sizeof(err->msg))) {
 		err->st = DM_EUNAVAIL;
@@ -274,7 +323,7 @@ disp_create_explain(struct disp *d, const char *query, const char *body,
 	}
 	cp = xmalloc(sizeof(*cp));
 	dm_err_clear(&err);
-	if (create_decide(d, query, o, cp, 0, &err) == -1) {
+	if (create_decide(d, query, o, cp, 0, NULL, &err) == -1) {
 		json_object_object_add(out, "error",
 		    json_object_new_string(err.msg));
 		json_object_object_add(out, "status",
@@ -554,7 +603,8 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		    "request body");
 		goto out;
 	}
-	if (create_decide(d, req->query, o, cp, 1, &err) == -1) {
+	if (create_decide(d, req->query, o, cp, 1, ctx->access, &err) ==
+	    -1) {
 		log_info("msg=\"create refused\" image=%s reason=\"%s\"",
 		    cp->image != NULL ? cp->image : "", err.msg);
 		disp_reply_error(r, err.st, err.msg);
@@ -566,8 +616,12 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		goto out;
 	}
 	image = cp->image;
-	if (d->b[cp->pick.chosen].cfg->create_overrides != NULL)
+	if (d->b[cp->pick.chosen].cfg->create_overrides != NULL) {
+		/* "hostConfig" is HostConfig to the engine: merge into it. */
+		(void)dm_json_canon_like(o,
+		    d->b[cp->pick.chosen].cfg->create_overrides);
 		disp_json_merge(o, d->b[cp->pick.chosen].cfg->create_overrides);
+	}
 	stamp_backend(o, d->b[cp->pick.chosen].cfg->name);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);

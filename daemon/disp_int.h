@@ -176,6 +176,49 @@ enum disp_target {
 	TARGET_IMAGE_HOLDER	/* the first backend holding the image */
 };
 
+/* ---- the access policy (disp_access.c) ---- */
+
+/* One request's standing under the policy, decided at its start. */
+struct disp_access {
+	const struct disp_peer	*peer;		/* borrowed */
+	const struct cfg_access	*rule;		/* borrowed from the view's
+						 * cfg; NULL: no rule applies */
+	enum cfg_grant		 grant;
+	int			 policed;	/* "access" is configured */
+	char			 owner[24];	/* the peer's uid, as labelled */
+};
+
+/*
+ * The peer's rule and grant (full without "access", and for uid 0).  -1
+ * with err (403) when "access" is set and no rule matches.
+ */
+int	disp_access_decide(const struct cfg *, const struct disp_peer *,
+	    struct disp_access *, struct dm_err *);
+/* What the grant allows of the method and endpoint.  0, or -1 (403). */
+int	disp_access_request(const struct disp_access *,
+	    const struct disp_req *, struct dm_err *);
+/*
+ * Owner scope: the container (or exec's container) ctr_id on backend
+ * target must carry the peer's owner label.  0, or -1 (404 as if absent).
+ */
+int	disp_access_owner(struct disp *, const struct disp_access *,
+	    const struct disp_req *, size_t target, const char *ctr_id,
+	    struct dm_err *);
+/* Owner scope: the query with the owner label filter added.  Owned:
+ * free(); NULL when unchanged. */
+char	*disp_access_query(const struct disp_access *,
+	    const struct disp_req *);
+/*
+ * A create, exec create or volume create body: refused (400) when two
+ * keys name one field, its keys renamed to the canonical spelling, then
+ * the grant's checks (403, or 404 for another's container), and the
+ * owner label stamped.  *body may be replaced (owned by the caller).
+ */
+int	disp_access_body(struct disp *, const struct disp_access *,
+	    const struct disp_req *, char **body, size_t *len,
+	    struct dm_err *);
+const char *disp_access_grant_name(enum cfg_grant);
+
 /* What a handler gets: one planned call with its whole body.  All
  * borrowed for the handler's run. */
 struct disp_ctx {
@@ -187,6 +230,7 @@ struct disp_ctx {
 	size_t			 target;	/* the row's target backend */
 	const char		*path;		/* path and query to send */
 	const char		*ctr_id;	/* TARGET_OWNER: the full ID */
+	const struct disp_access *access;	/* the peer's standing */
 };
 
 /* A handler: fills r (disp_reply_init()ed) from x. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -104,9 +105,43 @@ load_config(const char *path, int explicit_path)
  * SIGHUP: read the configuration again and swap it in.  A bad file, or
  * one dockmuxd cannot apply, leaves the running configuration alone.
  */
+/*
+ * Each client connection and each engine connection is a descriptor:
+ * the soft limit (often 1024) goes up to the hard one, as dockerd's unit
+ * does with LimitNOFILE.  Too low a hard limit is said, not fatal.
+ */
 static void
-reload(struct dispatcher *disp, const char *path, int explicit_path)
+raise_fd_limit(const struct cfg *cfg)
 {
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)cfg->max_connections +
+			    DM_API_CONN_SLACK + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warnx("msg=\"open file limit below max_connections\" "
+		    "nofile=%llu max_connections=%d",
+		    (unsigned long long)rl.rlim_cur, cfg->max_connections);
+}
+
+static void
+limits_of(const struct cfg *cfg, struct api_limits *lim)
+{
+	lim->max_connections = cfg->max_connections;
+	lim->max_connections_per_peer = cfg->max_connections_per_peer;
+	lim->idle_timeout_s = cfg->idle_timeout_s;
+}
+
+static void
+reload(struct dispatcher *disp, struct api *api, const char *path,
+    int explicit_path)
+{
+	struct api_limits lim;
 	struct cfg	*cfg;
 	struct dm_err	 err;
 	char		 ebuf[2048];
@@ -126,9 +161,12 @@ reload(struct dispatcher *disp, const char *path, int explicit_path)
 		return;
 	}
 	dm_err_clear(&err);
+	limits_of(cfg, &lim);
 	if (disp_reload(disp, cfg, &orphans, &err) == -1)
 		log_warnx("msg=\"reload failed; running configuration kept\" "
 		    "reason=\"%s\"", err.msg);
+	else
+		api_set_limits(api, &lim);
 	sd_notify_text("READY=1");
 }
 
@@ -149,6 +187,7 @@ main(int argc, char *argv[])
 	struct cfg		*cfg;
 	struct dispatcher	*disp;
 	struct api		*api;
+	struct api_limits	 lim;
 	struct dm_err		 err;
 	struct sigaction	 sa;
 	int			 ch, listen_fd, inherited, cancel[2];
@@ -237,7 +276,9 @@ main(int argc, char *argv[])
 			unlink(cfg->socket_path);
 		fatalx("msg=\"cannot start\" reason=\"%s\"", err.msg);
 	}
-	api = api_start(disp, listen_fd, &err);
+	limits_of(cfg, &lim);
+	raise_fd_limit(cfg);
+	api = api_start(disp, listen_fd, &lim, &err);
 	if (api == NULL)
 		fatalx("msg=\"cannot serve\" reason=\"%s\"", err.msg);
 	if (disp_start(disp) == -1)
@@ -255,7 +296,7 @@ main(int argc, char *argv[])
 		if (n != 1)
 			break;
 		if (sig == SIGHUP) {
-			reload(disp, config, explicit_config);
+			reload(disp, api, config, explicit_config);
 			continue;
 		}
 		break;

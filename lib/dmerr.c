@@ -47,6 +47,8 @@ dm_status_http(enum dm_status st)
 		return 400;
 	case DM_ETOOBIG:
 		return 413;
+	case DM_EFORBIDDEN:
+		return 403;
 	case DM_EINTERNAL:
 		return 500;
 	}

@@ -11,6 +11,7 @@ enum dm_status {
 	DM_EUNAVAIL,		/* 503: the owning engine is down */
 	DM_EBADREQ,		/* 400 */
 	DM_ETOOBIG,		/* 413 */
+	DM_EFORBIDDEN,		/* 403: the access policy said no */
 	DM_EINTERNAL		/* 500: details logged, not answered */
 };
 

@@ -11,5 +11,11 @@
 #define DM_LABEL_ISOLATION	"io.dockmux.isolation"
 /* An image label: a backend whose runtime_markers hold its value. */
 #define DM_LABEL_RUNTIME	"io.dockmux.runtime"
+/*
+ * The uid of the peer that created a container, stamped at create for a
+ * peer whose access rule has "scope": "owner"; such a peer sees only the
+ * containers carrying its own uid here.
+ */
+#define DM_LABEL_OWNER		"io.dockmux.owner"
 
 #endif

@@ -28,13 +28,22 @@
 /*
  * Front end (api/): libmicrohttpd, one thread per connection.  Its memory
  * per connection holds the request head plus one response block; MHD
- * zeroes it for every request, so it stays small.  No idle timeout:
- * logs -f and attach stay silent for hours.
+ * zeroes it for every request, so it stays small.  The idle timeout
+ * covers only a connection waiting for a request head (idle keep-alive,
+ * or a head dribbled in): logs -f and attach stay silent for hours.
+ * The three defaults are dockmux.json's max_connections,
+ * max_connections_per_peer and idle_timeout_s.
  */
 #define DM_API_CONN_MEMORY	(32 * 1024)	/* MHD per connection */
 #define DM_API_BLOCK		(16 * 1024)	/* one streamed reply block */
-#define DM_API_IDLE_TIMEOUT_S	0		/* idle clients: 0 keep */
-#define DM_LISTEN_BACKLOG	128		/* listen(2) queue */
+#define DM_API_MAX_CONNECTIONS	1024		/* client connections */
+#define DM_API_MAX_PER_PEER	256		/* of them, per uid */
+#define DM_API_IDLE_TIMEOUT_S	60		/* a whole head must come */
+#define DM_API_MAX_LIMIT	65536		/* largest limit accepted */
+#define DM_API_CONN_SLACK	256		/* MHD room for refused ones */
+#define DM_API_REAP_MS		250		/* idle connections looked at */
+#define DM_API_REFUSAL_LOG_MS	60000		/* a refused peer logged once */
+#define DM_LISTEN_BACKLOG	1024		/* listen(2) queue */
 
 /* Engines (backends/). */
 #define DM_POOL_MAX_IDLE	16		/* idle conns per backend */

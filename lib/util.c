@@ -208,3 +208,21 @@ dm_engine_message(const char *body, char *out, size_t len)
 		copy_trimmed(body, strlen(body), out, len);
 	json_object_put(o);
 }
+
+int
+dm_path_clean_abs(const char *path)
+{
+	const char	*seg;
+	size_t		 n;
+
+	if (path == NULL || path[0] != '/')
+		return 0;
+	for (seg = path; *seg != '\0'; seg += n) {
+		seg += strspn(seg, "/");
+		n = strcspn(seg, "/");
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' &&
+		    seg[1] == '.'))
+			return 0;
+	}
+	return 1;
+}

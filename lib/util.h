@@ -48,6 +48,13 @@ struct json_object *dm_json_arr(struct json_object *o, const char *key);
 int		 dm_json_int64(struct json_object *o, const char *key,
 		    int64_t *out);
 
+/*
+ * 1 when path is absolute and has no "." or ".." segment (repeated or
+ * trailing slashes are fine): a host path compared by prefix means what
+ * it says.
+ */
+int		 dm_path_clean_abs(const char *path);
+
 /* Bytes a sun_path holds, its terminating NUL included. */
 #define DM_SUN_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path))
 

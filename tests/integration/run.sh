@@ -52,6 +52,12 @@
 #                                       and the watcher's GET /events
 #
 #   stop_engine NAME / sleep_ms MS      steps between requests
+#   as_uid UID [GID [GROUP,...]]        later sends run as that user (curl
+#                                       under setpriv; the case's config
+#                                       must make the socket reachable,
+#                                       e.g. "socket_mode":"0666");
+#                                       as_uid root goes back
+#   expect_log TEXT                     dockmuxd's log has a line with TEXT
 #
 # Every case also fails if dockmuxd dies during it, or does not exit 0
 # within 5 s of the SIGTERM that ends it (a crash, a hang on shutdown, a
@@ -147,7 +153,8 @@ for s in send expect_status expect_header expect_no_header expect_body \
     expect_body_has expect_body_lacks expect_body_json expect_json \
     expect_stream_spread expect_done_within expect_curl_exit received \
     received_query received_header received_no_header received_body \
-    received_json not_received received_nothing stop_engine sleep_ms; do
+    received_json not_received received_nothing stop_engine sleep_ms \
+    as_uid expect_log; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
 
@@ -187,9 +194,19 @@ do_send() {
 	done
 	[[ -n ${DMI_TARGET:-} ]] && sock=$T/$DMI_TARGET.sock
 	if [[ $method == HEAD ]]; then how=(--head); else how=(-X "$method"); fi
-	note "> $method $path $*"
+	note "> $method $path $*${AS_UID:+ (as uid $AS_UID)}"
+	local -a as=()
+	if [[ -n ${AS_UID:-} ]]; then
+		# curl writes the head itself: a file that uid may write.
+		: > "$R.hdr"
+		chmod 666 "$R.hdr"
+		chmod o+x "$T"
+		as=(setpriv --reuid="$AS_UID" --regid="$AS_GID")
+		if [[ -n $AS_GROUPS ]]; then as+=(--groups="$AS_GROUPS")
+		else as+=(--clear-groups); fi
+	fi
 	t0=$EPOCHREALTIME
-	curl -sS -N --path-as-is --max-time "$MAX_TIME" "${how[@]}" \
+	"${as[@]}" curl -sS -N --path-as-is --max-time "$MAX_TIME" "${how[@]}" \
 	    -D "$R.hdr" -o - --unix-socket "$sock" "$@" \
 	    "http://localhost$path" 2>"$R.err" |
 	    tee "$R.body" | stamp > "$R.lines"
@@ -372,6 +389,17 @@ do_stop_engine() {
 	kill -TERM "$pid" 2>/dev/null
 	wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null
 	EPID[$1]=""
+}
+
+AS_UID="" AS_GID="" AS_GROUPS=""
+do_as_uid() {
+	if [[ $1 == root ]]; then AS_UID=""; return; fi
+	AS_UID=$1 AS_GID=${2:-$1} AS_GROUPS=${3:-}
+}
+
+do_expect_log() {
+	grep -qF -- "$1" "$T/dockmuxd.log" ||
+	    fail "dockmuxd's log has no line with: $1"
 }
 
 do_sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { print m / 1000 }')"; }

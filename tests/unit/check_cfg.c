@@ -139,6 +139,10 @@ START_TEST(test_minimal_gets_defaults)
 	ck_assert_ptr_null(cfg->isolation_labels[1]);
 	ck_assert_ptr_null(cfg->unknown_os_backend);
 	ck_assert_int_eq(cfg->image_copy, 1);
+	ck_assert_int_eq(cfg->max_connections, 1024);
+	ck_assert_int_eq(cfg->max_connections_per_peer, 256);
+	ck_assert_int_eq(cfg->idle_timeout_s, 60);
+	ck_assert_int_eq(cfg->access_set, 0);
 	ck_assert_uint_eq(cfg->nbackends, 1);
 	ck_assert_str_eq(cfg->backends[0].name, "a");
 	ck_assert_ptr_null(cfg->backends[0].os);
@@ -148,6 +152,42 @@ START_TEST(test_minimal_gets_defaults)
 	ck_assert_ptr_nonnull(cfg->backends[0].runtime_markers);
 	ck_assert_ptr_null(cfg->backends[0].runtime_markers[0]);
 	ck_assert_ptr_null(cfg->backends[0].create_overrides);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_access_rules)
+{
+	struct cfg	*cfg;
+	char		 err[1024];
+
+	cfg = load("{'access': [{'user': 'root', 'grant': 'restricted', "
+	    "'backends': ['a'], 'scope': 'owner', 'bind_mounts': "
+	    "['/srv/ci/']}, {'gid': 50, 'grant': 'read-only'}, "
+	    "{'subject': 'CN=ci', 'grant': 'full'}], 'backends': [" BE_A "]}",
+	    err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg->access_set, 1);
+	ck_assert_uint_eq(cfg->naccess, 3);
+	ck_assert_int_eq(cfg->access[0].match, MATCH_USER);
+	ck_assert_uint_eq(cfg->access[0].uid, 0);
+	ck_assert_str_eq(cfg->access[0].name, "access[0] (user root)");
+	ck_assert_int_eq(cfg->access[0].grant, GRANT_RESTRICTED);
+	ck_assert_int_eq(cfg->access[0].scope_owner, 1);
+	ck_assert_str_eq(cfg->access[0].backends[0], "a");
+	ck_assert_str_eq(cfg->access[0].bind_mounts[0], "/srv/ci/");
+	ck_assert_int_eq(cfg->access[1].match, MATCH_GID);
+	ck_assert_uint_eq(cfg->access[1].gid, 50);
+	ck_assert_int_eq(cfg->access[1].grant, GRANT_READ_ONLY);
+	ck_assert_int_eq(cfg->access[2].match, MATCH_SUBJECT);
+	ck_assert_str_eq(cfg->access[2].subject, "CN=ci");
+	cfg_free(cfg);
+	/* Present and empty: every peer but root is denied. */
+	cfg = load("{'access': [], 'backends': [" BE_A "]}", err,
+	    sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg->access_set, 1);
+	ck_assert_uint_eq(cfg->naccess, 0);
 	cfg_free(cfg);
 }
 END_TEST
@@ -280,6 +320,42 @@ static const struct bad_case {
 	  "'backends': [" BE_A "]}", "unknown_os_backend: expected string" },
 	{ "image_copy_type", "{'image_copy': 'no', 'backends': [" BE_A "]}",
 	  "image_copy: expected boolean" },
+	{ "max_connections_zero", "{'max_connections': 0, 'backends': ["
+	  BE_A "]}", "max_connections: 0 is out of range (1 to 65536)" },
+	{ "max_per_peer_type", "{'max_connections_per_peer': '5', "
+	  "'backends': [" BE_A "]}", "max_connections_per_peer: expected "
+	  "integer" },
+	{ "idle_timeout_negative", "{'idle_timeout_s': -1, 'backends': ["
+	  BE_A "]}", "idle_timeout_s: -1 is out of range (0 to 86400" },
+	{ "access_type", "{'access': {}, 'backends': [" BE_A "]}",
+	  "access: expected array of objects" },
+	{ "access_two_matches", "{'access': [{'uid': 1, 'user': 'root', "
+	  "'grant': 'full'}], 'backends': [" BE_A "]}", "access[0]: exactly "
+	  "one of uid, user, gid, group, subject is required" },
+	{ "access_no_grant", "{'access': [{'uid': 1}], 'backends': [" BE_A
+	  "]}", "access[0].grant: required" },
+	{ "access_bad_grant", "{'access': [{'uid': 1, 'grant': 'admin'}], "
+	  "'backends': [" BE_A "]}", "access[0].grant: \"admin\" is not one "
+	  "of" },
+	{ "access_unknown_key", "{'access': [{'uid': 1, 'grant': 'full', "
+	  "'scop': 'owner'}], 'backends': [" BE_A "]}", "access[0]: unknown "
+	  "key \"scop\"" },
+	{ "access_unknown_user", "{'access': [{'user': 'no-such-user-x', "
+	  "'grant': 'full'}], 'backends': [" BE_A "]}", "access[0].user: no "
+	  "user named \"no-such-user-x\"" },
+	{ "access_backends_not_restricted", "{'access': [{'uid': 1, "
+	  "'grant': 'full', 'backends': ['a']}], 'backends': [" BE_A "]}",
+	  "access[0].backends: only a \"restricted\" grant names backends" },
+	{ "access_backends_unknown", "{'access': [{'uid': 1, 'grant': "
+	  "'restricted', 'backends': ['zz']}], 'backends': [" BE_A "]}",
+	  "access[0].backends: no backend named \"zz\"" },
+	{ "access_bind_dotdot", "{'access': [{'uid': 1, 'grant': "
+	  "'restricted', 'bind_mounts': ['/srv/../etc']}], 'backends': ["
+	  BE_A "]}", "access[0].bind_mounts: \"/srv/../etc\" is not an "
+	  "absolute path" },
+	{ "access_scope", "{'access': [{'gid': 1, 'grant': 'full', "
+	  "'scope': 'mine'}], 'backends': [" BE_A "]}", "access[0].scope: "
+	  "expected \"owner\" or \"all\"" },
 	{ "unknown_os_backend_unknown", "{'unknown_os_backend': 'x', "
 	  "'backends': [" BE_A "]}",
 	  "unknown_os_backend: no backend named \"x\"" },
@@ -896,6 +972,7 @@ cfg_suite(void)
 
 	tc = tcase_create("bad");
 	tcase_add_loop_test(tc, test_bad_config, 0, (int)NITEMS(bad_cases));
+	tcase_add_test(tc, test_access_rules);
 	tcase_add_test(tc, test_all_errors_in_one_run);
 	tcase_add_test(tc, test_error_buffer_truncates);
 	suite_add_tcase(s, tc);

@@ -27,6 +27,7 @@ static const struct {
 	{ DM_EUNAVAIL, 503 },
 	{ DM_EBADREQ, 400 },
 	{ DM_ETOOBIG, 413 },
+	{ DM_EFORBIDDEN, 403 },
 	{ DM_EINTERNAL, 500 },
 };
 

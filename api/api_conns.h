@@ -1,0 +1,46 @@
+/* api_conns.h: client connections: peers, limits, the idle timeout. */
+#ifndef DOCKMUX_API_API_CONNS_H
+#define DOCKMUX_API_API_CONNS_H
+
+#include "daemon/disp.h"
+
+struct api_conns;	/* opaque: every open client connection */
+
+/* One client connection, from MHD's connect notice to its close. */
+struct api_conn {
+	struct disp_peer	 peer;
+	int			 fd;		/* borrowed: MHD's */
+	long long		 deadline_ms;	/* monotonic; 0: none */
+	int			 upgraded;	/* a raw relay: never idle */
+	int			 counted;	/* within the limits */
+	int			 reaped;	/* shut down by us */
+	struct api_conn		*prev, *next;
+};
+
+/*
+ * The registry and its reaper thread, with dockmux.json's limits.
+ * Owned: api_conns_free(), after every connection has closed.
+ */
+struct api_conns *api_conns_new(int max, int per_peer, int idle_s);
+/* New limits (a reload); open connections are not cut. */
+void		 api_conns_limits(struct api_conns *, int max, int per_peer,
+		    int idle_s);
+/* Stop the reaper (before MHD closes every connection). */
+void		 api_conns_stop(struct api_conns *);
+void		 api_conns_free(struct api_conns *);
+
+/*
+ * A connection MHD accepted on fd: its peer read, counted, waiting for a
+ * head.  Over a limit it is shut down at once (logged once per peer per
+ * minute).  Owned by the registry until api_conn_closed().
+ */
+struct api_conn	*api_conn_open(struct api_conns *, int fd);
+void		 api_conn_closed(struct api_conns *, struct api_conn *);
+/* Waiting for a request head (connected, or a reply finished). */
+void		 api_conn_waiting(struct api_conns *, struct api_conn *);
+/* A head is in: no idle timeout while the request runs. */
+void		 api_conn_busy(struct api_conns *, struct api_conn *);
+/* Upgraded to a raw relay (attach, exec, a BuildKit session). */
+void		 api_conn_upgraded(struct api_conns *, struct api_conn *);
+
+#endif
