@@ -645,8 +645,18 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 	    image_follow(d, cp->pick.chosen, image, &call, &status, &abody,
 	    &alen, &bhdrs, note, sizeof(note), r) == -1)
 		goto headers;
-	if (status == 201 && (ans = json_tokener_parse(abody)) != NULL &&
-	    (id = dm_json_str(ans, "Id")) != NULL) {
+	if (status == 201 && ((ans = json_tokener_parse(abody)) == NULL ||
+	    dm_json_str(ans, "Id") == NULL)) {
+		/* A container may exist there, but nobody can name it. */
+		log_warnx("msg=\"create answer without an Id\" backend=%s",
+		    d->b[cp->pick.chosen].cfg->name);
+		dm_err_set(&err, DM_EBACKEND, "backend %s answered the create "
+		    "with 201 but no container ID",
+		    d->b[cp->pick.chosen].cfg->name);
+		disp_reply_error(r, err.st, err.msg);
+		goto headers;
+	}
+	if (status == 201 && (id = dm_json_str(ans, "Id")) != NULL) {
 		memset(&route, 0, sizeof(route));
 		snprintf(route.id, sizeof(route.id), "%s", id);
 		snprintf(route.backend, sizeof(route.backend), "%s",
