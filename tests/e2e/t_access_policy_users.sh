@@ -215,4 +215,14 @@ grep -q "msg=\"access\" uid=$(id -u "$RO") .* verdict=deny grant=read-only" "$T_
 grep -q "msg=\"access\" uid=$(id -u "$CI") .*method=POST path=/v[0-9.]*/containers/create backend=b verdict=allow" "$T_TMP/d.log" ||
     t_fail "the restricted user's create is not logged"
 kill -0 "$pid" || t_fail "dockmuxd died"
+
+# SIGHUP reloads the policy: the read-only user becomes full.
+sed -i "s/{ \"user\": \"$RO\", \"grant\": \"read-only\" }/{ \"user\": \"$RO\", \"grant\": \"full\" }/" "$cfg"
+grep -q "\"user\": \"$RO\", \"grant\": \"full\"" "$cfg" || t_fail "config not rewritten"
+kill -HUP "$pid"
+t_wait_for 10 grep -q 'msg="configuration reloaded"' "$T_TMP/d.log" ||
+    t_fail "no reload logged"
+as "$RO" run --rm busybox true ||
+    t_fail "after SIGHUP the formerly read-only user still cannot run"
+kill -0 "$pid" || t_fail "dockmuxd died"
 echo "PASS"
