@@ -3,8 +3,9 @@
  * module's process-wide setup; the bottom of backends/.
  */
 /*
- * Threads: backend_new/free at start and stop only; getters any thread;
- * the pool is shared under backend->lock.
+ * Threads: main creates backends (start, reload); any thread holds and
+ * releases references (atomic) and uses the getters; the pool is shared
+ * under backend->lock.
  */
 
 #include <curl/curl.h>
@@ -104,6 +105,7 @@ backend_new(const char *name, const char *socket_path)
 	struct backend	*b;
 
 	b = xcalloc(1, sizeof(*b));
+	atomic_init(&b->refs, 1);
 	b->name = xstrdup(name);
 	b->sock = xstrdup(socket_path);
 	pthread_mutex_init(&b->lock, NULL);
@@ -111,9 +113,16 @@ backend_new(const char *name, const char *socket_path)
 }
 
 void
-backend_free(struct backend *b)
+backend_hold(struct backend *b)
 {
-	if (b == NULL)
+	atomic_fetch_add(&b->refs, 1);
+}
+
+/* The last reference frees: the pool's idle connections go with it. */
+void
+backend_release(struct backend *b)
+{
+	if (b == NULL || atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
 	pool_drain(b);
 	pthread_mutex_destroy(&b->lock);

@@ -33,9 +33,14 @@ struct backend_call {
 int		 backend_lib_init(int cancel_fd);
 void		 backend_lib_cleanup(void);
 
-/* Owned: free with backend_free().  Copies name and path. */
+/*
+ * Owned: one reference, dropped with backend_release().  Copies name and
+ * path.  Every exchange and hijacked connection holds a reference of its
+ * own until it is freed, so a backend its owner dropped (a reload swapped
+ * its view out) lives until the last request using it ends.
+ */
 struct backend	*backend_new(const char *name, const char *socket_path);
-void		 backend_free(struct backend *);
+void		 backend_release(struct backend *);
 const char	*backend_name(const struct backend *);	/* borrowed */
 const char	*backend_socket(const struct backend *);	/* borrowed */
 

@@ -24,7 +24,7 @@
 #include "lib/util.h"
 
 struct backend_hijack {
-	struct backend	*b;
+	struct backend	*b;		/* a reference */
 	int		 fd;
 	int		 status;
 	int		 upgraded;
@@ -231,6 +231,7 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	deadline = dm_mono_ms() + DM_HIJACK_HEAD_TIMEOUT_MS;
 	h = xcalloc(1, sizeof(*h));
 	h->b = b;
+	backend_hold(b);
 	dm_hdrs_init(&h->hdrs);
 	h->fd = dial(b->sock);
 	if (h->fd == -1) {
@@ -416,6 +417,7 @@ backend_hijack_free(struct backend_hijack *h)
 		return;
 	if (h->fd != -1)
 		close(h->fd);
+	backend_release(h->b);
 	dm_hdrs_clear(&h->hdrs);
 	free(h->early);
 	free(h->body);

@@ -383,9 +383,10 @@ disp_call_free(struct disp_call *c)
 {
 	if (c == NULL)
 		return;
+	/* The exchange first: it was started on this view's backend. */
+	backend_xfer_free(c->x);
 	atomic_fetch_sub(&c->d->root->active, 1);
 	disp_view_release(c->d);
-	backend_xfer_free(c->x);
 	dm_hdrs_clear(&c->fwd);
 	free(c->target_path);
 	free(c->body);

@@ -52,6 +52,17 @@
 #                                       and the watcher's GET /events
 #
 #   stop_engine NAME / sleep_ms MS      steps between requests
+#   reload [MS]                         write the config again and send
+#                                       dockmuxd SIGHUP, then wait until it
+#                                       logs the reload; with MS, from the
+#                                       background MS ms later, so that it
+#                                       lands while the next send is in
+#                                       flight (check with expect_log)
+#   expect_log TEXT                     dockmuxd's log has a line with TEXT
+#
+# Script rules (fake_engine.c): method, path, query_has, status, headers,
+# body, json, chunks, chunk_delay_ms, die_after_chunks, hang, times, and
+# die_after_ms (the engine exits that long after the request, unanswered).
 #
 # Every case also fails if dockmuxd dies during it, or does not exit 0
 # within 5 s of the SIGTERM that ends it (a crash, a hang on shutdown, a
@@ -147,7 +158,8 @@ for s in send expect_status expect_header expect_no_header expect_body \
     expect_body_has expect_body_lacks expect_body_json expect_json \
     expect_stream_spread expect_done_within expect_curl_exit received \
     received_query received_header received_no_header received_body \
-    received_json not_received received_nothing stop_engine sleep_ms; do
+    received_json not_received received_nothing stop_engine sleep_ms \
+    reload expect_log; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
 
@@ -375,6 +387,30 @@ do_stop_engine() {
 }
 
 do_sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { print m / 1000 }')"; }
+
+# How many lines of dockmuxd's log have the fixed text $1.
+log_count() { grep -cF -- "$1" "$T/dockmuxd.log" 2>/dev/null; }
+
+do_reload() {
+	local before i
+	[[ -n $DPID ]] || { fail "reload without dockmuxd"; return; }
+	write_config || return
+	if [[ -n ${1:-} ]]; then
+		( do_sleep_ms "$1"; kill -HUP "$DPID" 2>/dev/null ) &
+		return
+	fi
+	before=$(log_count 'configuration reloaded')
+	kill -HUP "$DPID"
+	for ((i = 0; i < 100; i++)); do
+		(($(log_count 'configuration reloaded') > before)) && return
+		sleep 0.1
+	done
+	fail "dockmuxd did not log a reload within 10 s of SIGHUP"
+}
+
+do_expect_log() {
+	(($(log_count "$1") > 0)) || fail "dockmuxd's log has no line with '$1'"
+}
 
 # --- one case ----------------------------------------------------------------
 

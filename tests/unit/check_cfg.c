@@ -690,7 +690,7 @@ exchange(struct fake_engine *fe, const char *reply,
 	if (rc == 0)
 		ck_assert_str_eq(body, "OK");
 	free(body);
-	backend_free(b);
+	backend_release(b);
 	return rc;
 }
 
@@ -848,7 +848,7 @@ hijack(struct fake_engine *fe, const char *reply, struct dm_err *err)
 	hj = backend_hijack_open(b, &bc, err);
 	fake_engine_stop(fe);
 	backend_hijack_free(hj);
-	backend_free(b);
+	backend_release(b);
 	return hj != NULL;
 }
 
