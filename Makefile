@@ -56,7 +56,7 @@ CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(CONFIG_SRCS) $(LIB_SRCS)
 FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
 UNIT_TESTS = check_cfg check_table check_dmerr check_lib check_rules check_store \
-	check_lines
+	check_lines check_backend
 check_cfg_SRCS = tests/unit/check_cfg.c $(CONFIG_SRCS) $(BACKEND_SRCS) \
 	$(LIB_SRCS)
 check_table_SRCS = tests/unit/check_table.c $(DISP_SRCS) $(BACKEND_SRCS) \
@@ -67,6 +67,7 @@ check_lib_SRCS = tests/unit/check_lib.c $(LIB_SRCS)
 check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c \
 	lib/util.c
 check_lines_SRCS = tests/unit/check_lines.c lib/lines.c
+check_backend_SRCS = tests/unit/check_backend.c $(BACKEND_SRCS) $(LIB_SRCS)
 check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -21,19 +21,32 @@
 
 int	backend_cancel_fd = -1;
 
+/* Where the process is in libcurl's global life; main's thread only. */
+static enum {
+	LIB_NEVER = 0,
+	LIB_SET_UP,
+	LIB_TORN_DOWN
+} lib_state;
+
 int
 backend_lib_init(int cancel_fd)
 {
-	backend_cancel_fd = cancel_fd;
+	if (lib_state != LIB_NEVER)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
+	lib_state = LIB_SET_UP;
+	backend_cancel_fd = cancel_fd;
 	return 0;
 }
 
 void
 backend_lib_cleanup(void)
 {
+	if (lib_state != LIB_SET_UP)
+		return;
 	curl_global_cleanup();
+	lib_state = LIB_TORN_DOWN;
 }
 
 struct pool_ent *

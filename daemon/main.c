@@ -103,6 +103,7 @@ load_config(const char *path, int explicit_path)
 /*
  * SIGHUP: read the configuration again and swap it in.  A bad file, or
  * one dockmuxd cannot apply, leaves the running configuration alone.
+ * libcurl's global state stays as main set it up: requests keep running.
  */
 static void
 reload(struct dispatcher *disp, const char *path, int explicit_path)
@@ -204,9 +205,15 @@ main(int argc, char *argv[])
 		cfg_free(cfg);
 		return 0;
 	}
+	/* libcurl's global state: set up once, here, before autodetection
+	 * probes the first engine; a reload never touches it again. */
+	if (pipe2(cancel, O_CLOEXEC) == -1)
+		fatal("msg=\"pipe\"");
+	if (backend_lib_init(cancel[0]) == -1)
+		fatalx("msg=\"libcurl init failed\"");
 	cfg = load_config(config, explicit_config);
 
-	if (pipe2(sig_pipe, O_CLOEXEC) == -1 || pipe2(cancel, O_CLOEXEC) == -1)
+	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
 		fatal("msg=\"pipe\"");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -216,8 +223,6 @@ main(int argc, char *argv[])
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (backend_lib_init(cancel[0]) == -1)
-		fatalx("msg=\"libcurl init failed\"");
 	/* The socket first: a second daemon must not touch the store of
 	 * the one already serving there. */
 	dm_err_clear(&err);
