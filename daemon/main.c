@@ -3,14 +3,17 @@
  * API on one Unix socket, and stop gracefully on SIGTERM or SIGINT.
  */
 /*
- * Threads: main owns start-up and shutdown and otherwise waits on the
- * signal pipe; handlers only write a byte to it (relayd's way).
+ * Threads: main owns start-up, reload and shutdown.  SIGHUP, SIGINT and
+ * SIGTERM are blocked before the first thread starts, so every thread
+ * inherits the mask and main alone takes them, in sigwait(): no handler
+ * runs, and no worker's system call is interrupted.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +33,6 @@
 #include "lib/version.h"
 
 #define DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
-
-static int	sig_pipe[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	unsigned char	c = (unsigned char)sig;
-	int		saved = errno;
-
-	(void)write(sig_pipe[1], &c, 1);
-	errno = saved;
-}
 
 static void
 usage(FILE *f)
@@ -151,9 +142,8 @@ main(int argc, char *argv[])
 	struct dispatcher	*disp;
 	struct api		*api;
 	struct dm_err		 err;
-	struct sigaction	 sa;
-	int			 ch, listen_fd, inherited, cancel[2];
-	unsigned char		 sig;
+	sigset_t		 sigs;
+	int			 ch, listen_fd, inherited, cancel[2], sig;
 	long long		 deadline;
 
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -205,6 +195,17 @@ main(int argc, char *argv[])
 		cfg_free(cfg);
 		return 0;
 	}
+	/* Before any thread exists (libcurl, libmicrohttpd, ours): each
+	 * inherits the mask, so these wait for main's sigwait() below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0)
+		fatalx("msg=\"cannot block signals\"");
+	/* Writes to a closed peer fail with EPIPE in whichever thread. */
+	signal(SIGPIPE, SIG_IGN);
+
 	/* libcurl's global state: set up once, here, before autodetection
 	 * probes the first engine; a reload never touches it again. */
 	if (pipe2(cancel, O_CLOEXEC) == -1)
@@ -212,16 +213,6 @@ main(int argc, char *argv[])
 	if (backend_lib_init(cancel[0]) == -1)
 		fatalx("msg=\"libcurl init failed\"");
 	cfg = load_config(config, explicit_config);
-
-	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
-		fatal("msg=\"pipe\"");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	/* The socket first: a second daemon must not touch the store of
 	 * the one already serving there. */
@@ -252,23 +243,18 @@ main(int argc, char *argv[])
 	    cfg->backends[0].name, inherited ? " activation=socket" : "");
 	sd_notify_text("READY=1");
 
+	/* SIGHUP reloads; SIGINT and SIGTERM stop. */
 	for (;;) {
-		ssize_t n = read(sig_pipe[0], &sig, 1);
-
-		if (n == -1 && errno == EINTR)
+		if (sigwait(&sigs, &sig) != 0)
 			continue;
-		if (n != 1)
+		if (sig != SIGHUP)
 			break;
-		if (sig == SIGHUP) {
-			reload(disp, config, explicit_config);
-			continue;
-		}
-		break;
+		reload(disp, config, explicit_config);
 	}
 
 	/* Graceful stop: no new connections, let short requests finish,
 	 * then end every stream and join every thread. */
-	log_info("msg=\"stopping\" signal=%d", (int)sig);
+	log_info("msg=\"stopping\" signal=%d", sig);
 	sd_notify_text("STOPPING=1");
 	api_quiesce(api);
 	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
@@ -281,8 +267,6 @@ main(int argc, char *argv[])
 	if (!inherited)
 		unlink(cfg->socket_path);
 	cfg_free(cfg);
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
 	close(cancel[0]);
 	close(cancel[1]);
 	log_info("msg=\"stopped\"");

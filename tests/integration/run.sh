@@ -59,6 +59,9 @@
 #                                       lands while the next send is in
 #                                       flight (check with expect_log)
 #   expect_log TEXT                     dockmuxd's log has a line with TEXT
+#   expect_signals_blocked              every dockmuxd thread but main blocks
+#                                       SIGHUP, SIGINT and SIGTERM (main takes
+#                                       them with sigwait); SIGPIPE ignored
 #
 # Script rules (fake_engine.c): method, path, query_has, status, headers,
 # body, json, chunks, chunk_delay_ms, die_after_chunks, hang, times, and
@@ -159,7 +162,7 @@ for s in send expect_status expect_header expect_no_header expect_body \
     expect_stream_spread expect_done_within expect_curl_exit received \
     received_query received_header received_no_header received_body \
     received_json not_received received_nothing stop_engine sleep_ms \
-    reload expect_log; do
+    reload expect_log expect_signals_blocked; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
 
@@ -410,6 +413,25 @@ do_reload() {
 
 do_expect_log() {
 	(($(log_count "$1") > 0)) || fail "dockmuxd's log has no line with '$1'"
+}
+
+# Signal masks from /proc: bit N-1 stands for signal N.  Main is left
+# out: while it sleeps in sigwait() the kernel shows the signals it waits
+# for as unblocked.
+do_expect_signals_blocked() {
+	local f blk ign n=0 want=$(((1 << 0) | (1 << 1) | (1 << 14)))
+	for f in /proc/"$DPID"/task/*/status; do
+		[[ -r $f && $f != /proc/$DPID/task/$DPID/status ]] || continue
+		n=$((n + 1))
+		blk=$(awk '/^SigBlk:/ { print $2 }' "$f")
+		ign=$(awk '/^SigIgn:/ { print $2 }' "$f")
+		(((16#$blk & want) == want)) || fail "thread" \
+		    "$(basename "$(dirname "$f")") does not block SIGHUP," \
+		    "SIGINT and SIGTERM (SigBlk $blk)"
+		(((16#$ign & (1 << 12)) != 0)) || fail "thread" \
+		    "$(basename "$(dirname "$f")") does not ignore SIGPIPE"
+	done
+	((n > 0)) || fail "dockmuxd has no thread but main, expected several"
 }
 
 # --- one case ----------------------------------------------------------------
