@@ -42,6 +42,7 @@
 #define DM_POLL_SLICE_MS	1000
 #define DM_CURL_BUFFER		(64 * 1024)	/* curl's receive buffer */
 #define DM_HIJACK_HEAD_TIMEOUT_MS 60000		/* attach/exec answer */
+#define DM_CONNECT_RETRY_MS	50		/* engine's listen queue full */
 #define DM_MAX_REFUSAL_BODY	(64 * 1024)	/* a refused upgrade */
 
 /* Admin CLI (cli/). */
