@@ -92,6 +92,32 @@ load_config(const char *path, int explicit_path)
 }
 
 /*
+ * A user without XDG_RUNTIME_DIR gets the default socket in
+ * /tmp/dockmux-UID/, which anyone could have made first to catch the
+ * socket or our clients: made here (0700), or refused unless it is ours
+ * alone, before anything is bound in it.  Exits 1 with one line.
+ */
+static void
+socket_dir_ready(const char *sock)
+{
+	const char	*dir = cfg_default_socket_dir();
+	char		 msg[512];
+	size_t		 n;
+
+	if (dir == NULL)
+		return;
+	n = strlen(dir);
+	if (strncmp(sock, dir, n) != 0 || sock[n] != '/')
+		return;
+	if (dm_private_dir(dir, 1, msg, sizeof(msg)) == -1) {
+		fprintf(stderr, "dockmuxd: %s: the socket's directory must be "
+		    "ours alone (remove it, or set XDG_RUNTIME_DIR or "
+		    "\"listen\")\n", msg);
+		exit(1);
+	}
+}
+
+/*
  * SIGHUP: read the configuration again and swap it in.  A bad file, or
  * one dockmuxd cannot apply, leaves the running configuration alone.
  * libcurl's global state stays as main set it up: requests keep running.
@@ -220,6 +246,7 @@ main(int argc, char *argv[])
 	listen_fd = api_listen_inherited();
 	inherited = listen_fd != -1;
 	if (!inherited) {
+		socket_dir_ready(cfg->socket_path);
 		listen_fd = api_listen_unix(cfg->socket_path, cfg->socket_mode,
 		    cfg->socket_group, &err);
 		if (listen_fd == -1) {

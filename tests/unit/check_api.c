@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "lib/dmerr.h"
+#include "tests/unit/check_tmpdir.h"
 
 int	__real_bind(int, const struct sockaddr *, socklen_t);
 int	__wrap_bind(int, const struct sockaddr *, socklen_t);
@@ -38,21 +39,6 @@ __wrap_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	    lstat(sun->sun_path, &st) == 0)
 		born_mode = st.st_mode & 07777;
 	return rc;
-}
-
-static char	tmpdir[64];
-
-static void
-tmpdir_setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_api.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void
-tmpdir_teardown(void)
-{
-	rmdir(tmpdir);
 }
 
 /* Under umask mask: the file ends with mode, born owner only (0600). */

@@ -1,14 +1,16 @@
 /*
  * check_lib.c: lib/util.c: monotonic milliseconds, allocation that aborts,
- * typed JSON getters, unix socket addresses, an engine's error text, and
- * the label names.
+ * typed JSON getters, unix socket addresses, private directories, an
+ * engine's error text, and the label names.
  */
 /* Threads: Check's runner only. */
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "lib/labels.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "tests/unit/check_tmpdir.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -264,6 +267,90 @@ START_TEST(test_engine_message_truncates)
 }
 END_TEST
 
+/*
+ * Private directories: what /tmp/dockmux-UID must be before dockmuxd binds
+ * its socket there (or the CLI talks to one there).
+ */
+
+START_TEST(test_private_dir_made)
+{
+	struct stat	st;
+	char		dir[128], msg[512];
+	mode_t		mask;
+
+	snprintf(dir, sizeof(dir), "%s/mine", tmpdir);
+	ck_assert_int_eq(dm_private_dir(dir, 0, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	mask = umask(0777);	/* mkdir alone would give 0000 */
+	ck_assert_int_eq(dm_private_dir(dir, 1, msg, sizeof(msg)), 0);
+	umask(mask);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	/* Again, made already: still fine, checked or not made. */
+	ck_assert_int_eq(dm_private_dir(dir, 1, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(dm_private_dir(dir, 0, msg, sizeof(msg)), 0);
+}
+END_TEST
+
+/* What is refused, made or not: the message says why, errno EPERM. */
+static void
+private_dir_refused(const char *dir, const char *why)
+{
+	char	msg[512], want[512];
+	int	create;
+
+	snprintf(want, sizeof(want), "%s %s", dir, why);
+	for (create = 0; create <= 1; create++) {
+		errno = 0;
+		ck_assert_int_eq(dm_private_dir(dir, create, msg, sizeof(msg)),
+		    -1);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_str_eq(msg, want);
+	}
+}
+
+START_TEST(test_private_dir_refused)
+{
+	char	mine[128], path[128], why[256];
+	FILE	*f;
+
+	snprintf(mine, sizeof(mine), "%s/mine", tmpdir);
+	ck_assert_int_eq(mkdir(mine, 0700), 0);
+
+	snprintf(path, sizeof(path), "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(mine, path), 0);
+	private_dir_refused(path, "is a symbolic link, not a directory of "
+	    "our own");
+
+	snprintf(path, sizeof(path), "%s/file", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	private_dir_refused(path, "is not a directory");
+
+	snprintf(path, sizeof(path), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	private_dir_refused(path, "has mode 0755, not 0700");
+
+	/* Someone else's: made by another user before us. */
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/theirs", tmpdir);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+		ck_assert_int_eq(chown(path, 65534, 65534), 0);
+		snprintf(why, sizeof(why), "is owned by uid 65534 (%s), not "
+		    "by us (uid 0)", getpwuid(65534) != NULL ?
+		    getpwuid(65534)->pw_name : "no such user");
+	} else {
+		snprintf(path, sizeof(path), "/");
+		snprintf(why, sizeof(why), "is owned by uid 0 (root), not by "
+		    "us (uid %lu)", (unsigned long)geteuid());
+	}
+	private_dir_refused(path, why);
+}
+END_TEST
+
 /* Label names: the strings users write, not to be changed by accident. */
 START_TEST(test_labels)
 {
@@ -334,6 +421,12 @@ lib_suite(void)
 	tcase_add_test(tc, test_sun_path_file);
 	tcase_add_test(tc, test_sun_path_abstract);
 	tcase_add_test(tc, test_sun_path_limits);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("private_dir");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(tc, test_private_dir_made);
+	tcase_add_test(tc, test_private_dir_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("engine_message");
