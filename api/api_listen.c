@@ -53,7 +53,7 @@ clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
 		    "daemon", path);
 		return -1;
 	}
-	log_info("msg=\"replacing stale socket\" socket=%s", path);
+	log_info("msg=\"replacing stale socket\" socket=%s", log_q(path));
 	if (unlink(path) == -1 && errno != ENOENT) {
 		dm_err_set(err, DM_EINTERNAL, "unlink %s: %s", path,
 		    strerror(errno));

@@ -514,9 +514,9 @@ backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
 		if (x->len == x->off) {
 			if (x->done && x->result != CURLE_OK) {
 				log_warnx("msg=\"engine stream broke\" "
-				    "backend=%s error=\"%s\"", x->b->name,
-				    x->errbuf[0] ? x->errbuf :
-				    curl_easy_strerror(x->result));
+				    "backend=%s error=%s", x->b->name,
+				    log_q(x->errbuf[0] ? x->errbuf :
+				    curl_easy_strerror(x->result)));
 				x->broken = 1;
 				return -1;
 			}

@@ -163,8 +163,8 @@ disp_begin(struct dispatcher *root, const struct disp_req *req)
 	if (c->x == NULL) {
 		c->mode = CALL_FAILED;
 		log_warnx("msg=\"forward failed\" backend=%s path=%s "
-		    "reason=\"%s\"", d->b[c->target].cfg->name, req->path,
-		    c->err.msg);
+		    "reason=%s", d->b[c->target].cfg->name, log_q(req->path),
+		    log_q(c->err.msg));
 	}
 	return c;
 }
@@ -178,8 +178,8 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 	case CALL_FORWARD:
 		if (backend_xfer_send(c->x, data, len, &c->err) == -1) {
 			log_warnx("msg=\"upload failed\" backend=%s "
-			    "reason=\"%s\"", c->d->b[c->target].cfg->name,
-			    c->err.msg);
+			    "reason=%s", c->d->b[c->target].cfg->name,
+			    log_q(c->err.msg));
 			backend_xfer_free(c->x);
 			c->x = NULL;
 			c->mode = CALL_FAILED;
@@ -211,8 +211,8 @@ end_forward(struct disp_call *c, struct disp_reply *r)
 {
 	if (backend_xfer_head(c->x, c->req->client_fd, &c->err) == -1) {
 		log_warnx("msg=\"engine did not answer\" backend=%s path=%s "
-		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
-		    c->req->path, c->err.msg);
+		    "reason=%s", c->d->b[c->target].cfg->name,
+		    log_q(c->req->path), log_q(c->err.msg));
 		disp_reply_error(r, c->err.st, c->err.msg);
 		return;
 	}
@@ -239,8 +239,8 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 	hj = backend_hijack_open(c->d->b[c->target].be, &bc, &c->err);
 	if (hj == NULL) {
 		log_warnx("msg=\"hijack failed\" backend=%s path=%s "
-		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
-		    c->req->path, c->err.msg);
+		    "reason=%s", c->d->b[c->target].cfg->name,
+		    log_q(c->req->path), log_q(c->err.msg));
 		disp_reply_error(r, c->err.st, c->err.msg);
 		return;
 	}

@@ -100,7 +100,8 @@ disp_list_images(const struct disp_ctx *ctx, struct disp_reply *r)
 			json_object_put(list);
 			disp_slot_message(&f[i], msg, sizeof(msg));
 			log_warnx("msg=\"image list skipped a backend\" "
-			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
+			    "backend=%s reason=%s", d->b[i].cfg->name,
+			    log_q(msg));
 			continue;
 		}
 		ok++;
@@ -238,14 +239,14 @@ disp_image_each(const struct disp_ctx *ctx, struct disp_reply *r)
 			/* Down or unreachable: whether it holds the image is
 			 * unknown; skipped and said, not a failure. */
 			log_warnx("msg=\"image %s skipped a backend\" "
-			    "backend=%s reason=\"%s\"", req->method,
-			    d->b[i].cfg->name, msg);
+			    "backend=%s reason=%s", req->method,
+			    d->b[i].cfg->name, log_q(msg));
 			if (warn[0] == '\0')
 				snprintf(warn, sizeof(warn), "%s", msg);
 			continue;
 		}
 		log_warnx("msg=\"image %s failed on a backend\" backend=%s "
-		    "reason=\"%s\"", req->method, d->b[i].cfg->name, msg);
+		    "reason=%s", req->method, d->b[i].cfg->name, log_q(msg));
 		if (failst == 0) {
 			failst = f[i].status != 0 ? f[i].status : 502;
 			snprintf(fail, sizeof(fail), "backend %s: %s",
@@ -316,7 +317,8 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 				goto out;
 			}
 			log_warnx("msg=\"prune failed on a backend\" "
-			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
+			    "backend=%s reason=%s", d->b[i].cfg->name,
+			    log_q(msg));
 			continue;
 		}
 		any = 1;

@@ -103,9 +103,9 @@ disp_netvol_replicate(const struct disp_ctx *ctx, struct disp_reply *r)
 		if (del && s[i].status == 404)
 			continue;
 		disp_slot_message(&s[i], msg, sizeof(msg));
-		log_warnx("msg=\"%s %s failed on a backend\" backend=%s "
-		    "reason=\"%s\"", req->method, req->rest,
-		    d->b[i].cfg->name, msg);
+		log_warnx("msg=\"change failed on a backend\" method=%s "
+		    "path=%s backend=%s reason=%s", req->method,
+		    log_q(req->rest), d->b[i].cfg->name, log_q(msg));
 		/* A down backend is skipped and said, not a failure: it gets
 		 * the copy when it is back and a client asks again. */
 		if (s[i].status == 0) {
@@ -193,8 +193,8 @@ netvol_gather(struct disp *d, const char *path, const struct dm_hdrs *fwd,
 			    json_object_is_type(o, json_type_object))) {
 				json_object_put(o);
 				log_warnx("msg=\"list skipped a backend\" "
-				    "backend=%s reason=\"%s\"",
-				    d->b[i].cfg->name, msg);
+				    "backend=%s reason=%s",
+				    d->b[i].cfg->name, log_q(msg));
 				continue;
 			}
 		}
@@ -374,7 +374,7 @@ disp_system_df(const struct disp_ctx *ctx, struct disp_reply *r)
 		if (o == NULL) {
 			disp_slot_message(&s[i], msg, sizeof(msg));
 			log_warnx("msg=\"df skipped a backend\" backend=%s "
-			    "reason=\"%s\"", d->b[i].cfg->name, msg);
+			    "reason=%s", d->b[i].cfg->name, log_q(msg));
 			continue;
 		}
 		ok++;

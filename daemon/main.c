@@ -78,7 +78,7 @@ load_config(const char *path, int explicit_path)
 		cfg = cfg_autodetect(backend_socket_answers, err, sizeof(err));
 		if (cfg == NULL)
 			fatalx("msg=\"no configuration and no engine found\" "
-			    "reason=\"%s\"", err);
+			    "reason=%s", log_q(err));
 		log_info("msg=\"no config file, engines autodetected\" "
 		    "backends=%zu", cfg->nbackends);
 		return cfg;
@@ -139,14 +139,14 @@ reload(struct dispatcher *disp, const char *path, int explicit_path)
 		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));
 	if (cfg == NULL) {
 		log_warnx("msg=\"reload refused; running configuration kept\" "
-		    "reason=\"%s\"", ebuf);
+		    "reason=%s", log_q(ebuf));
 		sd_notify_text("READY=1");
 		return;
 	}
 	dm_err_clear(&err);
 	if (disp_reload(disp, cfg, &orphans, &err) == -1)
 		log_warnx("msg=\"reload failed; running configuration kept\" "
-		    "reason=\"%s\"", err.msg);
+		    "reason=%s", log_q(err.msg));
 	sd_notify_text("READY=1");
 }
 
@@ -258,15 +258,15 @@ main(int argc, char *argv[])
 	if (disp == NULL) {
 		if (!inherited)
 			unlink(cfg->socket_path);
-		fatalx("msg=\"cannot start\" reason=\"%s\"", err.msg);
+		fatalx("msg=\"cannot start\" reason=%s", log_q(err.msg));
 	}
 	api = api_start(disp, listen_fd, &err);
 	if (api == NULL)
-		fatalx("msg=\"cannot serve\" reason=\"%s\"", err.msg);
+		fatalx("msg=\"cannot serve\" reason=%s", log_q(err.msg));
 	if (disp_start(disp) == -1)
 		fatalx("msg=\"cannot start health probes\"");
 	log_info("msg=\"listening\" socket=%s backends=%zu primary=%s%s",
-	    inherited ? "(systemd)" : cfg->socket_path, cfg->nbackends,
+	    log_q(inherited ? "(systemd)" : cfg->socket_path), cfg->nbackends,
 	    cfg->backends[0].name, inherited ? " activation=socket" : "");
 	sd_notify_text("READY=1");
 

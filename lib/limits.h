@@ -24,6 +24,7 @@
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
 #define DM_MAX_VERSION		64		/* a version string kept */
+#define DM_LOG_VALUE_MAX	1024		/* one value quoted in a log line */
 
 /*
  * Front end (api/): libmicrohttpd, one thread per connection.  Its memory

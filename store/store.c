@@ -154,7 +154,8 @@ store_fail(struct store *st, struct dm_err *err, const char *what)
 
 	/* Logged under the lock: rare, and errmsg is only valid here.
 	 * SQLite's text stays in the log: clients get what failed only. */
-	log_warnx("msg=\"store failed\" op=\"%s\" error=\"%s\"", what, why);
+	log_warnx("msg=\"store failed\" op=%s error=%s", log_q(what),
+	    log_q(why));
 	dm_err_set(err, DM_EINTERNAL, "dockmux store: %s failed (details in "
 	    "the dockmuxd log)", what);
 	return -1;
@@ -407,8 +408,8 @@ set_pragmas(sqlite3 *db, const char *path, struct dm_err *err)
 	mode = sqlite3_column_text(stmt, 0);
 	/* An in-memory database answers "memory"; a working store still. */
 	if (mode == NULL || strcmp((const char *)mode, "wal") != 0)
-		log_warnx("msg=\"store not in WAL mode\" path=\"%s\" mode=%s",
-		    path, mode != NULL ? (const char *)mode : "?");
+		log_warnx("msg=\"store not in WAL mode\" path=%s mode=%s",
+		    log_q(path), log_q((const char *)mode));
 	if (exec_sql(db, "PRAGMA synchronous = NORMAL", "synchronous",
 	    err) == -1 ||
 	    exec_sql(db, "PRAGMA foreign_keys = ON", "foreign_keys",
@@ -484,8 +485,8 @@ store_close(struct store *st)
 	for (i = 0; i < STMT__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (sqlite3_close(st->db) != SQLITE_OK)
-		log_warnx("msg=\"store close failed\" error=\"%s\"",
-		    sqlite3_errmsg(st->db));
+		log_warnx("msg=\"store close failed\" error=%s",
+		    log_q(sqlite3_errmsg(st->db)));
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

@@ -365,32 +365,190 @@ END_TEST
  * message) cannot forge a log line: the event stays one line, the
  * control characters written escaped.
  */
-START_TEST(test_log_escapes_controls)
-{
-	int	 fds[2], saved;
-	char	 buf[4096];
-	ssize_t	 n;
-	size_t	 lines = 0, i;
+/* Log lines go to a pipe between these two; the text into buf. */
+static int	log_pipe[2] = { -1, -1 };
+static int	log_saved = -1;
 
-	ck_assert_int_eq(pipe(fds), 0);
-	saved = dup(2);
-	ck_assert_int_ne(saved, -1);
-	ck_assert_int_ne(dup2(fds[1], 2), -1);
+static void
+log_capture_begin(void)
+{
+	ck_assert_int_eq(pipe(log_pipe), 0);
+	log_saved = dup(2);
+	ck_assert_int_ne(log_saved, -1);
+	ck_assert_int_ne(dup2(log_pipe[1], 2), -1);
 	log_init(LOG_LVL_INFO, "check_lib");
-	log_warnx("msg=\"lookup\" name=%s", "x\nlevel=error msg=\"forged\"\r\t\001");
+}
+
+static size_t
+log_capture_end(char *buf, size_t len)
+{
+	ssize_t	n;
+
 	fflush(stderr);
-	ck_assert_int_ne(dup2(saved, 2), -1);
-	close(saved);
-	close(fds[1]);
-	n = read(fds[0], buf, sizeof(buf) - 1);
-	close(fds[0]);
+	ck_assert_int_ne(dup2(log_saved, 2), -1);
+	close(log_saved);
+	close(log_pipe[1]);
+	n = read(log_pipe[0], buf, len - 1);
+	close(log_pipe[0]);
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
-	for (i = 0; i < (size_t)n; i++)
+	return (size_t)n;
+}
+
+START_TEST(test_log_escapes_controls)
+{
+	char	 buf[4096];
+	size_t	 n, lines = 0, i;
+
+	log_capture_begin();
+	log_warnx("msg=\"lookup\" name=%s", "x\nlevel=error msg=\"forged\"\r\t\001");
+	n = log_capture_end(buf, sizeof(buf));
+	for (i = 0; i < n; i++)
 		lines += buf[i] == '\n';
 	ck_assert_uint_eq(lines, 1);
 	ck_assert_msg(strstr(buf, "name=x\\nlevel=error msg=\"forged\"\\r\\t"
 	    "\\x01") != NULL, "got %s", buf);
+}
+END_TEST
+
+/*
+ * log_q(): a value a client or an engine chose stays one value.  Each
+ * row: the value, and how it is written (NULL: as it is, not copied).
+ */
+static const struct {
+	const char	*in;
+	const char	*out;
+} quote_cases[] = {
+	{ "plain", NULL },
+	{ "/containers/3f2a/json", NULL },
+	{ "docker.io/library/alpine:3.19", NULL },
+	{ "caf\xc3\xa9", NULL },			/* UTF-8 stays */
+	{ "", "\"\"" },
+	{ "a b", "\"a b\"" },
+	{ "say \"hi\"", "\"say \\\"hi\\\"\"" },
+	{ "C:\\dir", "\"C:\\\\dir\"" },
+	{ "k=v", "\"k=v\"" },
+	{ "x\" level=error msg=\"forged",
+	    "\"x\\\" level=error msg=\\\"forged\"" },
+	{ "a\nb\r\tc\001\177", "\"a\\nb\\r\\tc\\x01\\x7f\"" },
+};
+
+START_TEST(test_log_quote)
+{
+	const char	*in = quote_cases[_i].in, *want = quote_cases[_i].out;
+	const char	*got;
+	char		 buf[DM_LOG_VALUE_MAX];
+
+	got = log_quote(buf, sizeof(buf), in);
+	if (want == NULL)
+		ck_assert_ptr_eq(got, in);
+	else
+		ck_assert_str_eq(got, want);
+	ck_assert_str_eq(log_q(in), want != NULL ? want : in);
+}
+END_TEST
+
+START_TEST(test_log_quote_null_and_long)
+{
+	char	*big;
+	size_t	 n;
+
+	ck_assert_str_eq(log_q(NULL), "\"\"");
+	/* Longer than a value may be: cut, marked, quoted, and it fits. */
+	big = xmalloc(3 * DM_LOG_VALUE_MAX);
+	memset(big, 'a', 3 * DM_LOG_VALUE_MAX - 1);
+	big[3 * DM_LOG_VALUE_MAX - 1] = '\0';
+	n = strlen(log_q(big));
+	ck_assert_uint_lt(n, DM_LOG_VALUE_MAX);
+	ck_assert_uint_gt(n, DM_LOG_VALUE_MAX - 16);
+	ck_assert_int_eq(log_q(big)[0], '"');
+	ck_assert_str_eq(log_q(big) + n - 4, "...\"");
+	/* Escapes are never cut in half. */
+	memset(big, '"', 3 * DM_LOG_VALUE_MAX - 1);
+	n = strlen(log_q(big));
+	ck_assert_str_eq(log_q(big) + n - 6, "\\\"...\"");
+	free(big);
+}
+END_TEST
+
+/*
+ * The value of key in a logfmt line (bare up to a blank, or quoted with
+ * backslash escapes; \n, \r, \t and \xNN read back), into out.  1 found.
+ */
+static int
+logfmt_get(const char *line, const char *key, char *out, size_t len)
+{
+	const char	*p = line;
+	size_t		 klen = strlen(key), o = 0;
+	int		 at_key;
+
+	for (; *p != '\0'; p++) {
+		at_key = (p == line || p[-1] == ' ') &&
+		    strncmp(p, key, klen) == 0 && p[klen] == '=';
+		if (*p == '"') {	/* skip a quoted value of another key */
+			for (p++; *p != '\0' && *p != '"'; p++)
+				p += *p == '\\' && p[1] != '\0';
+			if (*p == '\0')
+				return 0;
+			continue;
+		}
+		if (!at_key)
+			continue;
+		p += klen + 1;
+		if (*p != '"') {
+			while (*p != '\0' && *p != ' ' && *p != '\n' &&
+			    o + 1 < len)
+				out[o++] = *p++;
+			out[o] = '\0';
+			return 1;
+		}
+		for (p++; *p != '"' && *p != '\0' && o + 1 < len; p++) {
+			if (*p != '\\') {
+				out[o++] = *p;
+				continue;
+			}
+			p++;
+			if (*p == 'n')
+				out[o++] = '\n';
+			else if (*p == 'r')
+				out[o++] = '\r';
+			else if (*p == 't')
+				out[o++] = '\t';
+			else if (*p == 'x' && p[1] != '\0' && p[2] != '\0') {
+				out[o++] = (char)strtol((char[]){ p[1], p[2],
+				    '\0' }, NULL, 16);
+				p += 2;
+			} else
+				out[o++] = *p;
+		}
+		out[o] = '\0';
+		return *p == '"';
+	}
+	return 0;
+}
+
+/* Hostile values logged with log_q() read back as themselves. */
+START_TEST(test_log_quoted_values_parse_back)
+{
+	static const char *const path = "/images/a b\"c=d\\e/json";
+	static const char *const reason = "No such image: x\" level=error "
+	    "msg=\"forged\nnext line";
+	char	 buf[4096], got[1024];
+	size_t	 n;
+
+	log_capture_begin();
+	log_warnx("msg=\"forward failed\" path=%s backend=a reason=%s",
+	    log_q(path), log_q(reason));
+	n = log_capture_end(buf, sizeof(buf));
+	ck_assert_ptr_eq(strchr(buf, '\n'), buf + n - 1);
+	ck_assert_msg(logfmt_get(buf, "path", got, sizeof(got)), "%s", buf);
+	ck_assert_str_eq(got, path);
+	ck_assert_msg(logfmt_get(buf, "reason", got, sizeof(got)), "%s", buf);
+	ck_assert_str_eq(got, reason);
+	ck_assert(logfmt_get(buf, "backend", got, sizeof(got)));
+	ck_assert_str_eq(got, "a");
+	ck_assert(logfmt_get(buf, "level", got, sizeof(got)));
+	ck_assert_str_eq(got, "warn");
 }
 END_TEST
 
@@ -437,6 +595,9 @@ lib_suite(void)
 
 	tc = tcase_create("log");
 	tcase_add_test(tc, test_log_escapes_controls);
+	tcase_add_loop_test(tc, test_log_quote, 0, (int)NITEMS(quote_cases));
+	tcase_add_test(tc, test_log_quote_null_and_long);
+	tcase_add_test(tc, test_log_quoted_values_parse_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labels");
