@@ -35,6 +35,8 @@ disp_image_facts_parse(const char *json, struct store_image *img)
 	snprintf(img->os, sizeof(img->os), "%s", v != NULL ? v : "");
 	v = dm_json_str(o, "Architecture");
 	snprintf(img->arch, sizeof(img->arch), "%s", v != NULL ? v : "");
+	v = dm_json_str(o, "Id");
+	snprintf(img->id, sizeof(img->id), "%s", v != NULL ? v : "");
 	img->marker[0] = '\0';
 	if (json_object_object_get_ex(o, "Config", &cfg) &&
 	    json_object_object_get_ex(cfg, "Labels", &labels)) {

@@ -283,7 +283,7 @@ exec_created(struct disp *d, const char *ctr_id, const char *body)
 	if (o != NULL && json_object_object_get_ex(o, "Id", &v) &&
 	    json_object_is_type(v, json_type_string) &&
 	    store_exec_put(d->store, json_object_get_string(v), ctr_id,
-	    &err) == -1)
+	    (long long)time(NULL), &err) == -1)
 		log_warnx("msg=\"cannot record exec\" container=%.12s "
 		    "reason=%s", ctr_id, log_q(err.msg));
 	json_object_put(o);

@@ -78,5 +78,12 @@
 #define DM_STORE_FACT_MAX	64		/* one image fact (os, arch, ...) */
 #define DM_STORE_ROUTE_ROWS_FIRST 64		/* routes listed before growing */
 #define DM_STORE_BUSY_TIMEOUT_MS 5000		/* wait while another holds the db */
+/* An exec ID unused this long is forgotten (each lookup renews it). */
+#define DM_STORE_EXEC_IDLE_S	(24 * 60 * 60)
+/*
+ * Stored image facts are trusted this long; then the next create
+ * inspects the image again (a tag moved outside dockmux is seen then).
+ */
+#define DM_STORE_IMAGE_FACTS_S	(60 * 60)
 
 #endif
