@@ -58,7 +58,7 @@ CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(CONFIG_SRCS) $(LIB_SRCS)
 FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
 UNIT_TESTS = check_cfg check_table check_dmerr check_lib check_rules check_store \
-	check_lines
+	check_lines check_backend check_api
 check_cfg_SRCS = tests/unit/check_cfg.c $(CONFIG_SRCS) $(BACKEND_SRCS) \
 	$(LIB_SRCS)
 check_table_SRCS = tests/unit/check_table.c $(DISP_SRCS) $(BACKEND_SRCS) \
@@ -69,6 +69,8 @@ check_lib_SRCS = tests/unit/check_lib.c $(LIB_SRCS)
 check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c \
 	lib/util.c
 check_lines_SRCS = tests/unit/check_lines.c lib/lines.c
+check_backend_SRCS = tests/unit/check_backend.c $(BACKEND_SRCS) $(LIB_SRCS)
+check_api_SRCS = tests/unit/check_api.c api/api_listen.c $(LIB_SRCS)
 check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -92,6 +94,9 @@ $(BUILD)/fake-engine: $(call obj,$(FAKE_SRCS))
 $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)): $(BUILD)/tests/%: $$(call obj,$$($$*_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECKLIBS)
+
+# check_api reads the socket file's mode between bind() and chmod().
+$(BUILD)/tests/check_api: LDFLAGS += -Wl,--wrap=bind
 
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 

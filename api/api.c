@@ -66,7 +66,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	log_debug("msg=\"libmicrohttpd\" detail=\"%s\"", buf);
+	log_debug("msg=\"libmicrohttpd\" detail=%s", log_q(buf));
 }
 
 /* Keep the path and query exactly as sent: they are forwarded. */
@@ -179,14 +179,14 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 	}
 	if (resp == NULL) {
 		log_warnx("msg=\"cannot build response\" path=%s",
-		    ar->req.path);
+		    log_q(ar->req.path));
 		return MHD_NO;
 	}
 	for (i = 0; i < r->hdrs.n; i++)
 		if (MHD_add_response_header(resp, r->hdrs.v[i].name,
 		    r->hdrs.v[i].value) == MHD_NO)
 			log_debug("msg=\"header refused\" name=%s",
-			    r->hdrs.v[i].name);
+			    log_q(r->hdrs.v[i].name));
 	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -216,7 +216,7 @@ refuse_headers(struct MHD_Connection *conn, struct api_req *ar)
 	char	msg[128];
 
 	log_warnx("msg=\"request refused\" reason=\"more than %d header "
-	    "lines\" path=%s", DM_MAX_HEADERS, ar->path);
+	    "lines\" path=%s", DM_MAX_HEADERS, log_q(ar->path));
 	snprintf(msg, sizeof(msg), "request header fields too large: more "
 	    "than %d header lines", DM_MAX_HEADERS);
 	answer_error(conn, ar, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -272,7 +272,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 static void
 refuse_request(struct MHD_Connection *conn, struct api_req *ar)
 {
-	log_warnx("msg=\"request refused\" reason=\"%s\"", ar->refused);
+	log_warnx("msg=\"request refused\" reason=%s", log_q(ar->refused));
 	disp_reply_free(&ar->reply);
 	disp_reply_init(&ar->reply);
 	disp_reply_error(&ar->reply, DM_EBADREQ, ar->refused);

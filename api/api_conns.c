@@ -144,7 +144,7 @@ api_conns_new(int max, int per_peer, int idle_s)
 		cs->reaper_running = 1;
 	else
 		log_warnx("msg=\"no idle reaper: idle_timeout_s is not "
-		    "applied\" reason=\"%s\"", strerror(errno));
+		    "applied\" reason=%s", log_q(strerror(errno)));
 	return cs;
 }
 

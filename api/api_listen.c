@@ -53,7 +53,7 @@ clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
 		    "daemon", path);
 		return -1;
 	}
-	log_info("msg=\"replacing stale socket\" socket=%s", path);
+	log_info("msg=\"replacing stale socket\" socket=%s", log_q(path));
 	if (unlink(path) == -1 && errno != ENOENT) {
 		dm_err_set(err, DM_EINTERNAL, "unlink %s: %s", path,
 		    strerror(errno));
@@ -68,7 +68,8 @@ api_listen_unix(const char *path, mode_t mode, const char *group,
 {
 	struct sockaddr_un	 sun;
 	struct group		*gr;
-	int			 fd = -1, len;
+	mode_t			 old_mask;
+	int			 fd = -1, len, rc;
 
 	if ((len = dm_sun_path(&sun, path)) == -1) {
 		dm_err_set(err, DM_EBADREQ, "socket path too long: %s", path);
@@ -85,16 +86,23 @@ api_listen_unix(const char *path, mode_t mode, const char *group,
 		dm_err_set(err, DM_EINTERNAL, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, (socklen_t)len) == -1) {
+	/*
+	 * bind() creates the file with the mode the umask leaves: with a
+	 * lax one (0 is common under service managers) it would be open
+	 * to everyone until the chmod below.  Owner only (0600) until the
+	 * group and mode are set, so at no moment does the file allow more
+	 * than configured.  The umask is the process's: no other thread
+	 * runs yet.
+	 */
+	old_mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sun, (socklen_t)len);
+	umask(old_mask);
+	if (rc == -1) {
 		dm_err_set(err, DM_EINTERNAL, "bind %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
-	if (chmod(path, mode) == -1) {
-		dm_err_set(err, DM_EINTERNAL, "chmod %s: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
+	/* The group before the mode: its members get in only then. */
 	if (group != NULL) {
 		gr = getgrnam(group);
 		if (gr == NULL) {
@@ -107,6 +115,11 @@ api_listen_unix(const char *path, mode_t mode, const char *group,
 			    strerror(errno));
 			goto fail;
 		}
+	}
+	if (chmod(path, mode) == -1) {
+		dm_err_set(err, DM_EINTERNAL, "chmod %s: %s", path,
+		    strerror(errno));
+		goto fail;
 	}
 	if (listen(fd, DM_LISTEN_BACKLOG) == -1) {
 		dm_err_set(err, DM_EINTERNAL, "listen %s: %s", path,

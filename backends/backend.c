@@ -3,8 +3,9 @@
  * module's process-wide setup; the bottom of backends/.
  */
 /*
- * Threads: backend_new/free at start and stop only; getters any thread;
- * the pool is shared under backend->lock.
+ * Threads: main creates backends (start, reload); any thread holds and
+ * releases references (atomic) and uses the getters; the pool is shared
+ * under backend->lock.
  */
 
 #include <curl/curl.h>
@@ -20,19 +21,32 @@
 
 int	backend_cancel_fd = -1;
 
+/* Where the process is in libcurl's global life; main's thread only. */
+static enum {
+	LIB_NEVER = 0,
+	LIB_SET_UP,
+	LIB_TORN_DOWN
+} lib_state;
+
 int
 backend_lib_init(int cancel_fd)
 {
-	backend_cancel_fd = cancel_fd;
+	if (lib_state != LIB_NEVER)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
+	lib_state = LIB_SET_UP;
+	backend_cancel_fd = cancel_fd;
 	return 0;
 }
 
 void
 backend_lib_cleanup(void)
 {
+	if (lib_state != LIB_SET_UP)
+		return;
 	curl_global_cleanup();
+	lib_state = LIB_TORN_DOWN;
 }
 
 struct pool_ent *
@@ -104,6 +118,7 @@ backend_new(const char *name, const char *socket_path)
 	struct backend	*b;
 
 	b = xcalloc(1, sizeof(*b));
+	atomic_init(&b->refs, 1);
 	b->name = xstrdup(name);
 	b->sock = xstrdup(socket_path);
 	pthread_mutex_init(&b->lock, NULL);
@@ -111,9 +126,16 @@ backend_new(const char *name, const char *socket_path)
 }
 
 void
-backend_free(struct backend *b)
+backend_hold(struct backend *b)
 {
-	if (b == NULL)
+	atomic_fetch_add(&b->refs, 1);
+}
+
+/* The last reference frees: the pool's idle connections go with it. */
+void
+backend_release(struct backend *b)
+{
+	if (b == NULL || atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
 	pool_drain(b);
 	pthread_mutex_destroy(&b->lock);

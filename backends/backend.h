@@ -27,15 +27,25 @@ struct backend_call {
 };
 
 /*
- * Process-wide setup.  cancel_fd becomes readable when dockmuxd shuts
- * down: every blocking wait in this module then gives up.
+ * Process-wide setup (curl_global_init), once per process: main calls it
+ * before any thread exists and before the first engine is probed, and
+ * backend_lib_cleanup() after the last thread is joined.  libcurl's
+ * global state must not be set up or torn down while transfers run, so a
+ * reload never comes here: a second call is refused (-1).  cancel_fd
+ * becomes readable when dockmuxd shuts down: every blocking wait in this
+ * module then gives up.
  */
 int		 backend_lib_init(int cancel_fd);
 void		 backend_lib_cleanup(void);
 
-/* Owned: free with backend_free().  Copies name and path. */
+/*
+ * Owned: one reference, dropped with backend_release().  Copies name and
+ * path.  Every exchange and hijacked connection holds a reference of its
+ * own until it is freed, so a backend its owner dropped (a reload swapped
+ * its view out) lives until the last request using it ends.
+ */
 struct backend	*backend_new(const char *name, const char *socket_path);
-void		 backend_free(struct backend *);
+void		 backend_release(struct backend *);
 const char	*backend_name(const struct backend *);	/* borrowed */
 const char	*backend_socket(const struct backend *);	/* borrowed */
 
@@ -130,7 +140,6 @@ void		 backend_hijack_free(struct backend_hijack *);
 /*
  * 1 when an engine on the Unix socket at path answers GET /_ping with
  * 200 "OK" within DM_PING_TIMEOUT_MS (autodetection's probe), else 0.
- * Usable before backend_lib_init().
  */
 int		 backend_socket_answers(const char *path);
 

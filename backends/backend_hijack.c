@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@
 #include "lib/util.h"
 
 struct backend_hijack {
-	struct backend	*b;
+	struct backend	*b;		/* a reference */
 	int		 fd;
 	int		 status;
 	int		 upgraded;
@@ -37,7 +38,8 @@ struct backend_hijack {
 
 /*
  * Wait until fd is ready for events, the deadline passes (deadline 0:
- * none) or shutdown.  1 ready, 0 timed out, -1 shutdown or error.
+ * none) or shutdown.  1 ready, 0 timed out, -1 shutdown or error.  With
+ * fd -1 it only waits: for the deadline (0) or shutdown (-1).
  */
 static int
 wait_fd(int fd, short events, long long deadline)
@@ -93,22 +95,71 @@ write_all(int fd, const char *p, size_t len, long long deadline)
 	return 0;
 }
 
+/*
+ * Connect to the engine's socket within DM_CONNECT_TIMEOUT_MS, giving up
+ * at shutdown: an engine that stopped accepting must not hold the client
+ * (or dockmuxd's stop) forever.  A Unix socket whose listen queue is full
+ * fails a non-blocking connect() with EAGAIN and offers nothing to poll,
+ * so that is tried again every DM_CONNECT_RETRY_MS; EINPROGRESS is waited
+ * out.  The fd (blocking again), or -1 with err.
+ */
 static int
-dial(const char *path)
+dial(const char *name, const char *path, struct dm_err *err)
 {
 	struct sockaddr_un	sun;
-	int			fd, len;
+	long long		deadline, next;
+	socklen_t		elen = sizeof(int);
+	int			fd, len, w, soerr = 0;
 
-	if ((len = dm_sun_path(&sun, path)) == -1)
+	if ((len = dm_sun_path(&sun, path)) == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: socket path too "
+		    "long: %s", name, path);
 		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: socket: %s", name,
+		    strerror(errno));
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) == -1) {
-		int saved = errno;
-
+	}
+	deadline = dm_mono_ms() + DM_CONNECT_TIMEOUT_MS;
+	for (;;) {
+		if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) == 0 ||
+		    errno == EISCONN)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINPROGRESS) {
+			w = wait_fd(fd, POLLOUT, deadline);
+			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR,
+			    &soerr, &elen) == 0 && soerr == 0)
+				break;
+			if (w == 1 && soerr != 0)
+				errno = soerr;
+		} else if (errno == EAGAIN) {
+			next = dm_mono_ms() + DM_CONNECT_RETRY_MS;
+			w = wait_fd(-1, 0, next < deadline ? next : deadline);
+			if (w == 0 && dm_mono_ms() < deadline)
+				continue;
+		} else
+			w = 1;
+		if (w == 0)
+			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
+			    "no answer within %d ms", name, path,
+			    DM_CONNECT_TIMEOUT_MS);
+		else if (w == -1)
+			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
+			    "dockmuxd is stopping", name, path);
+		else
+			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
+			    "%s", name, path, strerror(errno));
 		close(fd);
-		errno = saved;
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: fcntl: %s", name,
+		    strerror(errno));
+		close(fd);
 		return -1;
 	}
 	return fd;
@@ -228,16 +279,15 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	ssize_t			 n;
 	int			 w;
 
-	deadline = dm_mono_ms() + DM_HIJACK_HEAD_TIMEOUT_MS;
 	h = xcalloc(1, sizeof(*h));
 	h->b = b;
+	backend_hold(b);
 	dm_hdrs_init(&h->hdrs);
-	h->fd = dial(b->sock);
-	if (h->fd == -1) {
-		dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: %s",
-		    b->name, b->sock, strerror(errno));
+	h->fd = dial(b->name, b->sock, err);
+	if (h->fd == -1)
 		goto fail;
-	}
+	/* Sending, then the head: both bounded, both see shutdown. */
+	deadline = dm_mono_ms() + DM_HIJACK_HEAD_TIMEOUT_MS;
 	buf = xmalloc(DM_MAX_HEADER + 1);
 	w = snprintf(buf, DM_MAX_HEADER, "%s %s HTTP/1.1\r\nHost: docker\r\n"
 	    "Connection: Upgrade\r\nUpgrade: %s\r\n", call->method,
@@ -268,9 +318,11 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	/* Read the answer's head; what follows it is stream or body. */
 	len = 0;
 	for (;;) {
-		if (wait_fd(h->fd, POLLIN, deadline) != 1) {
-			dm_err_set(err, DM_EBACKEND, "backend %s: no answer",
-			    b->name);
+		w = wait_fd(h->fd, POLLIN, deadline);
+		if (w != 1) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: %s", b->name,
+			    w == 0 ? "no answer in time" :
+			    "dockmuxd is stopping");
 			goto fail;
 		}
 		n = recv(h->fd, buf + len, DM_MAX_HEADER - len, 0);
@@ -416,6 +468,7 @@ backend_hijack_free(struct backend_hijack *h)
 		return;
 	if (h->fd != -1)
 		close(h->fd);
+	backend_release(h->b);
 	dm_hdrs_clear(&h->hdrs);
 	free(h->early);
 	free(h->body);

@@ -22,7 +22,7 @@
 #include "lib/util.h"
 
 struct backend_xfer {
-	struct backend		*b;
+	struct backend		*b;		/* a reference */
 	struct pool_ent		*pe;
 	struct curl_slist	*slist;
 	char			 url[DM_MAX_PATH + 32];
@@ -344,6 +344,7 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 	}
 	x = xcalloc(1, sizeof(*x));
 	x->b = b;
+	backend_hold(b);
 	x->clen = -1;
 	if (call->head_timeout_ms > 0)
 		x->head_deadline = dm_mono_ms() + call->head_timeout_ms;
@@ -513,9 +514,9 @@ backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
 		if (x->len == x->off) {
 			if (x->done && x->result != CURLE_OK) {
 				log_warnx("msg=\"engine stream broke\" "
-				    "backend=%s error=\"%s\"", x->b->name,
-				    x->errbuf[0] ? x->errbuf :
-				    curl_easy_strerror(x->result));
+				    "backend=%s error=%s", x->b->name,
+				    log_q(x->errbuf[0] ? x->errbuf :
+				    curl_easy_strerror(x->result)));
 				x->broken = 1;
 				return -1;
 			}
@@ -593,6 +594,7 @@ backend_xfer_free(struct backend_xfer *x)
 		pool_ent_free(x->pe);
 	else
 		pool_put(x->b, x->pe);
+	backend_release(x->b);
 	dm_hdrs_clear(&x->hdrs);
 	free(x);
 }
@@ -651,6 +653,6 @@ backend_socket_answers(const char *sock)
 	ok = backend_do(b, &bc, &status, &body, &len, NULL, &err) == 0 &&
 	    status == 200 && len == 2 && memcmp(body, "OK", 2) == 0;
 	free(body);
-	backend_free(b);
+	backend_release(b);
 	return ok;
 }

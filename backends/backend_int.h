@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "backend.h"
 
@@ -19,6 +20,7 @@ struct pool_ent {
 };
 
 struct backend {
+	atomic_uint	 refs;		/* the owner's, one per exchange */
 	char		*name;
 	char		*sock;
 	pthread_mutex_t	 lock;		/* guards idle */
@@ -27,6 +29,9 @@ struct backend {
 };
 
 extern int	backend_cancel_fd;
+
+/* Another reference on b, dropped with backend_release(). */
+void		 backend_hold(struct backend *);
 
 /*
  * backend.c is the bottom of this folder: backend_http.c and

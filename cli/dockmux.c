@@ -57,7 +57,8 @@ host_to_path(struct cli *cli, const char *host, const char *from)
 int
 cli_choose_socket(struct cli *cli, const char *opt_host)
 {
-	const char	*env;
+	const char	*env, *dir;
+	char		 msg[512];
 
 	if (opt_host != NULL)
 		return host_to_path(cli, opt_host, "-H");
@@ -66,6 +67,15 @@ cli_choose_socket(struct cli *cli, const char *opt_host)
 	if ((env = getenv("DOCKER_HOST")) != NULL &&
 	    strncmp(env, "unix://", 7) == 0)
 		return host_to_path(cli, env, "DOCKER_HOST");
+	/* dockmuxd's own check (main.c): a socket in a directory someone
+	 * else made is not dockmuxd's, whatever answers there.  Missing:
+	 * dockmuxd is not running, as connecting will say. */
+	if ((dir = cfg_default_socket_dir()) != NULL &&
+	    dm_private_dir(dir, 0, msg, sizeof(msg)) == -1 && errno != ENOENT) {
+		warnx("default socket: %s: not using it (remove it, or say "
+		    "which socket with -H or DOCKMUX_HOST)", msg);
+		return -1;
+	}
 	return host_to_path(cli, cfg_default_socket(), "default");
 }
 

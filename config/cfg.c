@@ -200,8 +200,20 @@ cfg_default_socket(void)
 	else if ((dir = cfg_xdg_dir("XDG_RUNTIME_DIR")) != NULL)
 		snprintf(buf, sizeof(buf), "%s/dockmux.sock", dir);
 	else
-		snprintf(buf, sizeof(buf), "/tmp/dockmux-%lu.sock",
-		    (unsigned long)getuid());
+		snprintf(buf, sizeof(buf), "%s/dockmux.sock",
+		    cfg_default_socket_dir());
+	return buf;
+}
+
+const char *
+cfg_default_socket_dir(void)
+{
+	static char	buf[PATH_MAX];
+
+	if (geteuid() == 0 || cfg_xdg_dir("XDG_RUNTIME_DIR") != NULL)
+		return NULL;
+	snprintf(buf, sizeof(buf), "/tmp/dockmux-%lu",
+	    (unsigned long)geteuid());
 	return buf;
 }
 

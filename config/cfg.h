@@ -95,6 +95,13 @@ struct cfg	*cfg_autodetect(int (*answers)(const char *), char *errbuf,
 const char	*cfg_default_socket(void);	/* owned by a static buffer */
 const char	*cfg_default_store(void);	/* owned by a static buffer */
 /*
+ * The directory of the default socket when it is in /tmp (a user without
+ * XDG_RUNTIME_DIR): /tmp/dockmux-UID, which must be private to us
+ * (dm_private_dir(): dockmuxd makes it, the CLI checks it).  NULL for
+ * root and with XDG_RUNTIME_DIR.  Owned by a static buffer.
+ */
+const char	*cfg_default_socket_dir(void);
+/*
  * The XDG directory variable var ("XDG_RUNTIME_DIR"), or NULL when it is
  * unset, empty or relative.  Borrowed: the environment's.
  */

@@ -183,8 +183,8 @@ disp_begin(struct dispatcher *root, const struct disp_req *req)
 	if (c->x == NULL) {
 		c->mode = CALL_FAILED;
 		log_warnx("msg=\"forward failed\" backend=%s path=%s "
-		    "reason=\"%s\"", d->b[c->target].cfg->name, req->path,
-		    c->err.msg);
+		    "reason=%s", d->b[c->target].cfg->name, log_q(req->path),
+		    log_q(c->err.msg));
 	}
 	return c;
 }
@@ -198,8 +198,8 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 	case CALL_FORWARD:
 		if (backend_xfer_send(c->x, data, len, &c->err) == -1) {
 			log_warnx("msg=\"upload failed\" backend=%s "
-			    "reason=\"%s\"", c->d->b[c->target].cfg->name,
-			    c->err.msg);
+			    "reason=%s", c->d->b[c->target].cfg->name,
+			    log_q(c->err.msg));
 			backend_xfer_free(c->x);
 			c->x = NULL;
 			c->mode = CALL_FAILED;
@@ -231,8 +231,8 @@ end_forward(struct disp_call *c, struct disp_reply *r)
 {
 	if (backend_xfer_head(c->x, c->req->client_fd, &c->err) == -1) {
 		log_warnx("msg=\"engine did not answer\" backend=%s path=%s "
-		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
-		    c->req->path, c->err.msg);
+		    "reason=%s", c->d->b[c->target].cfg->name,
+		    log_q(c->req->path), log_q(c->err.msg));
 		disp_reply_error(r, c->err.st, c->err.msg);
 		return;
 	}
@@ -259,8 +259,8 @@ end_hijack(struct disp_call *c, struct disp_reply *r)
 	hj = backend_hijack_open(c->d->b[c->target].be, &bc, &c->err);
 	if (hj == NULL) {
 		log_warnx("msg=\"hijack failed\" backend=%s path=%s "
-		    "reason=\"%s\"", c->d->b[c->target].cfg->name,
-		    c->req->path, c->err.msg);
+		    "reason=%s", c->d->b[c->target].cfg->name,
+		    log_q(c->req->path), log_q(c->err.msg));
 		disp_reply_error(r, c->err.st, c->err.msg);
 		return;
 	}
@@ -375,13 +375,14 @@ log_access(const struct disp_call *c, const struct disp_reply *r)
 	    strcmp(m, "HEAD") == 0)))
 		return;
 	log_info("msg=\"access\" uid=%ld pid=%ld method=%s path=%s "
-	    "backend=%s verdict=%s grant=%s rule=\"%s\" status=%d",
-	    (long)c->req->peer->uid, (long)c->req->peer->pid, m,
-	    c->req->path, be != NULL ? be : metric_backend(c),
+	    "backend=%s verdict=%s grant=%s rule=%s status=%d",
+	    (long)c->req->peer->uid, (long)c->req->peer->pid, log_q(m),
+	    log_q(c->req->path), be != NULL ? be : metric_backend(c),
 	    c->denied ? "deny" : "allow", c->denied && c->acc.rule == NULL ?
 	    "none" : disp_access_grant_name(c->acc.grant),
-	    c->acc.rule != NULL ? c->acc.rule->name : c->acc.peer != NULL &&
-	    c->acc.peer->uid == 0 ? "root" : "none", r->status);
+	    log_q(c->acc.rule != NULL ? c->acc.rule->name :
+	    c->acc.peer != NULL && c->acc.peer->uid == 0 ? "root" : "none"),
+	    r->status);
 }
 
 void
@@ -433,9 +434,10 @@ disp_call_free(struct disp_call *c)
 {
 	if (c == NULL)
 		return;
+	/* The exchange first: it was started on this view's backend. */
+	backend_xfer_free(c->x);
 	atomic_fetch_sub(&c->d->root->active, 1);
 	disp_view_release(c->d);
-	backend_xfer_free(c->x);
 	dm_hdrs_clear(&c->fwd);
 	free(c->target_path);
 	free(c->query);

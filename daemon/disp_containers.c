@@ -175,7 +175,7 @@ add_stored(struct disp *d, size_t bi, struct disp_merge *m)
 	if (store_route_each(d->store, d->b[bi].cfg->name, stored_entry, list,
 	    &err) == -1)
 		log_warnx("msg=\"cannot list stored routes\" backend=%s "
-		    "reason=\"%s\"", d->b[bi].cfg->name, err.msg);
+		    "reason=%s", d->b[bi].cfg->name, log_q(err.msg));
 	disp_merge_add(m, list, bi);
 	json_object_put(list);
 }
@@ -254,7 +254,7 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 			json_object_put(list);
 			disp_slot_message(&s[i], why, sizeof(why));
 			log_warnx("msg=\"list skipped a backend\" backend=%s "
-			    "reason=\"%s\"", d->b[i].cfg->name, why);
+			    "reason=%s", d->b[i].cfg->name, log_q(why));
 			wlen += (size_t)snprintf(warn + wlen, wlen <
 			    sizeof(warn) ? sizeof(warn) - wlen : 0,
 			    "%s%s%s%s", wlen ? "; " : "", s[i].status != 0 ?

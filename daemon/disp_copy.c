@@ -168,8 +168,8 @@ copy_run(struct disp *d, const char *ref, size_t to, struct disp_copy *c)
 	}
 	if (copy_stream(d, ref, (size_t)from, to, &bytes, &err) == -1) {
 		log_warnx("msg=\"image copy failed\" image=%s from=%s to=%s "
-		    "reason=\"%s\"", ref, d->b[from].cfg->name,
-		    d->b[to].cfg->name, err.msg);
+		    "reason=%s", log_q(ref), d->b[from].cfg->name,
+		    d->b[to].cfg->name, log_q(err.msg));
 		disp_metrics_copy(d->metrics, d->b[from].cfg->name,
 		    d->b[to].cfg->name, 0, 0);
 		c->rc = -1;
@@ -178,8 +178,8 @@ copy_run(struct disp *d, const char *ref, size_t to, struct disp_copy *c)
 	}
 	secs = (double)(dm_mono_ms() - t0) / 1000.0;
 	log_info("msg=\"image copied\" image=%s from=%s to=%s bytes=%lld "
-	    "seconds=%.3f", ref, d->b[from].cfg->name, d->b[to].cfg->name,
-	    bytes, secs);
+	    "seconds=%.3f", log_q(ref), d->b[from].cfg->name,
+	    d->b[to].cfg->name, bytes, secs);
 	disp_metrics_copy(d->metrics, d->b[from].cfg->name,
 	    d->b[to].cfg->name, 1, bytes);
 	snprintf(c->note, sizeof(c->note), "dockmux: image %s copied from "

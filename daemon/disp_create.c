@@ -36,6 +36,8 @@ disp_image_facts_parse(const char *json, struct store_image *img)
 	snprintf(img->os, sizeof(img->os), "%s", v != NULL ? v : "");
 	v = dm_json_str(o, "Architecture");
 	snprintf(img->arch, sizeof(img->arch), "%s", v != NULL ? v : "");
+	v = dm_json_str(o, "Id");
+	snprintf(img->id, sizeof(img->id), "%s", v != NULL ? v : "");
 	img->marker[0] = '\0';
 	if (json_object_object_get_ex(o, "Config", &cfg) &&
 	    json_object_object_get_ex(cfg, "Labels", &labels)) {
@@ -76,7 +78,7 @@ inspect_facts(struct disp *d, const char *ref, struct store_image *img,
 	img->seen = (long long)time(NULL);
 	if (record && store_image_put(d->store, img, &err) == -1)
 		log_warnx("msg=\"cannot record image facts\" image=%s "
-		    "reason=\"%s\"", ref, err.msg);
+		    "reason=%s", log_q(ref), log_q(err.msg));
 	return 0;
 }
 
@@ -605,8 +607,8 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 	}
 	if (create_decide(d, req->query, o, cp, 1, ctx->access, &err) ==
 	    -1) {
-		log_info("msg=\"create refused\" image=%s reason=\"%s\"",
-		    cp->image != NULL ? cp->image : "", err.msg);
+		log_info("msg=\"create refused\" image=%s reason=%s",
+		    log_q(cp->image), log_q(err.msg));
 		disp_reply_error(r, err.st, err.msg);
 		if (err.st == DM_EPEER)
 			dm_hdrs_set(&r->hdrs, "X-Dockmux-Route-To-Peer",
@@ -636,8 +638,8 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 	call.timeout_ms = DM_CREATE_TIMEOUT_MS;
 	if (backend_do(d->b[cp->pick.chosen].be, &call, &status, &abody, &alen,
 	    &bhdrs, &err) == -1) {
-		log_warnx("msg=\"create failed\" backend=%s reason=\"%s\"",
-		    d->b[cp->pick.chosen].cfg->name, err.msg);
+		log_warnx("msg=\"create failed\" backend=%s reason=%s",
+		    d->b[cp->pick.chosen].cfg->name, log_q(err.msg));
 		disp_reply_error(r, err.st, err.msg);
 		goto headers;
 	}
@@ -673,16 +675,16 @@ disp_create(const struct disp_ctx *ctx, struct disp_reply *r)
 		route.created = (long long)time(NULL);
 		if (store_route_put(d->store, &route, &err) == -1) {
 			log_warnx("msg=\"cannot record route; removing the "
-			    "container\" id=%s backend=%s reason=\"%s\"", id,
-			    route.backend, err.msg);
+			    "container\" id=%s backend=%s reason=%s", id,
+			    route.backend, log_q(err.msg));
 			remove_at(d, cp->pick.chosen, id);
 			disp_reply_error(r, err.st == DM_ECONFLICT ?
 			    DM_ECONFLICT : DM_EINTERNAL, err.msg);
 			goto headers;
 		}
 		log_info("msg=\"container routed\" id=%.12s name=%s "
-		    "backend=%s rule=%s", id, route.name, route.backend,
-		    route.rule);
+		    "backend=%s rule=%s", id, log_q(route.name),
+		    route.backend, route.rule);
 		if (note[0] != '\0')
 			json_object_array_add(notes,
 			    json_object_new_string(note));

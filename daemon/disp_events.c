@@ -168,8 +168,8 @@ ev_reader_main(void *arg)
 	if (x == NULL || backend_xfer_head(x, ev->stop_fds[1], &err) == -1 ||
 	    backend_xfer_status(x) != 200) {
 		log_warnx("msg=\"events: backend left out\" backend=%s "
-		    "reason=\"%s\"", d->b[rd->bi].cfg->name, x == NULL ||
-		    backend_xfer_status(x) == 0 ? err.msg : "not 200");
+		    "reason=%s", d->b[rd->bi].cfg->name, log_q(x == NULL ||
+		    backend_xfer_status(x) == 0 ? err.msg : "not 200"));
 		goto out;
 	}
 	for (;;) {

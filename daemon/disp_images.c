@@ -100,7 +100,8 @@ disp_list_images(const struct disp_ctx *ctx, struct disp_reply *r)
 			json_object_put(list);
 			disp_slot_message(&f[i], msg, sizeof(msg));
 			log_warnx("msg=\"image list skipped a backend\" "
-			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
+			    "backend=%s reason=%s", d->b[i].cfg->name,
+			    log_q(msg));
 			continue;
 		}
 		ok++;
@@ -168,18 +169,40 @@ image_name(const struct disp_req *req)
 	return out;
 }
 
+/*
+ * The holder's inspect names the image the name resolves to now: facts
+ * the store learnt from another image (the tag moved) are dropped, so a
+ * create that finds no engine holding it does not go by them.
+ */
+static void
+facts_verify(struct disp *d, const char *name, const char *inspect)
+{
+	struct json_object	*o;
+	struct dm_err		 err;
+
+	o = json_tokener_parse(inspect);
+	if (store_image_verify(d->store, name, dm_json_str(o, "Id"), &err) ==
+	    1)
+		log_info("msg=\"image facts dropped: the name moved to "
+		    "another image\" image=%s", log_q(name));
+	json_object_put(o);
+}
+
 int
 disp_image_route(struct disp *d, const struct disp_req *req, size_t *bi,
     struct dm_err *err)
 {
-	char	*name = image_name(req);
+	char	*name = image_name(req), *inspect = NULL;
 	ssize_t	 i;
 
 	if (name == NULL) {
 		*bi = 0;
 		return 0;
 	}
-	i = disp_image_holder(d, name, NULL, err);
+	i = disp_image_holder(d, name, &inspect, err);
+	if (i != -1)
+		facts_verify(d, name, inspect);
+	free(inspect);
 	free(name);
 	if (i == -1)
 		return -1;
@@ -238,14 +261,14 @@ disp_image_each(const struct disp_ctx *ctx, struct disp_reply *r)
 			/* Down or unreachable: whether it holds the image is
 			 * unknown; skipped and said, not a failure. */
 			log_warnx("msg=\"image %s skipped a backend\" "
-			    "backend=%s reason=\"%s\"", req->method,
-			    d->b[i].cfg->name, msg);
+			    "backend=%s reason=%s", req->method,
+			    d->b[i].cfg->name, log_q(msg));
 			if (warn[0] == '\0')
 				snprintf(warn, sizeof(warn), "%s", msg);
 			continue;
 		}
 		log_warnx("msg=\"image %s failed on a backend\" backend=%s "
-		    "reason=\"%s\"", req->method, d->b[i].cfg->name, msg);
+		    "reason=%s", req->method, d->b[i].cfg->name, log_q(msg));
 		if (failst == 0) {
 			failst = f[i].status != 0 ? f[i].status : 502;
 			snprintf(fail, sizeof(fail), "backend %s: %s",
@@ -316,7 +339,8 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 				goto out;
 			}
 			log_warnx("msg=\"prune failed on a backend\" "
-			    "backend=%s reason=\"%s\"", d->b[i].cfg->name, msg);
+			    "backend=%s reason=%s", d->b[i].cfg->name,
+			    log_q(msg));
 			continue;
 		}
 		any = 1;

@@ -34,7 +34,7 @@ struct disp_health {
 
 struct disp_backend {
 	const struct cfg_backend *cfg;		/* borrowed from disp->cfg */
-	struct backend		*be;		/* owned */
+	struct backend		*be;		/* one reference */
 	struct disp_health	 health;
 };
 

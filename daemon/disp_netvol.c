@@ -19,10 +19,15 @@
 
 
 /*
- * A network's copies have one name and an ID per backend: removing it by
- * the ID one backend knows must remove every copy, so the ID is turned
- * into the name (from the first holder) and the name is removed
- * everywhere.  Owned path, or NULL to keep the client's.
+ * A network's copies have one name and an ID per backend, and clients
+ * name it by the ID `docker network ls` shows (the first holder's, the
+ * primary's as a rule) or a prefix of it, which the other engines do not
+ * know.  Removing it must remove every copy, and connecting a container
+ * on another engine must reach that engine's copy, so the ID is turned
+ * into the name by the first backend (config order) that knows it, and
+ * the path is rebuilt with the name in its place: /vX.Y/networks/{name}
+ * and what followed the ID ("/connect"), with the query.  Owned path, or
+ * NULL to keep the client's (named by its name, or known to nobody).
  */
 static char *
 network_path_by_name(struct disp *d, const struct disp_req *req,
@@ -30,11 +35,16 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
 {
 	struct disp_slot		 s;
 	struct json_object	*o = NULL;
-	char			*path, *enc, *out = NULL;
-	const char		*id = req->rest + strlen("/networks/"), *nm;
+	char			*path, *enc, *out = NULL, id[DISP_ID_MAX];
+	const char		*seg = req->rest + strlen("/networks/"), *end;
+	const char		*nm;
 	size_t			 i, pre;
 
-	path = xasprintf("/networks/%s", id);
+	end = strchr(seg, '/');
+	if (end == NULL)
+		end = seg + strlen(seg);
+	disp_url_decode(seg, (size_t)(end - seg), id, sizeof(id));
+	path = xasprintf("/networks/%.*s", (int)(end - seg), seg);
 	for (i = 0; i < d->n && out == NULL; i++) {
 		memset(&s, 0, sizeof(s));
 		s.method = "GET";
@@ -49,8 +59,9 @@ network_path_by_name(struct disp *d, const struct disp_req *req,
 		if (nm != NULL && strcmp(nm, id) != 0) {
 			enc = disp_url_encode(nm);
 			pre = (size_t)(req->rest - req->path);
-			out = xasprintf("%.*s/networks/%s", (int)pre,
-			    req->path, enc);
+			out = xasprintf("%.*s/networks/%s%s%s%s", (int)pre,
+			    req->path, enc, end, req->query[0] != '\0' ?
+			    "?" : "", req->query);
 			free(enc);
 		}
 		json_object_put(o);
@@ -103,9 +114,9 @@ disp_netvol_replicate(const struct disp_ctx *ctx, struct disp_reply *r)
 		if (del && s[i].status == 404)
 			continue;
 		disp_slot_message(&s[i], msg, sizeof(msg));
-		log_warnx("msg=\"%s %s failed on a backend\" backend=%s "
-		    "reason=\"%s\"", req->method, req->rest,
-		    d->b[i].cfg->name, msg);
+		log_warnx("msg=\"change failed on a backend\" method=%s "
+		    "path=%s backend=%s reason=%s", req->method,
+		    log_q(req->rest), d->b[i].cfg->name, log_q(msg));
 		/* A down backend is skipped and said, not a failure: it gets
 		 * the copy when it is back and a client asks again. */
 		if (s[i].status == 0) {
@@ -193,8 +204,8 @@ netvol_gather(struct disp *d, const char *path, const struct dm_hdrs *fwd,
 			    json_object_is_type(o, json_type_object))) {
 				json_object_put(o);
 				log_warnx("msg=\"list skipped a backend\" "
-				    "backend=%s reason=\"%s\"",
-				    d->b[i].cfg->name, msg);
+				    "backend=%s reason=%s",
+				    d->b[i].cfg->name, log_q(msg));
 				continue;
 			}
 		}
@@ -300,7 +311,8 @@ disp_netvol_where(struct disp *d, int vols, struct dm_err *err)
 
 /*
  * POST /networks/{id}/connect|disconnect: the body names the container;
- * its owner serves it, told the container's full ID.
+ * its owner serves it, told the container's full ID and the network by
+ * its name when the client named it by an ID (network_path_by_name()).
  */
 void
 disp_network_connect(const struct disp_ctx *ctx, struct disp_reply *r)
@@ -315,7 +327,7 @@ disp_network_connect(const struct disp_ctx *ctx, struct disp_reply *r)
 	struct json_object	*o, *c;
 	struct dm_err		 err;
 	const char		*text;
-	char			*path = disp_req_target(req);
+	char			*path = disp_req_target(req), *byname;
 	size_t			 bi;
 
 	o = json_tokener_parse(body_len > 0 ? body : "{}");
@@ -331,6 +343,11 @@ disp_network_connect(const struct disp_ctx *ctx, struct disp_reply *r)
 	}
 	json_object_object_add(o, "Container",
 	    json_object_new_string(route.id));
+	byname = network_path_by_name(d, req, fwd);
+	if (byname != NULL) {
+		free(path);
+		path = byname;
+	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	disp_slots_init(d, s, NULL, req->method, path, fwd, text,
@@ -374,7 +391,7 @@ disp_system_df(const struct disp_ctx *ctx, struct disp_reply *r)
 		if (o == NULL) {
 			disp_slot_message(&s[i], msg, sizeof(msg));
 			log_warnx("msg=\"df skipped a backend\" backend=%s "
-			    "reason=\"%s\"", d->b[i].cfg->name, msg);
+			    "reason=%s", d->b[i].cfg->name, log_q(msg));
 			continue;
 		}
 		ok++;

@@ -134,11 +134,11 @@ probe_one(struct disp *d, size_t i, void *arg)
 	if (!prev.probed || prev.up != h.up) {
 		if (h.up)
 			log_info("msg=\"backend up\" backend=%s api=%s os=%s "
-			    "arch=%s", db->cfg->name, h.api_version, h.os,
-			    h.arch);
+			    "arch=%s", db->cfg->name, log_q(h.api_version),
+			    log_q(h.os), log_q(h.arch));
 		else
 			log_warnx("msg=\"backend down\" backend=%s "
-			    "reason=\"%s\"", db->cfg->name, h.last_error);
+			    "reason=%s", db->cfg->name, log_q(h.last_error));
 	}
 }
 

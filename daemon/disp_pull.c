@@ -132,7 +132,8 @@ pull_judge(struct pull_stream *p)
 	dm_lines_reset(&p->lines);
 	if (p->err[0] == '\0') {
 		p->got++;
-		log_info("msg=\"pulled\" image=%s backend=%s", p->ref, name);
+		log_info("msg=\"pulled\" image=%s backend=%s", log_q(p->ref),
+		    name);
 		return;
 	}
 	if (p->first_err[0] == '\0') {
@@ -141,7 +142,7 @@ pull_judge(struct pull_stream *p)
 	}
 	if (p->cur == 0 && !disp_pull_is_wrong_platform(p->err)) {
 		log_warnx("msg=\"pull failed on the primary\" image=%s "
-		    "backend=%s reason=\"%s\"", p->ref, name, p->err);
+		    "backend=%s reason=%s", log_q(p->ref), name, log_q(p->err));
 		snprintf(msg, sizeof(msg), "%s", p->err);
 		out_error(p, msg);
 		p->failed = 1;
@@ -149,7 +150,7 @@ pull_judge(struct pull_stream *p)
 		return;
 	}
 	log_warnx("msg=\"pull skipped a backend\" image=%s backend=%s "
-	    "reason=\"%s\"", p->ref, name, p->err);
+	    "reason=%s", log_q(p->ref), name, log_q(p->err));
 }
 
 /* Start the pull on the next backend; 0, or -1 when none is left. */
@@ -221,7 +222,8 @@ pull_finish(struct pull_stream *p)
 	/* Record OS, arch and marker from a local store, never a registry. */
 	if (disp_image_inspect(p->d, p->ref, &img) == 0)
 		log_info("msg=\"image facts recorded\" image=%s os=%s arch=%s "
-		    "marker=%s", p->ref, img.os, img.arch, img.marker);
+		    "marker=%s", log_q(p->ref), log_q(img.os), log_q(img.arch),
+		    log_q(img.marker));
 }
 
 static ssize_t

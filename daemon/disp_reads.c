@@ -79,8 +79,8 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 		m->status = 502;
 		snprintf(m->msg, sizeof(m->msg), "%s", err.msg);
 		log_warnx("msg=\"read miss\" container=%.12s backend=%s "
-		    "mode=%s reason=\"%s\"", ctr, d->b[bi].cfg->name, mode,
-		    err.msg);
+		    "mode=%s reason=%s", ctr, d->b[bi].cfg->name, mode,
+		    log_q(err.msg));
 		goto out;
 	}
 	status = backend_xfer_status(x);
@@ -111,8 +111,8 @@ attempt(struct disp *d, size_t bi, const char *path, const struct dm_hdrs
 	m->status = status;
 	message_of(body != NULL ? body : "", status, m->msg, sizeof(m->msg));
 	log_warnx("msg=\"read miss\" container=%.12s backend=%s mode=%s "
-	    "status=%d reason=\"%s\"", ctr, d->b[bi].cfg->name, mode, status,
-	    m->msg);
+	    "status=%d reason=%s", ctr, d->b[bi].cfg->name, mode, status,
+	    log_q(m->msg));
 out:
 	free(body);
 	backend_xfer_free(x);

@@ -70,7 +70,7 @@ adopt_on_miss(struct disp *d, const char *ref, struct store_route *route)
 		(void)store_route_put(d->store, route, &err);
 	}
 	log_info("msg=\"container adopted on lookup\" id=%.12s name=%s "
-	    "backend=%s", route->id, route->name, route->backend);
+	    "backend=%s", route->id, log_q(route->name), route->backend);
 	rc = 0;
 out:
 	json_object_put(o);
@@ -256,7 +256,7 @@ disp_route_after(struct disp *d, const struct disp_req *req,
 	    ((status >= 200 && status < 300) || status == 404)) {
 		if (store_route_del(d->store, ctr_id, &err) == -1)
 			log_warnx("msg=\"cannot drop route\" id=%.12s "
-			    "reason=\"%s\"", ctr_id, err.msg);
+			    "reason=%s", ctr_id, log_q(err.msg));
 		else
 			log_info("msg=\"route dropped\" id=%.12s status=%d",
 			    ctr_id, status);
@@ -268,7 +268,7 @@ disp_route_after(struct disp *d, const struct disp_req *req,
 		if (store_route_rename(d->store, ctr_id, name[0] == '/' ?
 		    name + 1 : name, &err) == -1)
 			log_warnx("msg=\"cannot rename route\" id=%.12s "
-			    "reason=\"%s\"", ctr_id, err.msg);
+			    "reason=%s", ctr_id, log_q(err.msg));
 	}
 }
 
@@ -283,9 +283,9 @@ exec_created(struct disp *d, const char *ctr_id, const char *body)
 	if (o != NULL && json_object_object_get_ex(o, "Id", &v) &&
 	    json_object_is_type(v, json_type_string) &&
 	    store_exec_put(d->store, json_object_get_string(v), ctr_id,
-	    &err) == -1)
+	    (long long)time(NULL), &err) == -1)
 		log_warnx("msg=\"cannot record exec\" container=%.12s "
-		    "reason=\"%s\"", ctr_id, err.msg);
+		    "reason=%s", ctr_id, log_q(err.msg));
 	json_object_put(o);
 }
 
@@ -418,7 +418,7 @@ disp_reconcile(struct disp *d)
 				    store_route_rename(d->store, id, nm, &err)
 				    == 0)
 					log_info("msg=\"route renamed\" "
-					    "id=%.12s name=%s", id, nm);
+					    "id=%.12s name=%s", id, log_q(nm));
 				continue;
 			}
 			memset(&r, 0, sizeof(r));
@@ -440,7 +440,7 @@ disp_reconcile(struct disp *d)
 			}
 			adopted++;
 			log_info("msg=\"container adopted\" id=%.12s name=%s "
-			    "backend=%s", r.id, r.name, r.backend);
+			    "backend=%s", r.id, log_q(r.name), r.backend);
 		}
 	}
 	log_info("msg=\"reconciled\" routes=%zu adopted=%zu dropped=%zu",

@@ -55,7 +55,7 @@ view_free(struct disp *d)
 	size_t	i;
 
 	for (i = 0; i < d->n; i++)
-		backend_free(d->b[i].be);
+		backend_release(d->b[i].be);
 	pthread_mutex_destroy(&d->lock);
 	if (d->cfg_owned)
 		cfg_free((struct cfg *)(uintptr_t)d->cfg);

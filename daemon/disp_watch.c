@@ -82,7 +82,7 @@ watch_event(struct disp *d, size_t i, const char *line, long long *last)
 	    NULL && strcmp(nm, r.name) != 0) {
 		if (store_route_rename(d->store, id, nm, &err) == 0)
 			log_info("msg=\"route renamed by the engine\" id=%.12s "
-			    "name=%s", id, nm);
+			    "name=%s", id, log_q(nm));
 	}
 out:
 	json_object_put(o);

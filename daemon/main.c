@@ -3,14 +3,17 @@
  * API on one Unix socket, and stop gracefully on SIGTERM or SIGINT.
  */
 /*
- * Threads: main owns start-up and shutdown and otherwise waits on the
- * signal pipe; handlers only write a byte to it (relayd's way).
+ * Threads: main owns start-up, reload and shutdown.  SIGHUP, SIGINT and
+ * SIGTERM are blocked before the first thread starts, so every thread
+ * inherits the mask and main alone takes them, in sigwait(): no handler
+ * runs, and no worker's system call is interrupted.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +34,6 @@
 #include "lib/version.h"
 
 #define DEFAULT_CONFIG	"/etc/dockmux/dockmux.json"
-
-static int	sig_pipe[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	unsigned char	c = (unsigned char)sig;
-	int		saved = errno;
-
-	(void)write(sig_pipe[1], &c, 1);
-	errno = saved;
-}
 
 static void
 usage(FILE *f)
@@ -88,7 +79,7 @@ load_config(const char *path, int explicit_path)
 		cfg = cfg_autodetect(backend_socket_answers, err, sizeof(err));
 		if (cfg == NULL)
 			fatalx("msg=\"no configuration and no engine found\" "
-			    "reason=\"%s\"", err);
+			    "reason=%s", log_q(err));
 		log_info("msg=\"no config file, engines autodetected\" "
 		    "backends=%zu", cfg->nbackends);
 		return cfg;
@@ -102,8 +93,35 @@ load_config(const char *path, int explicit_path)
 }
 
 /*
+ * A user without XDG_RUNTIME_DIR gets the default socket in
+ * /tmp/dockmux-UID/, which anyone could have made first to catch the
+ * socket or our clients: made here (0700), or refused unless it is ours
+ * alone, before anything is bound in it.  Exits 1 with one line.
+ */
+static void
+socket_dir_ready(const char *sock)
+{
+	const char	*dir = cfg_default_socket_dir();
+	char		 msg[512];
+	size_t		 n;
+
+	if (dir == NULL)
+		return;
+	n = strlen(dir);
+	if (strncmp(sock, dir, n) != 0 || sock[n] != '/')
+		return;
+	if (dm_private_dir(dir, 1, msg, sizeof(msg)) == -1) {
+		fprintf(stderr, "dockmuxd: %s: the socket's directory must be "
+		    "ours alone (remove it, or set XDG_RUNTIME_DIR or "
+		    "\"listen\")\n", msg);
+		exit(1);
+	}
+}
+
+/*
  * SIGHUP: read the configuration again and swap it in.  A bad file, or
  * one dockmuxd cannot apply, leaves the running configuration alone.
+ * libcurl's global state stays as main set it up: requests keep running.
  */
 /*
  * Each client connection and each engine connection is a descriptor:
@@ -156,7 +174,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));
 	if (cfg == NULL) {
 		log_warnx("msg=\"reload refused; running configuration kept\" "
-		    "reason=\"%s\"", ebuf);
+		    "reason=%s", log_q(ebuf));
 		sd_notify_text("READY=1");
 		return;
 	}
@@ -164,7 +182,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 	limits_of(cfg, &lim);
 	if (disp_reload(disp, cfg, &orphans, &err) == -1)
 		log_warnx("msg=\"reload failed; running configuration kept\" "
-		    "reason=\"%s\"", err.msg);
+		    "reason=%s", log_q(err.msg));
 	else
 		api_set_limits(api, &lim);
 	sd_notify_text("READY=1");
@@ -189,9 +207,8 @@ main(int argc, char *argv[])
 	struct api		*api;
 	struct api_limits	 lim;
 	struct dm_err		 err;
-	struct sigaction	 sa;
-	int			 ch, listen_fd, inherited, cancel[2];
-	unsigned char		 sig;
+	sigset_t		 sigs;
+	int			 ch, listen_fd, inherited, cancel[2], sig;
 	long long		 deadline;
 
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -243,26 +260,32 @@ main(int argc, char *argv[])
 		cfg_free(cfg);
 		return 0;
 	}
-	cfg = load_config(config, explicit_config);
-
-	if (pipe2(sig_pipe, O_CLOEXEC) == -1 || pipe2(cancel, O_CLOEXEC) == -1)
-		fatal("msg=\"pipe\"");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* Before any thread exists (libcurl, libmicrohttpd, ours): each
+	 * inherits the mask, so these wait for main's sigwait() below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0)
+		fatalx("msg=\"cannot block signals\"");
+	/* Writes to a closed peer fail with EPIPE in whichever thread. */
 	signal(SIGPIPE, SIG_IGN);
 
+	/* libcurl's global state: set up once, here, before autodetection
+	 * probes the first engine; a reload never touches it again. */
+	if (pipe2(cancel, O_CLOEXEC) == -1)
+		fatal("msg=\"pipe\"");
 	if (backend_lib_init(cancel[0]) == -1)
 		fatalx("msg=\"libcurl init failed\"");
+	cfg = load_config(config, explicit_config);
+
 	/* The socket first: a second daemon must not touch the store of
 	 * the one already serving there. */
 	dm_err_clear(&err);
 	listen_fd = api_listen_inherited();
 	inherited = listen_fd != -1;
 	if (!inherited) {
+		socket_dir_ready(cfg->socket_path);
 		listen_fd = api_listen_unix(cfg->socket_path, cfg->socket_mode,
 		    cfg->socket_group, &err);
 		if (listen_fd == -1) {
@@ -274,37 +297,32 @@ main(int argc, char *argv[])
 	if (disp == NULL) {
 		if (!inherited)
 			unlink(cfg->socket_path);
-		fatalx("msg=\"cannot start\" reason=\"%s\"", err.msg);
+		fatalx("msg=\"cannot start\" reason=%s", log_q(err.msg));
 	}
 	limits_of(cfg, &lim);
 	raise_fd_limit(cfg);
 	api = api_start(disp, listen_fd, &lim, &err);
 	if (api == NULL)
-		fatalx("msg=\"cannot serve\" reason=\"%s\"", err.msg);
+		fatalx("msg=\"cannot serve\" reason=%s", log_q(err.msg));
 	if (disp_start(disp) == -1)
 		fatalx("msg=\"cannot start health probes\"");
 	log_info("msg=\"listening\" socket=%s backends=%zu primary=%s%s",
-	    inherited ? "(systemd)" : cfg->socket_path, cfg->nbackends,
+	    log_q(inherited ? "(systemd)" : cfg->socket_path), cfg->nbackends,
 	    cfg->backends[0].name, inherited ? " activation=socket" : "");
 	sd_notify_text("READY=1");
 
+	/* SIGHUP reloads; SIGINT and SIGTERM stop. */
 	for (;;) {
-		ssize_t n = read(sig_pipe[0], &sig, 1);
-
-		if (n == -1 && errno == EINTR)
+		if (sigwait(&sigs, &sig) != 0)
 			continue;
-		if (n != 1)
+		if (sig != SIGHUP)
 			break;
-		if (sig == SIGHUP) {
-			reload(disp, api, config, explicit_config);
-			continue;
-		}
-		break;
+		reload(disp, api, config, explicit_config);
 	}
 
 	/* Graceful stop: no new connections, let short requests finish,
 	 * then end every stream and join every thread. */
-	log_info("msg=\"stopping\" signal=%d", (int)sig);
+	log_info("msg=\"stopping\" signal=%d", sig);
 	sd_notify_text("STOPPING=1");
 	api_quiesce(api);
 	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
@@ -317,8 +335,6 @@ main(int argc, char *argv[])
 	if (!inherited)
 		unlink(cfg->socket_path);
 	cfg_free(cfg);
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
 	close(cancel[0]);
 	close(cancel[1]);
 	log_info("msg=\"stopped\"");

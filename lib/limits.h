@@ -24,6 +24,7 @@
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
 #define DM_MAX_VERSION		64		/* a version string kept */
+#define DM_LOG_VALUE_MAX	1024		/* one value quoted in a log line */
 
 /*
  * Front end (api/): libmicrohttpd, one thread per connection.  Its memory
@@ -51,6 +52,7 @@
 #define DM_POLL_SLICE_MS	1000
 #define DM_CURL_BUFFER		(64 * 1024)	/* curl's receive buffer */
 #define DM_HIJACK_HEAD_TIMEOUT_MS 60000		/* attach/exec answer */
+#define DM_CONNECT_RETRY_MS	50		/* engine's listen queue full */
 #define DM_MAX_REFUSAL_BODY	(64 * 1024)	/* a refused upgrade */
 
 /* Admin CLI (cli/). */
@@ -85,5 +87,12 @@
 #define DM_STORE_FACT_MAX	64		/* one image fact (os, arch, ...) */
 #define DM_STORE_ROUTE_ROWS_FIRST 64		/* routes listed before growing */
 #define DM_STORE_BUSY_TIMEOUT_MS 5000		/* wait while another holds the db */
+/* An exec ID unused this long is forgotten (each lookup renews it). */
+#define DM_STORE_EXEC_IDLE_S	(24 * 60 * 60)
+/*
+ * Stored image facts are trusted this long; then the next create
+ * inspects the image again (a tag moved outside dockmux is seen then).
+ */
+#define DM_STORE_IMAGE_FACTS_S	(60 * 60)
 
 #endif

@@ -44,37 +44,84 @@ log_level_parse(const char *s, enum log_level *out)
 }
 
 /*
+ * c as it goes into a line (out has room for 4): itself, or a control
+ * character as \n, \r, \t or \xNN.  How many bytes were written.
+ */
+static size_t
+put_char(unsigned char c, char *out)
+{
+	static const char	hex[] = "0123456789abcdef";
+
+	if (c >= 0x20 && c != 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	if (c == '\n' || c == '\r' || c == '\t') {
+		out[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		return 2;
+	}
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 15];
+	return 4;
+}
+
+/*
  * Control characters from client or engine strings (a name, a path)
- * written as \n, \r, \t or \xNN: one event stays one line, and no value
+ * written escaped (put_char()): one event stays one line, and no value
  * can forge a line of its own.
  */
 static void
 escape_controls(const char *in, char *out, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 o = 0;
-	unsigned char		 c;
+	size_t	o = 0;
 
-	for (; *in != '\0' && o + 5 < len; in++) {
-		c = (unsigned char)*in;
-		if (c >= 0x20 && c != 0x7f) {
-			out[o++] = (char)c;
-			continue;
-		}
-		out[o++] = '\\';
-		if (c == '\n')
-			out[o++] = 'n';
-		else if (c == '\r')
-			out[o++] = 'r';
-		else if (c == '\t')
-			out[o++] = 't';
-		else {
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
+	for (; *in != '\0' && o + 5 < len; in++)
+		o += put_char((unsigned char)*in, out + o);
 	out[o] = '\0';
+}
+
+/* Does s need quotes to stay one value: empty, a blank, '"', '\\', '='? */
+static int
+needs_quotes(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+
+	if (*p == '\0')
+		return 1;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\' ||
+		    *p == '=')
+			return 1;
+	return 0;
+}
+
+const char *
+log_quote(char *buf, size_t len, const char *s)
+{
+	const char	*end = "\"";
+	size_t		 o = 0;
+
+	if (len < sizeof("\"...\""))
+		return "";
+	if (s == NULL)
+		s = "";
+	if (strlen(s) < len && !needs_quotes(s))
+		return s;
+	buf[o++] = '"';
+	for (; *s != '\0'; s++) {
+		/* Room for this character (4 at most), "...\"" and NUL. */
+		if (o + 4 + 5 > len) {
+			end = "...\"";
+			break;
+		}
+		if (*s == '"' || *s == '\\')
+			buf[o++] = '\\';
+		o += put_char((unsigned char)*s, buf + o);
+	}
+	snprintf(buf + o, len - o, "%s", end);
+	return buf;
 }
 
 static void

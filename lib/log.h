@@ -1,6 +1,13 @@
-/* log.h: one line per event on stderr, key=value fields (leaf header). */
+/*
+ * log.h: one line per event on stderr, key=value fields (leaf header: it
+ * includes only the other leaf, limits.h).
+ */
 #ifndef DOCKMUX_LIB_LOG_H
 #define DOCKMUX_LIB_LOG_H
+
+#include <stddef.h>
+
+#include "lib/limits.h"
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -32,5 +39,25 @@ void	fatalx(const char *, ...)
 #define log_debug(...)	do { if (log_max_level >= LOG_LVL_DEBUG)	\
 	log_emit(LOG_LVL_DEBUG, 0, __VA_ARGS__); } while (0)
 #define log_error(...)	log_emit(LOG_LVL_ERROR, 0, __VA_ARGS__)
+
+/*
+ * A value a client or an engine chose (a path, a name, an image
+ * reference, an error text) as one key=value value, whatever it holds:
+ * bare when it is plain, else in double quotes with '"' and '\' escaped
+ * by a backslash and control characters as \n, \r, \t or \xNN.  A value
+ * longer than DM_LOG_VALUE_MAX is cut, ending in "...", and quoted.  NULL
+ * is "".  The format writes plain %s, no quotes of its own:
+ *
+ *	log_warnx("msg=\"forward failed\" path=%s reason=%s",
+ *	    log_q(req->path), log_q(err.msg));
+ *
+ * Borrowed: the text lives in a buffer (a compound literal) that lasts
+ * to the end of the block around the call, so log_q() belongs in the
+ * arguments of log_*() and fatal*() only; it costs nothing when the
+ * level drops the line.
+ */
+#define log_q(s)	log_quote((char[DM_LOG_VALUE_MAX]){ '\0' },	\
+			    DM_LOG_VALUE_MAX, (s))
+const char	*log_quote(char *buf, size_t len, const char *s);
 
 #endif

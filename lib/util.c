@@ -1,17 +1,21 @@
 /*
  * util.c: monotonic milliseconds, allocation that aborts, typed JSON
- * getters, unix socket addresses and the text of an engine's error.
+ * getters, unix socket addresses, private directories and the text of an
+ * engine's error.
  */
 /* Threads: pure functions (json-c objects are the caller's); any thread. */
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -166,6 +170,55 @@ dm_sun_path(struct sockaddr_un *sun, const char *path)
 		return (int)(offsetof(struct sockaddr_un, sun_path) + len);
 	}
 	return (int)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
+int
+dm_private_dir(const char *dir, int create, char *msg, size_t len)
+{
+	struct passwd	 pw, *owner = NULL;
+	struct stat	 st;
+	char		 pwbuf[1024];
+	int		 saved;
+
+	/* chmod: the umask may have taken bits off 0700. */
+	if (create && mkdir(dir, 0700) == 0 && chmod(dir, 0700) == -1) {
+		saved = errno;
+		snprintf(msg, len, "chmod %s: %s", dir, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		saved = errno;
+		snprintf(msg, len, "%s: %s", dir, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(msg, len, "%s is a symbolic link, not a directory of "
+		    "our own", dir);
+		goto refused;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(msg, len, "%s is not a directory", dir);
+		goto refused;
+	}
+	if (st.st_uid != geteuid()) {
+		(void)getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &owner);
+		snprintf(msg, len, "%s is owned by uid %lu (%s), not by us "
+		    "(uid %lu)", dir, (unsigned long)st.st_uid,
+		    owner != NULL ? owner->pw_name : "no such user",
+		    (unsigned long)geteuid());
+		goto refused;
+	}
+	if ((st.st_mode & 07777) != 0700) {
+		snprintf(msg, len, "%s has mode %04o, not 0700", dir,
+		    (unsigned int)(st.st_mode & 07777));
+		goto refused;
+	}
+	return 0;
+refused:
+	errno = EPERM;
+	return -1;
 }
 
 static int

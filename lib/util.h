@@ -1,7 +1,8 @@
 /*
  * util.h: the small helpers every floor shares: monotonic time, allocation
- * that aborts, typed JSON getters, unix socket addresses and the text of
- * an engine's error answer (leaf header: system and json-c headers only).
+ * that aborts, typed JSON getters, unix socket addresses, private
+ * directories and the text of an engine's error answer (leaf header:
+ * system and json-c headers only).
  */
 #ifndef DOCKMUX_LIB_UTIL_H
 #define DOCKMUX_LIB_UTIL_H
@@ -67,6 +68,18 @@ int		 dm_path_clean_abs(const char *path);
  * (EINVAL: empty; ENAMETOOLONG: path has DM_SUN_PATH_MAX bytes or more).
  */
 int		 dm_sun_path(struct sockaddr_un *sun, const char *path);
+
+/*
+ * Is dir a directory only we can use?  With create, a missing dir is made
+ * (mode 0700) first.  Then dir must be a directory itself (a symbolic
+ * link is refused, even to one of ours), owned by our effective uid, with
+ * mode 0700: in a shared place like /tmp anyone may have made it first.
+ * 0, or -1 with msg saying what is wrong and naming the owner when it is
+ * not us; errno is ENOENT when dir does not exist (and create is 0),
+ * EPERM when it is not private.
+ */
+int		 dm_private_dir(const char *dir, int create, char *msg,
+		    size_t len);
 
 /*
  * The reason in an engine's error answer, for our own messages: the

@@ -53,6 +53,16 @@ static const char *const migrations[] = {
 	"  marker  TEXT NOT NULL DEFAULT '',"
 	"  backend TEXT NOT NULL DEFAULT '',"
 	"  seen    INTEGER NOT NULL DEFAULT 0);",
+	/*
+	 * 2: execs expire when unused (the ones there count as used now),
+	 * image facts know the image they were learnt from, and both are
+	 * found by age.
+	 */
+	"ALTER TABLE execs ADD COLUMN used INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE execs SET used = CAST(strftime('%s', 'now') AS INTEGER);"
+	"CREATE INDEX execs_used ON execs(used);"
+	"ALTER TABLE images ADD COLUMN image_id TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX images_seen ON images(seen);",
 };
 
 #define STORE_SCHEMA_LATEST	((int)NITEMS(migrations))
@@ -109,16 +119,23 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	    " ORDER BY created, rowid",
 	[STMT_ROUTE_COUNT] = "SELECT count(*) FROM containers",
 	[STMT_EXEC_PUT] =
-	    "INSERT OR REPLACE INTO execs (id, container) VALUES (?1, ?2)",
+	    "INSERT OR REPLACE INTO execs (id, container, used)"
+	    " VALUES (?1, ?2, ?3)",
 	[STMT_EXEC_FIND] = "SELECT container FROM execs WHERE id = ?1",
+	[STMT_EXEC_TOUCH] = "UPDATE execs SET used = ?2 WHERE id = ?1",
+	[STMT_EXEC_EXPIRE] = "DELETE FROM execs WHERE used < ?1",
 	[STMT_EXEC_DEL_OF] = "DELETE FROM execs WHERE container = ?1",
 	[STMT_IMAGE_PUT] =
 	    "INSERT OR REPLACE INTO images"
-	    " (ref, os, arch, marker, backend, seen)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    " (ref, os, arch, marker, backend, seen, image_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[STMT_IMAGE_FIND] =
-	    "SELECT ref, os, arch, marker, backend, seen FROM images"
-	    " WHERE ref = ?1",
+	    "SELECT ref, os, arch, marker, backend, seen, image_id FROM images"
+	    " WHERE ref = ?1 AND seen >= ?2",
+	[STMT_IMAGE_EXPIRE] = "DELETE FROM images WHERE seen < ?1",
+	[STMT_IMAGE_DROP_MOVED] =
+	    "DELETE FROM images WHERE ref = ?1 AND image_id != ''"
+	    " AND image_id != ?2",
 };
 
 void
@@ -154,7 +171,8 @@ store_fail(struct store *st, struct dm_err *err, const char *what)
 
 	/* Logged under the lock: rare, and errmsg is only valid here.
 	 * SQLite's text stays in the log: clients get what failed only. */
-	log_warnx("msg=\"store failed\" op=\"%s\" error=\"%s\"", what, why);
+	log_warnx("msg=\"store failed\" op=%s error=%s", log_q(what),
+	    log_q(why));
 	dm_err_set(err, DM_EINTERNAL, "dockmux store: %s failed (details in "
 	    "the dockmuxd log)", what);
 	return -1;
@@ -407,8 +425,8 @@ set_pragmas(sqlite3 *db, const char *path, struct dm_err *err)
 	mode = sqlite3_column_text(stmt, 0);
 	/* An in-memory database answers "memory"; a working store still. */
 	if (mode == NULL || strcmp((const char *)mode, "wal") != 0)
-		log_warnx("msg=\"store not in WAL mode\" path=\"%s\" mode=%s",
-		    path, mode != NULL ? (const char *)mode : "?");
+		log_warnx("msg=\"store not in WAL mode\" path=%s mode=%s",
+		    log_q(path), log_q((const char *)mode));
 	if (exec_sql(db, "PRAGMA synchronous = NORMAL", "synchronous",
 	    err) == -1 ||
 	    exec_sql(db, "PRAGMA foreign_keys = ON", "foreign_keys",
@@ -484,8 +502,8 @@ store_close(struct store *st)
 	for (i = 0; i < STMT__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (sqlite3_close(st->db) != SQLITE_OK)
-		log_warnx("msg=\"store close failed\" error=\"%s\"",
-		    sqlite3_errmsg(st->db));
+		log_warnx("msg=\"store close failed\" error=%s",
+		    log_q(sqlite3_errmsg(st->db)));
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

@@ -33,6 +33,7 @@ struct store_image {
 	char		marker[STORE_FACT_MAX];	/* io.dockmux.runtime, "" none */
 	char		backend[DM_MAX_NAME];	/* where it was inspected */
 	long long	seen;			/* unix seconds */
+	char		id[STORE_REF_MAX];	/* the image's ID, "" unknown */
 };
 
 /*
@@ -76,19 +77,39 @@ int		 store_route_each(struct store *, const char *backend,
 		    struct dm_err *);
 size_t		 store_route_count(struct store *);
 
+/*
+ * Remember which container exec_id belongs to, used at now (unix
+ * seconds).  Execs an exec'd-again container leaves behind do not pile
+ * up: those unused since now - DM_STORE_EXEC_IDLE_S are forgotten here
+ * (and a container's go with its route).  -1 with DM_ENOTFOUND when the
+ * container has no route.
+ */
 int		 store_exec_put(struct store *, const char *exec_id,
-		    const char *container_id, struct dm_err *);
-/* 0 with container_id filled (STORE_ID_MAX bytes); -1 with err
- * DM_ENOTFOUND ("No such exec instance: id"). */
+		    const char *container_id, long long now, struct dm_err *);
+/* 0 with container_id filled (STORE_ID_MAX bytes), and the exec counts
+ * as used now; -1 with err DM_ENOTFOUND ("No such exec instance: id"). */
 int		 store_exec_find(struct store *, const char *exec_id,
 		    char *container_id, struct dm_err *);
 
-/* Insert or replace the facts for img->ref (canonicalised here). */
+/*
+ * Insert or replace the facts for img->ref (canonicalised here), learnt
+ * at img->seen from the image img->id.  Facts not renewed for
+ * DM_STORE_IMAGE_FACTS_S are dropped on the way.
+ */
 int		 store_image_put(struct store *, const struct store_image *,
 		    struct dm_err *);
-/* 0 found, 1 not known, -1 error.  ref canonicalised before lookup. */
+/* 0 found, 1 not known (or older than DM_STORE_IMAGE_FACTS_S), -1
+ * error.  ref canonicalised before lookup. */
 int		 store_image_find(struct store *, const char *ref,
 		    struct store_image *out, struct dm_err *);
+/*
+ * ref resolves to the image image_id now (an engine said so): facts
+ * learnt from another image (the tag was moved, the name reused) are
+ * dropped.  1 dropped, 0 kept (the same image, facts without an ID, no
+ * facts, or image_id ""), -1 error.
+ */
+int		 store_image_verify(struct store *, const char *ref,
+		    const char *image_id, struct dm_err *);
 
 /*
  * Canonical image reference: "alpine" == "alpine:latest" ==

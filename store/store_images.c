@@ -1,11 +1,13 @@
 /* store_images.c: facts learnt about images (OS, architecture, runtime
- * marker), keyed by the canonical form of a Docker image reference. */
+ * marker, the image ID they came from), keyed by the canonical form of a
+ * Docker image reference, kept DM_STORE_IMAGE_FACTS_S since last seen. */
 /* Threads: MHD workers call in; st->db under st->lock.  The canonical
  * form is a pure function: any thread. */
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -165,6 +167,25 @@ store_image_canonical(const char *ref, char *out, size_t len)
 	return b.overflow ? -1 : 0;
 }
 
+/* The oldest seen time that still counts, for now. */
+static long long
+facts_oldest(void)
+{
+	return (long long)time(NULL) - DM_STORE_IMAGE_FACTS_S;
+}
+
+/* The canonical form of ref into canon; -1 with err (DM_EBADREQ). */
+static int
+canonical_or_fail(const char *ref, char *canon, size_t len,
+    struct dm_err *err)
+{
+	if (store_image_canonical(ref, canon, len) == 0)
+		return 0;
+	dm_err_set(err, DM_EBADREQ, "invalid reference format: %s",
+	    ref != NULL ? ref : "");
+	return -1;
+}
+
 int
 store_image_put(struct store *st, const struct store_image *img,
     struct dm_err *err)
@@ -177,17 +198,44 @@ store_image_put(struct store *st, const struct store_image *img,
 		STORE_TEXT(img->marker, sizeof(img->marker)),
 		STORE_TEXT(img->backend, sizeof(img->backend)),
 		STORE_INT(img->seen),
+		STORE_TEXT(img->id, sizeof(img->id)),
+	};
+	const struct store_arg	old[] = { STORE_INT(facts_oldest()) };
+	int			rc;
+
+	if (canonical_or_fail(img->ref, ref, sizeof(ref), err) == -1)
+		return -1;
+	store_lock(st);
+	/* Every create learns facts: the table keeps only live ones. */
+	rc = store_run(st, STMT_IMAGE_EXPIRE, old, NITEMS(old), 0,
+	    "image expire", err);
+	if (rc == 0)
+		rc = store_run(st, STMT_IMAGE_PUT, args, NITEMS(args), 0,
+		    "image put", err);
+	store_unlock(st);
+	return rc;
+}
+
+int
+store_image_verify(struct store *st, const char *ref, const char *image_id,
+    struct dm_err *err)
+{
+	char			canon[STORE_REF_MAX];
+	const struct store_arg	args[] = {
+		STORE_TEXT(canon, sizeof(canon)),
+		STORE_TEXT(image_id, STORE_REF_MAX),
 	};
 	int			rc;
 
-	if (store_image_canonical(img->ref, ref, sizeof(ref)) == -1) {
-		dm_err_set(err, DM_EBADREQ, "invalid reference format: %s",
-		    img->ref);
+	if (image_id == NULL || image_id[0] == '\0')
+		return 0;
+	if (canonical_or_fail(ref, canon, sizeof(canon), err) == -1)
 		return -1;
-	}
 	store_lock(st);
-	rc = store_run(st, STMT_IMAGE_PUT, args, NITEMS(args), 0, "image put",
-	    err);
+	rc = store_run(st, STMT_IMAGE_DROP_MOVED, args, NITEMS(args), 0,
+	    "image verify", err);
+	if (rc == 0)
+		rc = sqlite3_changes(st->db) > 0;
 	store_unlock(st);
 	return rc;
 }
@@ -200,14 +248,13 @@ store_image_find(struct store *st, const char *ref, struct store_image *out,
 	char		 canon[STORE_REF_MAX];
 	int		 rc = -1, s;
 
-	if (store_image_canonical(ref, canon, sizeof(canon)) == -1) {
-		dm_err_set(err, DM_EBADREQ, "invalid reference format: %s",
-		    ref != NULL ? ref : "");
+	if (canonical_or_fail(ref, canon, sizeof(canon), err) == -1)
 		return -1;
-	}
 	store_lock(st);
 	stmt = store_stmt(st, STMT_IMAGE_FIND);
-	if (store_bind_text(stmt, 1, canon, sizeof(canon)) != SQLITE_OK) {
+	if (store_bind_text(stmt, 1, canon, sizeof(canon)) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)facts_oldest()) !=
+	    SQLITE_OK) {
 		store_fail(st, err, "image find");
 		goto out;
 	}
@@ -227,6 +274,7 @@ store_image_find(struct store *st, const char *ref, struct store_image *out,
 	store_col_text(stmt, 3, out->marker, sizeof(out->marker));
 	store_col_text(stmt, 4, out->backend, sizeof(out->backend));
 	out->seen = sqlite3_column_int64(stmt, 5);
+	store_col_text(stmt, 6, out->id, sizeof(out->id));
 	rc = 0;
 out:
 	store_stmt_done(stmt);

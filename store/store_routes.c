@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -337,11 +338,15 @@ out:
  * no route: the foreign key refuses it. */
 int
 store_exec_put(struct store *st, const char *exec_id,
-    const char *container_id, struct dm_err *err)
+    const char *container_id, long long now, struct dm_err *err)
 {
 	const struct store_arg	args[] = {
 		STORE_TEXT(exec_id, STORE_REF_MAX),
 		STORE_TEXT(container_id, STORE_ID_MAX),
+		STORE_INT(now),
+	};
+	const struct store_arg	old[] = {
+		STORE_INT(now - DM_STORE_EXEC_IDLE_S),
 	};
 	int			rc;
 
@@ -350,8 +355,11 @@ store_exec_put(struct store *st, const char *exec_id,
 		return -1;
 	}
 	store_lock(st);
-	rc = store_run(st, STMT_EXEC_PUT, args, NITEMS(args),
-	    SQLITE_CONSTRAINT_FOREIGNKEY, "exec put", err);
+	rc = store_run(st, STMT_EXEC_EXPIRE, old, NITEMS(old), 0,
+	    "exec expire", err);
+	if (rc == 0)
+		rc = store_run(st, STMT_EXEC_PUT, args, NITEMS(args),
+		    SQLITE_CONSTRAINT_FOREIGNKEY, "exec put", err);
 	store_unlock(st);
 	if (rc == 1) {
 		dm_err_set(err, DM_ENOTFOUND, "No such container: %s",
@@ -365,8 +373,12 @@ int
 store_exec_find(struct store *st, const char *exec_id, char *container_id,
     struct dm_err *err)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = -1, s;
+	const struct store_arg	 used[] = {
+		STORE_TEXT(exec_id, STORE_REF_MAX),
+		STORE_INT(time(NULL)),
+	};
+	sqlite3_stmt		*stmt;
+	int			 rc = -1, s;
 
 	store_lock(st);
 	stmt = store_stmt(st, STMT_EXEC_FIND);
@@ -388,6 +400,10 @@ store_exec_find(struct store *st, const char *exec_id, char *container_id,
 	rc = 0;
 out:
 	store_stmt_done(stmt);
+	/* Found: in use (its start, a resize, an inspect), so it stays. */
+	if (rc == 0)
+		rc = store_run(st, STMT_EXEC_TOUCH, used, NITEMS(used), 0,
+		    "exec touch", err);
 	store_unlock(st);
 	return rc;
 }

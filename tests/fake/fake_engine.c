@@ -75,7 +75,7 @@ static atomic_int	 fe_stopping;
 static const char *const rule_keys[] = {
 	"method", "path", "query_has", "status", "headers", "body", "json",
 	"chunks", "chunk_delay_ms", "die_after_chunks", "hang", "comment",
-	"times",
+	"times", "die_after_ms",
 };
 
 static void __attribute__((noreturn))
@@ -491,6 +491,15 @@ reply_rule(struct MHD_Connection *conn, json_object *rule)
 	unsigned int	 status;
 	const char	*body;
 
+	if (rule_int(rule, "die_after_ms", -1) >= 0) {
+		/* An engine that crashes while the request is in flight:
+		 * no answer at all, the connection just closes. */
+		if (fe_sleep(rule_int(rule, "die_after_ms", -1)) == -1)
+			return MHD_NO;
+		log_warnx("msg=\"dying before answering as scripted\" "
+		    "name=%s", fe_name);
+		_exit(1);
+	}
 	if (json_object_object_get_ex(rule, "hang", &v) &&
 	    json_object_get_boolean(v)) {
 		/* Never answer; let go only so that SIGTERM can finish. */

@@ -57,7 +57,20 @@
 #                                       must make the socket reachable,
 #                                       e.g. "socket_mode":"0666");
 #                                       as_uid root goes back
+#   reload [MS]                         write the config again and send
+#                                       dockmuxd SIGHUP, then wait until it
+#                                       logs the reload; with MS, from the
+#                                       background MS ms later, so that it
+#                                       lands while the next send is in
+#                                       flight (check with expect_log)
 #   expect_log TEXT                     dockmuxd's log has a line with TEXT
+#   expect_signals_blocked              every dockmuxd thread but main blocks
+#                                       SIGHUP, SIGINT and SIGTERM (main takes
+#                                       them with sigwait); SIGPIPE ignored
+#
+# Script rules (fake_engine.c): method, path, query_has, status, headers,
+# body, json, chunks, chunk_delay_ms, die_after_chunks, hang, times, and
+# die_after_ms (the engine exits that long after the request, unanswered).
 #
 # Every case also fails if dockmuxd dies during it, or does not exit 0
 # within 5 s of the SIGTERM that ends it (a crash, a hang on shutdown, a
@@ -154,7 +167,7 @@ for s in send expect_status expect_header expect_no_header expect_body \
     expect_stream_spread expect_done_within expect_curl_exit received \
     received_query received_header received_no_header received_body \
     received_json not_received received_nothing stop_engine sleep_ms \
-    as_uid expect_log; do
+    as_uid reload expect_log expect_signals_blocked; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
 
@@ -397,12 +410,50 @@ do_as_uid() {
 	AS_UID=$1 AS_GID=${2:-$1} AS_GROUPS=${3:-}
 }
 
-do_expect_log() {
-	grep -qF -- "$1" "$T/dockmuxd.log" ||
-	    fail "dockmuxd's log has no line with: $1"
+do_sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { print m / 1000 }')"; }
+
+# How many lines of dockmuxd's log have the fixed text $1.
+log_count() { grep -cF -- "$1" "$T/dockmuxd.log" 2>/dev/null; }
+
+do_reload() {
+	local before i
+	[[ -n $DPID ]] || { fail "reload without dockmuxd"; return; }
+	write_config || return
+	if [[ -n ${1:-} ]]; then
+		( do_sleep_ms "$1"; kill -HUP "$DPID" 2>/dev/null ) &
+		return
+	fi
+	before=$(log_count 'configuration reloaded')
+	kill -HUP "$DPID"
+	for ((i = 0; i < 100; i++)); do
+		(($(log_count 'configuration reloaded') > before)) && return
+		sleep 0.1
+	done
+	fail "dockmuxd did not log a reload within 10 s of SIGHUP"
 }
 
-do_sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { print m / 1000 }')"; }
+do_expect_log() {
+	(($(log_count "$1") > 0)) || fail "dockmuxd's log has no line with '$1'"
+}
+
+# Signal masks from /proc: bit N-1 stands for signal N.  Main is left
+# out: while it sleeps in sigwait() the kernel shows the signals it waits
+# for as unblocked.
+do_expect_signals_blocked() {
+	local f blk ign n=0 want=$(((1 << 0) | (1 << 1) | (1 << 14)))
+	for f in /proc/"$DPID"/task/*/status; do
+		[[ -r $f && $f != /proc/$DPID/task/$DPID/status ]] || continue
+		n=$((n + 1))
+		blk=$(awk '/^SigBlk:/ { print $2 }' "$f")
+		ign=$(awk '/^SigIgn:/ { print $2 }' "$f")
+		(((16#$blk & want) == want)) || fail "thread" \
+		    "$(basename "$(dirname "$f")") does not block SIGHUP," \
+		    "SIGINT and SIGTERM (SigBlk $blk)"
+		(((16#$ign & (1 << 12)) != 0)) || fail "thread" \
+		    "$(basename "$(dirname "$f")") does not ignore SIGPIPE"
+	done
+	((n > 0)) || fail "dockmuxd has no thread but main, expected several"
+}
 
 # --- one case ----------------------------------------------------------------
 

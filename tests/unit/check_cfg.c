@@ -24,6 +24,7 @@
 #include "config/cfg.h"
 #include "lib/limits.h"
 #include "lib/util.h"
+#include "tests/unit/check_tmpdir.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -464,25 +465,7 @@ START_TEST(test_error_buffer_truncates)
 }
 END_TEST
 
-/* Files */
-
-static char	tmpdir[64];
-
-static void
-tmpdir_setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_cfg.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void
-tmpdir_teardown(void)
-{
-	char	cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+/* Files (in tmpdir, check_tmpdir.h) */
 
 static void
 write_file(const char *path, const char *text)
@@ -552,6 +535,7 @@ START_TEST(test_default_paths)
 
 	if (geteuid() == 0) {
 		ck_assert_str_eq(cfg_default_socket(), "/run/dockmux.sock");
+		ck_assert_ptr_null(cfg_default_socket_dir());
 		ck_assert_str_eq(cfg_default_store(),
 		    "/var/lib/dockmux/dockmux.db");
 		return;
@@ -559,14 +543,18 @@ START_TEST(test_default_paths)
 	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
 	setenv("XDG_STATE_HOME", "/home/u/.state", 1);
 	ck_assert_str_eq(cfg_default_socket(), "/run/user/1000/dockmux.sock");
+	ck_assert_ptr_null(cfg_default_socket_dir());
 	ck_assert_str_eq(cfg_default_store(), "/home/u/.state/dockmux/"
 	    "dockmux.db");
 	unsetenv("XDG_RUNTIME_DIR");
 	unsetenv("XDG_STATE_HOME");
 	setenv("HOME", "/home/u", 1);
-	snprintf(want, sizeof(want), "/tmp/dockmux-%lu.sock",
-	    (unsigned long)getuid());
+	/* In a directory of our own: /tmp is anyone's (dm_private_dir). */
+	snprintf(want, sizeof(want), "/tmp/dockmux-%lu/dockmux.sock",
+	    (unsigned long)geteuid());
 	ck_assert_str_eq(cfg_default_socket(), want);
+	want[strlen(want) - strlen("/dockmux.sock")] = '\0';
+	ck_assert_str_eq(cfg_default_socket_dir(), want);
 	ck_assert_str_eq(cfg_default_store(),
 	    "/home/u/.local/state/dockmux/dockmux.db");
 }
@@ -766,7 +754,7 @@ exchange(struct fake_engine *fe, const char *reply,
 	if (rc == 0)
 		ck_assert_str_eq(body, "OK");
 	free(body);
-	backend_free(b);
+	backend_release(b);
 	return rc;
 }
 
@@ -924,7 +912,7 @@ hijack(struct fake_engine *fe, const char *reply, struct dm_err *err)
 	hj = backend_hijack_open(b, &bc, err);
 	fake_engine_stop(fe);
 	backend_hijack_free(hj);
-	backend_free(b);
+	backend_release(b);
 	return hj != NULL;
 }
 

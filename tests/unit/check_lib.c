@@ -1,14 +1,16 @@
 /*
  * check_lib.c: lib/util.c: monotonic milliseconds, allocation that aborts,
- * typed JSON getters, unix socket addresses, an engine's error text, and
- * the label names.
+ * typed JSON getters, unix socket addresses, private directories, an
+ * engine's error text, and the label names.
  */
 /* Threads: Check's runner only. */
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "lib/labels.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "tests/unit/check_tmpdir.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -265,6 +268,90 @@ START_TEST(test_engine_message_truncates)
 }
 END_TEST
 
+/*
+ * Private directories: what /tmp/dockmux-UID must be before dockmuxd binds
+ * its socket there (or the CLI talks to one there).
+ */
+
+START_TEST(test_private_dir_made)
+{
+	struct stat	st;
+	char		dir[128], msg[512];
+	mode_t		mask;
+
+	snprintf(dir, sizeof(dir), "%s/mine", tmpdir);
+	ck_assert_int_eq(dm_private_dir(dir, 0, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	mask = umask(0777);	/* mkdir alone would give 0000 */
+	ck_assert_int_eq(dm_private_dir(dir, 1, msg, sizeof(msg)), 0);
+	umask(mask);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	/* Again, made already: still fine, checked or not made. */
+	ck_assert_int_eq(dm_private_dir(dir, 1, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(dm_private_dir(dir, 0, msg, sizeof(msg)), 0);
+}
+END_TEST
+
+/* What is refused, made or not: the message says why, errno EPERM. */
+static void
+private_dir_refused(const char *dir, const char *why)
+{
+	char	msg[512], want[512];
+	int	create;
+
+	snprintf(want, sizeof(want), "%s %s", dir, why);
+	for (create = 0; create <= 1; create++) {
+		errno = 0;
+		ck_assert_int_eq(dm_private_dir(dir, create, msg, sizeof(msg)),
+		    -1);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_str_eq(msg, want);
+	}
+}
+
+START_TEST(test_private_dir_refused)
+{
+	char	mine[128], path[128], why[256];
+	FILE	*f;
+
+	snprintf(mine, sizeof(mine), "%s/mine", tmpdir);
+	ck_assert_int_eq(mkdir(mine, 0700), 0);
+
+	snprintf(path, sizeof(path), "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(mine, path), 0);
+	private_dir_refused(path, "is a symbolic link, not a directory of "
+	    "our own");
+
+	snprintf(path, sizeof(path), "%s/file", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	private_dir_refused(path, "is not a directory");
+
+	snprintf(path, sizeof(path), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	private_dir_refused(path, "has mode 0755, not 0700");
+
+	/* Someone else's: made by another user before us. */
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/theirs", tmpdir);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+		ck_assert_int_eq(chown(path, 65534, 65534), 0);
+		snprintf(why, sizeof(why), "is owned by uid 65534 (%s), not "
+		    "by us (uid 0)", getpwuid(65534) != NULL ?
+		    getpwuid(65534)->pw_name : "no such user");
+	} else {
+		snprintf(path, sizeof(path), "/");
+		snprintf(why, sizeof(why), "is owned by uid 0 (root), not by "
+		    "us (uid %lu)", (unsigned long)geteuid());
+	}
+	private_dir_refused(path, why);
+}
+END_TEST
+
 /* Label names: the strings users write, not to be changed by accident. */
 START_TEST(test_labels)
 {
@@ -279,28 +366,45 @@ END_TEST
  * message) cannot forge a log line: the event stays one line, the
  * control characters written escaped.
  */
-START_TEST(test_log_escapes_controls)
-{
-	int	 fds[2], saved;
-	char	 buf[4096];
-	ssize_t	 n;
-	size_t	 lines = 0, i;
+/* Log lines go to a pipe between these two; the text into buf. */
+static int	log_pipe[2] = { -1, -1 };
+static int	log_saved = -1;
 
-	ck_assert_int_eq(pipe(fds), 0);
-	saved = dup(2);
-	ck_assert_int_ne(saved, -1);
-	ck_assert_int_ne(dup2(fds[1], 2), -1);
+static void
+log_capture_begin(void)
+{
+	ck_assert_int_eq(pipe(log_pipe), 0);
+	log_saved = dup(2);
+	ck_assert_int_ne(log_saved, -1);
+	ck_assert_int_ne(dup2(log_pipe[1], 2), -1);
 	log_init(LOG_LVL_INFO, "check_lib");
-	log_warnx("msg=\"lookup\" name=%s", "x\nlevel=error msg=\"forged\"\r\t\001");
+}
+
+static size_t
+log_capture_end(char *buf, size_t len)
+{
+	ssize_t	n;
+
 	fflush(stderr);
-	ck_assert_int_ne(dup2(saved, 2), -1);
-	close(saved);
-	close(fds[1]);
-	n = read(fds[0], buf, sizeof(buf) - 1);
-	close(fds[0]);
+	ck_assert_int_ne(dup2(log_saved, 2), -1);
+	close(log_saved);
+	close(log_pipe[1]);
+	n = read(log_pipe[0], buf, len - 1);
+	close(log_pipe[0]);
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
-	for (i = 0; i < (size_t)n; i++)
+	return (size_t)n;
+}
+
+START_TEST(test_log_escapes_controls)
+{
+	char	 buf[4096];
+	size_t	 n, lines = 0, i;
+
+	log_capture_begin();
+	log_warnx("msg=\"lookup\" name=%s", "x\nlevel=error msg=\"forged\"\r\t\001");
+	n = log_capture_end(buf, sizeof(buf));
+	for (i = 0; i < n; i++)
 		lines += buf[i] == '\n';
 	ck_assert_uint_eq(lines, 1);
 	ck_assert_msg(strstr(buf, "name=x\\nlevel=error msg=\"forged\"\\r\\t"
@@ -373,6 +477,147 @@ START_TEST(test_json_canon)
 }
 END_TEST
 
+/*
+ * log_q(): a value a client or an engine chose stays one value.  Each
+ * row: the value, and how it is written (NULL: as it is, not copied).
+ */
+static const struct {
+	const char	*in;
+	const char	*out;
+} quote_cases[] = {
+	{ "plain", NULL },
+	{ "/containers/3f2a/json", NULL },
+	{ "docker.io/library/alpine:3.19", NULL },
+	{ "caf\xc3\xa9", NULL },			/* UTF-8 stays */
+	{ "", "\"\"" },
+	{ "a b", "\"a b\"" },
+	{ "say \"hi\"", "\"say \\\"hi\\\"\"" },
+	{ "C:\\dir", "\"C:\\\\dir\"" },
+	{ "k=v", "\"k=v\"" },
+	{ "x\" level=error msg=\"forged",
+	    "\"x\\\" level=error msg=\\\"forged\"" },
+	{ "a\nb\r\tc\001\177", "\"a\\nb\\r\\tc\\x01\\x7f\"" },
+};
+
+START_TEST(test_log_quote)
+{
+	const char	*in = quote_cases[_i].in, *want = quote_cases[_i].out;
+	const char	*got;
+	char		 buf[DM_LOG_VALUE_MAX];
+
+	got = log_quote(buf, sizeof(buf), in);
+	if (want == NULL)
+		ck_assert_ptr_eq(got, in);
+	else
+		ck_assert_str_eq(got, want);
+	ck_assert_str_eq(log_q(in), want != NULL ? want : in);
+}
+END_TEST
+
+START_TEST(test_log_quote_null_and_long)
+{
+	char	*big;
+	size_t	 n;
+
+	ck_assert_str_eq(log_q(NULL), "\"\"");
+	/* Longer than a value may be: cut, marked, quoted, and it fits. */
+	big = xmalloc(3 * DM_LOG_VALUE_MAX);
+	memset(big, 'a', 3 * DM_LOG_VALUE_MAX - 1);
+	big[3 * DM_LOG_VALUE_MAX - 1] = '\0';
+	n = strlen(log_q(big));
+	ck_assert_uint_lt(n, DM_LOG_VALUE_MAX);
+	ck_assert_uint_gt(n, DM_LOG_VALUE_MAX - 16);
+	ck_assert_int_eq(log_q(big)[0], '"');
+	ck_assert_str_eq(log_q(big) + n - 4, "...\"");
+	/* Escapes are never cut in half. */
+	memset(big, '"', 3 * DM_LOG_VALUE_MAX - 1);
+	n = strlen(log_q(big));
+	ck_assert_str_eq(log_q(big) + n - 6, "\\\"...\"");
+	free(big);
+}
+END_TEST
+
+/*
+ * The value of key in a logfmt line (bare up to a blank, or quoted with
+ * backslash escapes; \n, \r, \t and \xNN read back), into out.  1 found.
+ */
+static int
+logfmt_get(const char *line, const char *key, char *out, size_t len)
+{
+	const char	*p = line;
+	size_t		 klen = strlen(key), o = 0;
+	int		 at_key;
+
+	for (; *p != '\0'; p++) {
+		at_key = (p == line || p[-1] == ' ') &&
+		    strncmp(p, key, klen) == 0 && p[klen] == '=';
+		if (*p == '"') {	/* skip a quoted value of another key */
+			for (p++; *p != '\0' && *p != '"'; p++)
+				p += *p == '\\' && p[1] != '\0';
+			if (*p == '\0')
+				return 0;
+			continue;
+		}
+		if (!at_key)
+			continue;
+		p += klen + 1;
+		if (*p != '"') {
+			while (*p != '\0' && *p != ' ' && *p != '\n' &&
+			    o + 1 < len)
+				out[o++] = *p++;
+			out[o] = '\0';
+			return 1;
+		}
+		for (p++; *p != '"' && *p != '\0' && o + 1 < len; p++) {
+			if (*p != '\\') {
+				out[o++] = *p;
+				continue;
+			}
+			p++;
+			if (*p == 'n')
+				out[o++] = '\n';
+			else if (*p == 'r')
+				out[o++] = '\r';
+			else if (*p == 't')
+				out[o++] = '\t';
+			else if (*p == 'x' && p[1] != '\0' && p[2] != '\0') {
+				out[o++] = (char)strtol((char[]){ p[1], p[2],
+				    '\0' }, NULL, 16);
+				p += 2;
+			} else
+				out[o++] = *p;
+		}
+		out[o] = '\0';
+		return *p == '"';
+	}
+	return 0;
+}
+
+/* Hostile values logged with log_q() read back as themselves. */
+START_TEST(test_log_quoted_values_parse_back)
+{
+	static const char *const path = "/images/a b\"c=d\\e/json";
+	static const char *const reason = "No such image: x\" level=error "
+	    "msg=\"forged\nnext line";
+	char	 buf[4096], got[1024];
+	size_t	 n;
+
+	log_capture_begin();
+	log_warnx("msg=\"forward failed\" path=%s backend=a reason=%s",
+	    log_q(path), log_q(reason));
+	n = log_capture_end(buf, sizeof(buf));
+	ck_assert_ptr_eq(strchr(buf, '\n'), buf + n - 1);
+	ck_assert_msg(logfmt_get(buf, "path", got, sizeof(got)), "%s", buf);
+	ck_assert_str_eq(got, path);
+	ck_assert_msg(logfmt_get(buf, "reason", got, sizeof(got)), "%s", buf);
+	ck_assert_str_eq(got, reason);
+	ck_assert(logfmt_get(buf, "backend", got, sizeof(got)));
+	ck_assert_str_eq(got, "a");
+	ck_assert(logfmt_get(buf, "level", got, sizeof(got)));
+	ck_assert_str_eq(got, "warn");
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -404,6 +649,12 @@ lib_suite(void)
 	tcase_add_test(tc, test_sun_path_limits);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("private_dir");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(tc, test_private_dir_made);
+	tcase_add_test(tc, test_private_dir_refused);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("engine_message");
 	tcase_add_loop_test(tc, test_engine_message, 0,
 	    (int)NITEMS(message_rows));
@@ -412,6 +663,9 @@ lib_suite(void)
 
 	tc = tcase_create("log");
 	tcase_add_test(tc, test_log_escapes_controls);
+	tcase_add_loop_test(tc, test_log_quote, 0, (int)NITEMS(quote_cases));
+	tcase_add_test(tc, test_log_quote_null_and_long);
+	tcase_add_test(tc, test_log_quoted_values_parse_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labels");

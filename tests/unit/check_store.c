@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -19,6 +20,8 @@
 #include "store/store.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define SCHEMA_LATEST	2		/* migrations in store.c */
+#define NOW		((long long)time(NULL))
 
 /* 64-hex IDs: two share the prefix "3f2", the third starts with "9c". */
 #define ID_WEB	"3f2a0000000000000000000000000000" \
@@ -132,7 +135,7 @@ START_TEST(test_open_creates_parents)
 	char		dir[300];
 
 	st = open_ok();
-	ck_assert_int_eq(store_schema_version(st), 1);
+	ck_assert_int_eq(store_schema_version(st), SCHEMA_LATEST);
 	snprintf(dir, sizeof(dir), "%s/var/dockmux", tmpdir);
 	ck_assert_int_eq(stat(dir, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0700);
@@ -159,11 +162,11 @@ START_TEST(test_reopen_keeps_routes)
 	st = open_ok();
 	put_ok(ID_WEB, "web", "native", 10);
 	put_ok(ID_DB, "db", "vm", 11);
-	ck_assert_int_eq(store_exec_put(st, "e1", ID_DB, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e1", ID_DB, NOW, &err), 0);
 	store_close(st);
 
 	st = open_ok();
-	ck_assert_int_eq(store_schema_version(st), 1);
+	ck_assert_int_eq(store_schema_version(st), SCHEMA_LATEST);
 	ck_assert_int_eq(store_route_count(st), 2);
 	ck_assert_int_eq(store_route_find(st, "web", &r, &err), 0);
 	ck_assert_str_eq(r.id, ID_WEB);
@@ -185,7 +188,49 @@ START_TEST(test_reopen_does_not_migrate_again)
 	store_close(st);
 	st = NULL;
 	raw_sql("SELECT count(*) FROM schema_version", n, sizeof(n));
-	ck_assert_str_eq(n, "1");
+	ck_assert_int_eq(atoi(n), SCHEMA_LATEST);
+}
+END_TEST
+
+/*
+ * A store from before execs expired and facts knew their image: its
+ * execs count as used when migrated (none is lost on the next put), its
+ * facts carry no ID.
+ */
+START_TEST(test_migrated_from_1)
+{
+	static const char *const to_1[] = {
+		"DROP INDEX execs_used",
+		"ALTER TABLE execs DROP COLUMN used",
+		"DROP INDEX images_seen",
+		"ALTER TABLE images DROP COLUMN image_id",
+		"DELETE FROM schema_version WHERE version > 1",
+		"INSERT INTO containers (id, backend) VALUES ('" ID_WEB "',"
+		    " 'native')",
+		"INSERT INTO execs (id, container) VALUES ('e1', '" ID_WEB "')",
+	};
+	struct store_image	out;
+	struct dm_err		err = { 0 };
+	char			sql[256], cid[STORE_ID_MAX];
+	size_t			i;
+
+	st = open_ok();
+	store_close(st);
+	st = NULL;
+	for (i = 0; i < NITEMS(to_1); i++)
+		raw_sql(to_1[i], NULL, 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO images (ref, os, seen) VALUES"
+	    " ('docker.io/library/alpine:latest', 'linux', %lld)", NOW);
+	raw_sql(sql, NULL, 0);
+
+	st = open_ok();
+	ck_assert_int_eq(store_schema_version(st), SCHEMA_LATEST);
+	ck_assert_int_eq(store_exec_put(st, "e2", ID_WEB, NOW, &err), 0);
+	ck_assert_int_eq(store_exec_find(st, "e1", cid, &err), 0);
+	ck_assert_str_eq(cid, ID_WEB);
+	ck_assert_int_eq(store_image_find(st, "alpine", &out, &err), 0);
+	ck_assert_str_eq(out.os, "linux");
+	ck_assert_str_eq(out.id, "");
 }
 END_TEST
 
@@ -216,7 +261,7 @@ START_TEST(test_existing_plain_file_migrated)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	raw_sql("CREATE TABLE other (x)", NULL, 0);
 	st = open_ok();
-	ck_assert_int_eq(store_schema_version(st), 1);
+	ck_assert_int_eq(store_schema_version(st), SCHEMA_LATEST);
 	put_ok(ID_WEB, "web", "native", 1);
 }
 END_TEST
@@ -289,7 +334,7 @@ START_TEST(test_put_same_id_replaces)
 	char			cid[STORE_ID_MAX];
 
 	put_ok(ID_WEB, "web", "native", 1);
-	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, NOW, &err), 0);
 	put_ok(ID_WEB, "web2", "vm", 2);
 	ck_assert_int_eq(store_route_count(st), 1);
 	ck_assert_int_eq(store_route_find(st, "web2", &r, &err), 0);
@@ -504,10 +549,10 @@ START_TEST(test_exec_put_find)
 
 	put_ok(ID_WEB, "web", "native", 1);
 	put_ok(ID_DB, "db", "vm", 2);
-	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, NOW, &err), 0);
 	ck_assert_int_eq(store_exec_find(st, "e1", cid, &err), 0);
 	ck_assert_str_eq(cid, ID_WEB);
-	ck_assert_int_eq(store_exec_put(st, "e1", ID_DB, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e1", ID_DB, NOW, &err), 0);
 	ck_assert_int_eq(store_exec_find(st, "e1", cid, &err), 0);
 	ck_assert_str_eq(cid, ID_DB);
 
@@ -522,7 +567,7 @@ START_TEST(test_exec_needs_container)
 	struct dm_err	err = { 0 };
 
 	/* Foreign keys are on: no exec for an unknown container. */
-	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, &err), -1);
+	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, NOW, &err), -1);
 	ck_assert_int_eq(err.st, DM_ENOTFOUND);
 	ck_assert_str_eq(err.msg, "No such container: " ID_WEB);
 }
@@ -535,9 +580,9 @@ START_TEST(test_del_drops_execs)
 
 	put_ok(ID_WEB, "web", "native", 1);
 	put_ok(ID_DB, "db", "native", 2);
-	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, &err), 0);
-	ck_assert_int_eq(store_exec_put(st, "e2", ID_WEB, &err), 0);
-	ck_assert_int_eq(store_exec_put(st, "e3", ID_DB, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e1", ID_WEB, NOW, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e2", ID_WEB, NOW, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "e3", ID_DB, NOW, &err), 0);
 	ck_assert_int_eq(store_route_del(st, ID_WEB, &err), 0);
 	ck_assert_int_eq(store_exec_find(st, "e1", cid, &err), -1);
 	ck_assert_str_eq(err.msg, "No such exec instance: e1");
@@ -547,20 +592,127 @@ START_TEST(test_del_drops_execs)
 }
 END_TEST
 
+/*
+ * An exec'd-again container does not grow the table for ever: execs
+ * unused for DM_STORE_EXEC_IDLE_S go when the next one is recorded.
+ */
+START_TEST(test_exec_unused_expire)
+{
+	struct dm_err	err = { 0 };
+	char		cid[STORE_ID_MAX];
+	long long	now = NOW;
+
+	put_ok(ID_WEB, "web", "native", 1);
+	ck_assert_int_eq(store_exec_put(st, "old", ID_WEB,
+	    now - DM_STORE_EXEC_IDLE_S - 10, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "recent", ID_WEB,
+	    now - DM_STORE_EXEC_IDLE_S + 60, &err), 0);
+	ck_assert_int_eq(store_exec_put(st, "new", ID_WEB, now, &err), 0);
+	ck_assert_int_eq(store_exec_find(st, "old", cid, &err), -1);
+	ck_assert_int_eq(err.st, DM_ENOTFOUND);
+	ck_assert_int_eq(store_exec_find(st, "recent", cid, &err), 0);
+	ck_assert_int_eq(store_exec_find(st, "new", cid, &err), 0);
+	ck_assert_str_eq(cid, ID_WEB);
+}
+END_TEST
+
+/* A lookup (start, resize, inspect) counts as use: a long session stays. */
+START_TEST(test_exec_lookup_renews)
+{
+	struct dm_err	err = { 0 };
+	char		cid[STORE_ID_MAX];
+	long long	now = NOW;
+
+	put_ok(ID_WEB, "web", "native", 1);
+	ck_assert_int_eq(store_exec_put(st, "session", ID_WEB,
+	    now - DM_STORE_EXEC_IDLE_S + 60, &err), 0);
+	ck_assert_int_eq(store_exec_find(st, "session", cid, &err), 0);
+	/* A day later, for the old time; the lookup made it "now". */
+	ck_assert_int_eq(store_exec_put(st, "later", ID_WEB,
+	    now + DM_STORE_EXEC_IDLE_S - 60, &err), 0);
+	ck_assert_int_eq(store_exec_find(st, "session", cid, &err), 0);
+}
+END_TEST
+
 /* Image facts */
+
+/* Facts for ref learnt at seen from image id, on backend native. */
+static struct store_image
+facts(const char *ref, const char *os, const char *id, long long seen)
+{
+	struct store_image	img;
+
+	memset(&img, 0, sizeof(img));
+	snprintf(img.ref, sizeof(img.ref), "%s", ref);
+	snprintf(img.os, sizeof(img.os), "%s", os);
+	snprintf(img.arch, sizeof(img.arch), "amd64");
+	snprintf(img.backend, sizeof(img.backend), "native");
+	snprintf(img.id, sizeof(img.id), "%s", id);
+	img.seen = seen;
+	return img;
+}
+
+/* Old facts are not used, and the next put drops them from the file. */
+START_TEST(test_image_facts_expire)
+{
+	struct store_image	in, out;
+	struct dm_err		err = { 0 };
+	char			n[32];
+
+	in = facts("old", "windows", "", NOW - DM_STORE_IMAGE_FACTS_S - 10);
+	ck_assert_int_eq(store_image_put(st, &in, &err), 0);
+	ck_assert_int_eq(store_image_find(st, "old", &out, &err), 1);
+	raw_sql("SELECT count(*) FROM images", n, sizeof(n));
+	ck_assert_str_eq(n, "1");
+
+	in = facts("new", "linux", "", NOW - DM_STORE_IMAGE_FACTS_S + 60);
+	ck_assert_int_eq(store_image_put(st, &in, &err), 0);
+	ck_assert_int_eq(store_image_find(st, "new", &out, &err), 0);
+	ck_assert_str_eq(out.os, "linux");
+	raw_sql("SELECT count(*) FROM images", n, sizeof(n));
+	ck_assert_str_eq(n, "1");
+}
+END_TEST
+
+/* A name that now resolves to another image loses its facts. */
+START_TEST(test_image_verify_drops_moved)
+{
+	struct store_image	in, out;
+	struct dm_err		err = { 0 };
+
+	in = facts("app:1", "linux", "sha256:" HEX64, NOW);
+	ck_assert_int_eq(store_image_put(st, &in, &err), 0);
+	/* The same image, or nothing known: kept. */
+	ck_assert_int_eq(store_image_verify(st, "app:1", "sha256:" HEX64,
+	    &err), 0);
+	ck_assert_int_eq(store_image_verify(st, "app:1", "", &err), 0);
+	ck_assert_int_eq(store_image_verify(st, "app:1", NULL, &err), 0);
+	ck_assert_int_eq(store_image_verify(st, "other", "sha256:beef",
+	    &err), 0);
+	ck_assert_int_eq(store_image_find(st, "app:1", &out, &err), 0);
+	/* Moved (any spelling of the name): dropped, once. */
+	ck_assert_int_eq(store_image_verify(st, "docker.io/library/app:1",
+	    "sha256:beef", &err), 1);
+	ck_assert_int_eq(store_image_find(st, "app:1", &out, &err), 1);
+	ck_assert_int_eq(store_image_verify(st, "app:1", "sha256:beef",
+	    &err), 0);
+	/* Facts learnt without an ID cannot be judged: kept. */
+	in = facts("app:2", "windows", "", NOW);
+	ck_assert_int_eq(store_image_put(st, &in, &err), 0);
+	ck_assert_int_eq(store_image_verify(st, "app:2", "sha256:beef",
+	    &err), 0);
+	ck_assert_int_eq(store_image_find(st, "app:2", &out, &err), 0);
+	ck_assert_int_eq(store_image_verify(st, "", "sha256:beef", &err), -1);
+}
+END_TEST
 
 START_TEST(test_image_put_find)
 {
 	struct store_image	in, out;
 	struct dm_err		err = { 0 };
 
-	memset(&in, 0, sizeof(in));
-	snprintf(in.ref, sizeof(in.ref), "alpine");
-	snprintf(in.os, sizeof(in.os), "linux");
-	snprintf(in.arch, sizeof(in.arch), "amd64");
+	in = facts("alpine", "linux", "sha256:" HEX64, NOW);
 	snprintf(in.marker, sizeof(in.marker), "vm");
-	snprintf(in.backend, sizeof(in.backend), "native");
-	in.seen = 1234;
 	ck_assert_int_eq(store_image_put(st, &in, &err), 0);
 
 	ck_assert_int_eq(store_image_find(st,
@@ -570,10 +722,12 @@ START_TEST(test_image_put_find)
 	ck_assert_str_eq(out.arch, "amd64");
 	ck_assert_str_eq(out.marker, "vm");
 	ck_assert_str_eq(out.backend, "native");
-	ck_assert_int_eq(out.seen, 1234);
+	ck_assert_int_eq(out.seen, in.seen);
+	ck_assert_str_eq(out.id, "sha256:" HEX64);
 
 	snprintf(in.ref, sizeof(in.ref), "alpine:latest");
 	snprintf(in.os, sizeof(in.os), "windows");
+	in.id[0] = '\0';
 	ck_assert_int_eq(store_image_put(st, &in, &err), 0);
 	ck_assert_int_eq(store_image_find(st, "alpine", &out, &err), 0);
 	ck_assert_str_eq(out.os, "windows");
@@ -670,7 +824,7 @@ worker_run(void *arg)
 		r.created = i;
 		snprintf(eid, sizeof(eid), "e%d-%d", w->n, i);
 		if (store_route_put(st, &r, &err) == -1 ||
-		    store_exec_put(st, eid, r.id, &err) == -1 ||
+		    store_exec_put(st, eid, r.id, NOW, &err) == -1 ||
 		    store_route_find(st, r.name, &got, &err) == -1 ||
 		    strcmp(got.id, r.id) != 0 ||
 		    store_exec_find(st, eid, cid, &err) == -1 ||
@@ -736,6 +890,7 @@ store_suite(void)
 	tcase_add_test(tc, test_reopen_keeps_routes);
 	tcase_add_test(tc, test_reopen_does_not_migrate_again);
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_migrated_from_1);
 	tcase_add_test(tc, test_existing_plain_file_migrated);
 	tcase_add_test(tc, test_unusable_path_refused);
 	tcase_add_test(tc, test_backend_seen);
@@ -762,11 +917,15 @@ store_suite(void)
 	tcase_add_test(tc, test_exec_put_find);
 	tcase_add_test(tc, test_exec_needs_container);
 	tcase_add_test(tc, test_del_drops_execs);
+	tcase_add_test(tc, test_exec_unused_expire);
+	tcase_add_test(tc, test_exec_lookup_renews);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("images");
 	tcase_add_checked_fixture(tc, routes_setup, tmpdir_teardown);
 	tcase_add_test(tc, test_image_put_find);
+	tcase_add_test(tc, test_image_facts_expire);
+	tcase_add_test(tc, test_image_verify_drops_moved);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("canonical");
