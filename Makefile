@@ -10,7 +10,7 @@
 #   make SANITIZER=address|undefined|thread   sanitizer build in build/$(SANITIZER)
 
 CC	?= cc
-PKGS	 = libmicrohttpd json-c sqlite3 libcurl
+PKGS	 = libmicrohttpd json-c sqlite3 libcurl gnutls
 PREFIX	?= /usr/local
 DESTDIR	?=
 
@@ -37,8 +37,8 @@ CHECKLIBS = $(shell pkg-config --libs check)
 #   cli -> {config, lib}
 LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c \
 	lib/jsonkeys.c
-CONFIG_SRCS = config/cfg.c config/cfg_detect.c
-BACKEND_SRCS = backends/backend.c backends/backend_http.c \
+CONFIG_SRCS = config/cfg.c config/cfg_detect.c config/cfg_net.c
+BACKEND_SRCS = backends/backend.c backends/backend_http.c backends/backend_ssh.c \
 	backends/backend_hijack.c
 STORE_SRCS = store/store.c store/store_routes.c store/store_images.c
 DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
@@ -50,7 +50,7 @@ DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 	daemon/disp_copy.c daemon/disp_access.c daemon/disp_table.c \
 	daemon/disp_call.c \
 	daemon/disp_life.c
-API_SRCS = api/api.c api/api_listen.c api/api_conns.c
+API_SRCS = api/api.c api/api_listen.c api/api_conns.c api/api_tls.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)
 DAEMON_SRCS = daemon/main.c $(CORE_SRCS)

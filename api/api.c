@@ -20,12 +20,27 @@
 
 #include "api/api.h"
 #include "api/api_conns.h"
+#include "api/api_tls.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
-struct api {
+struct api;
+
+/*
+ * One listener: its own libmicrohttpd daemon, the callbacks' cls.  A TLS
+ * listener's daemon has no socket of its own: api_tls.c accepts, does
+ * the handshake and hands each connection over as a plain socket pair.
+ */
+struct api_lsn {
+	struct api		*api;
 	struct MHD_Daemon	*mhd;
+	struct api_tls		*tls;		/* owned; NULL: plain */
+};
+
+struct api {
+	struct api_lsn		 lsn[DM_MAX_LISTEN];
+	size_t			 nlsn;
 	struct dispatcher	*disp;		/* borrowed */
 	struct api_conns	*conns;		/* owned */
 	atomic_uint		 unanswered;
@@ -252,7 +267,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 	(void)conn;
 	ar = xcalloc(1, sizeof(*ar));
-	ar->api = cls;
+	ar->api = ((struct api_lsn *)cls)->api;
 	dm_hdrs_init(&ar->hdrs);
 	disp_reply_init(&ar->reply);
 	q = strchr(uri, '?');
@@ -417,13 +432,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	struct api	*api = cls;
 	struct api_req	*ar = *con_cls;
 	enum MHD_Result	 ret;
 
+	(void)cls;
 	(void)version;
 	(void)url;
-	(void)api;
 	if (ar == NULL)
 		return MHD_NO;	/* on_uri always sets it */
 	if (!ar->begun) {
@@ -489,8 +503,10 @@ static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
-	struct api			*api = cls;
+	struct api_lsn			*l = cls;
+	struct api			*api = l->api;
 	const union MHD_ConnectionInfo	*ci;
+	struct api_remote		 remote;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		api_conn_closed(api->conns, *socket_context);
@@ -498,41 +514,80 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 		return;
 	}
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	*socket_context = ci != NULL ? api_conn_open(api->conns,
-	    ci->connect_fd) : NULL;
+	if (ci == NULL) {
+		*socket_context = NULL;
+		return;
+	}
+	if (l->tls != NULL) {
+		/* Ours is a socket pair: who is at the far end, TLS said. */
+		api_tls_claim(l->tls, ci->connect_fd, &remote);
+		*socket_context = api_conn_open(api->conns, ci->connect_fd,
+		    &remote);
+	} else
+		*socket_context = api_conn_open(api->conns, ci->connect_fd,
+		    NULL);
+}
+
+/* One listener's daemon; a TLS one has no socket (api_tls.c feeds it). */
+static struct MHD_Daemon *
+start_one(struct api_lsn *l, int fd, int tls)
+{
+	unsigned int	flags = MHD_USE_INTERNAL_POLLING_THREAD |
+			    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+			    MHD_ALLOW_UPGRADE | MHD_USE_ITC |
+			    MHD_USE_ERROR_LOG;
+
+	struct MHD_OptionItem lo[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, (intptr_t)fd, NULL },
+		{ MHD_OPTION_END, 0, NULL }
+	};
+
+	if (tls)
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_ARRAY, tls ? lo + 1 : lo,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
+	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+	    /* Ours are the limits (api_conns.c); MHD's only has room. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(DM_API_MAX_LIMIT +
+	    DM_API_CONN_SLACK),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)DM_API_CONN_MEMORY,
+	    MHD_OPTION_END);
 }
 
 struct api *
-api_start(struct dispatcher *disp, int listen_fd,
+api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
     const struct api_limits *lim, struct dm_err *err)
 {
 	struct api	*api;
+	size_t		 i;
+	int		 tls;
 
 	api = xcalloc(1, sizeof(*api));
 	api->disp = disp;
 	atomic_init(&api->unanswered, 0);
 	api->conns = api_conns_new(lim->max_connections,
 	    lim->max_connections_per_peer, lim->idle_timeout_s);
-	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_ALLOW_UPGRADE |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, on_request, api,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
-	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
-	    /* Ours are the limits (api_conns.c); MHD's only has room. */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(DM_API_MAX_LIMIT +
-	    DM_API_CONN_SLACK),
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)DM_API_CONN_MEMORY,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_END);
-	if (api->mhd == NULL) {
-		dm_err_set(err, DM_EINTERNAL, "cannot start the HTTP server");
-		api_conns_free(api->conns);
-		free(api);
-		return NULL;
+	for (i = 0; i < n && i < DM_MAX_LISTEN; i++) {
+		tls = ls[i].cert_pem != NULL;
+		api->lsn[i].api = api;
+		api->lsn[i].mhd = start_one(&api->lsn[i], ls[i].fd, tls);
+		if (api->lsn[i].mhd == NULL) {
+			dm_err_set(err, DM_EINTERNAL, "cannot start the HTTP "
+			    "server");
+			close(ls[i].fd);
+			api_stop(api);
+			return NULL;
+		}
+		api->nlsn++;
+		if (tls && (api->lsn[i].tls = api_tls_start(ls[i].fd,
+		    &ls[i], api->lsn[i].mhd, err)) == NULL) {
+			api_stop(api);
+			return NULL;
+		}
 	}
 	return api;
 }
@@ -548,10 +603,17 @@ void
 api_quiesce(struct api *api)
 {
 	MHD_socket	fd;
+	size_t		i;
 
-	fd = MHD_quiesce_daemon(api->mhd);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	for (i = 0; i < api->nlsn; i++) {
+		if (api->lsn[i].tls != NULL) {
+			api_tls_quiesce(api->lsn[i].tls);
+			continue;
+		}
+		fd = MHD_quiesce_daemon(api->lsn[i].mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 }
 
 unsigned int
@@ -563,10 +625,16 @@ api_unanswered(const struct api *api)
 void
 api_stop(struct api *api)
 {
+	size_t	i;
+
 	if (api == NULL)
 		return;
 	api_conns_stop(api->conns);
-	MHD_stop_daemon(api->mhd);
+	/* TLS first: its pumps end, so MHD sees those connections close. */
+	for (i = 0; i < api->nlsn; i++)
+		api_tls_stop(api->lsn[i].tls);
+	for (i = 0; i < api->nlsn; i++)
+		MHD_stop_daemon(api->lsn[i].mhd);
 	api_conns_free(api->conns);
 	free(api);
 }

@@ -17,12 +17,23 @@ struct api_limits {
 };
 
 /*
- * Serve the Docker API on listen_fd (a listening AF_UNIX socket; the
- * server takes it).  disp is borrowed and must outlive the server.
- * Returns owned (api_stop()) or NULL with err.
+ * One listening socket (the server takes fd).  With cert_pem set it
+ * speaks TLS (PEM text, borrowed until api_start returns) and every
+ * client must present a certificate signed by ca_pem.
  */
-struct api	*api_start(struct dispatcher *, int listen_fd,
-		    const struct api_limits *, struct dm_err *);
+struct api_listener {
+	int		 fd;
+	const char	*cert_pem;
+	const char	*key_pem;
+	const char	*ca_pem;
+};
+
+/*
+ * Serve the Docker API on n listeners.  disp is borrowed and must outlive
+ * the server.  Returns owned (api_stop()) or NULL with err.
+ */
+struct api	*api_start(struct dispatcher *, const struct api_listener *,
+		    size_t n, const struct api_limits *, struct dm_err *);
 /* New limits after a reload; open connections are kept. */
 void		 api_set_limits(struct api *, const struct api_limits *);
 /* Stop accepting; requests in progress go on. */
@@ -39,6 +50,11 @@ void		 api_stop(struct api *);
  */
 int		 api_listen_unix(const char *path, mode_t mode,
 		    const char *group, struct dm_err *);
+/*
+ * A listening TCP socket on host:port (a name or an address; IPv6
+ * without brackets).  The fd, or -1 with err.
+ */
+int		 api_listen_tcp(const char *host, int port, struct dm_err *);
 /* The socket systemd passed (LISTEN_PID/LISTEN_FDS), or -1 when none. */
 int		 api_listen_inherited(void);
 

@@ -15,8 +15,11 @@
 
 #include <sys/socket.h>
 
+#include <netdb.h>
+
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,9 +30,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* One uid's connections. */
+/* One peer's connections: a uid, or a remote address over TCP. */
 struct peer_count {
-	uid_t		uid;
+	char		key[64];
 	int		n;
 	long long	logged_ms;	/* last refusal logged */
 };
@@ -51,6 +54,29 @@ struct api_conns {
 	pthread_t		 reaper;
 };
 
+/*
+ * Who counts against max_connections_per_peer: "uid N" on a Unix socket,
+ * "ip A" over TCP (the uid is not known there).
+ */
+static void
+peer_key(int fd, const struct disp_peer *p, char *key, size_t len)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	char			host[64];
+
+	if (p->known) {
+		snprintf(key, len, "uid %ld", (long)p->uid);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL,
+	    0, NI_NUMERICHOST) == 0)
+		snprintf(key, len, "ip %.60s", host);
+	else
+		snprintf(key, len, "unknown");
+}
+
 /* Read the peer's credentials off fd; known stays 0 when not Unix. */
 static void
 read_peer(int fd, struct disp_peer *p)
@@ -59,8 +85,14 @@ read_peer(int fd, struct disp_peer *p)
 	socklen_t	len = sizeof(uc);
 	gid_t		groups[DISP_MAX_GROUPS];
 	socklen_t	glen = sizeof(groups);
+	struct sockaddr_storage ss;
+	socklen_t	sl = sizeof(ss);
 
 	memset(p, 0, sizeof(*p));
+	/* Over TCP the kernel's answer would be nobody's. */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    ss.ss_family != AF_UNIX)
+		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
 	    len != sizeof(uc))
 		return;
@@ -79,21 +111,22 @@ read_peer(int fd, struct disp_peer *p)
 #endif
 }
 
-/* Under lock.  The uid's counter, made when absent. */
+/* Under lock.  The peer's counter, made when absent. */
 static struct peer_count *
-peer_count(struct api_conns *cs, uid_t uid)
+peer_count(struct api_conns *cs, const char *key)
 {
 	size_t	i;
 
 	for (i = 0; i < cs->npeers; i++)
-		if (cs->peers[i].uid == uid)
+		if (strcmp(cs->peers[i].key, key) == 0)
 			return &cs->peers[i];
 	if (cs->npeers == cs->peers_cap) {
 		cs->peers_cap = cs->peers_cap == 0 ? 8 : cs->peers_cap * 2;
 		cs->peers = xrealloc(cs->peers, cs->peers_cap *
 		    sizeof(*cs->peers));
 	}
-	cs->peers[cs->npeers].uid = uid;
+	snprintf(cs->peers[cs->npeers].key, sizeof(cs->peers[0].key), "%s",
+	    key);
 	cs->peers[cs->npeers].n = 0;
 	cs->peers[cs->npeers].logged_ms = 0;
 	return &cs->peers[cs->npeers++];
@@ -115,8 +148,8 @@ reaper_main(void *arg)
 			    c->reaped)
 				continue;
 			c->reaped = 1;
-			log_info("msg=\"idle connection closed\" uid=%ld "
-			    "pid=%ld idle_timeout_s=%d", (long)c->peer.uid,
+			log_info("msg=\"idle connection closed\" peer=%s "
+			    "pid=%ld idle_timeout_s=%d", log_q(c->key),
 			    (long)c->peer.pid, cs->idle_ms / 1000);
 			(void)shutdown(c->fd, SHUT_RDWR);
 		}
@@ -201,29 +234,37 @@ log_refusal(struct api_conns *cs, struct api_conn *c, struct peer_count *pc,
 	*last = now;
 	if (whole)
 		log_warnx("msg=\"connection refused: max_connections "
-		    "reached\" max_connections=%d uid=%ld pid=%ld", cs->max,
-		    (long)c->peer.uid, (long)c->peer.pid);
+		    "reached\" max_connections=%d peer=%s pid=%ld", cs->max,
+		    log_q(c->key), (long)c->peer.pid);
 	else
 		log_warnx("msg=\"connection refused: "
 		    "max_connections_per_peer reached\" "
-		    "max_connections_per_peer=%d uid=%ld pid=%ld",
-		    cs->per_peer, (long)c->peer.uid, (long)c->peer.pid);
+		    "max_connections_per_peer=%d peer=%s pid=%ld",
+		    cs->per_peer, log_q(c->key), (long)c->peer.pid);
 }
 
 struct api_conn *
-api_conn_open(struct api_conns *cs, int fd)
+api_conn_open(struct api_conns *cs, int fd, const struct api_remote *remote)
 {
 	struct api_conn		*c = xcalloc(1, sizeof(*c));
 	struct peer_count	*pc;
 
 	c->fd = fd;
-	read_peer(fd, &c->peer);
+	if (remote != NULL) {
+		/* fd is our own socket pair: its credentials are ours. */
+		snprintf(c->peer.subject, sizeof(c->peer.subject), "%s",
+		    remote->subject);
+		snprintf(c->key, sizeof(c->key), "ip %.60s", remote->addr);
+	} else {
+		read_peer(fd, &c->peer);
+		peer_key(fd, &c->peer, c->key, sizeof(c->key));
+	}
 	pthread_mutex_lock(&cs->lock);
 	c->next = cs->head;
 	if (cs->head != NULL)
 		cs->head->prev = c;
 	cs->head = c;
-	pc = peer_count(cs, c->peer.uid);
+	pc = peer_count(cs, c->key);
 	if (cs->total >= cs->max || pc->n >= cs->per_peer) {
 		/* A clean close: the client sees the connection end. */
 		log_refusal(cs, c, pc, cs->total >= cs->max);
@@ -254,7 +295,7 @@ api_conn_closed(struct api_conns *cs, struct api_conn *c)
 		c->next->prev = c->prev;
 	if (c->counted) {
 		cs->total--;
-		peer_count(cs, c->peer.uid)->n--;
+		peer_count(cs, c->key)->n--;
 	}
 	pthread_mutex_unlock(&cs->lock);
 	free(c);

@@ -6,10 +6,17 @@
 
 struct api_conns;	/* opaque: every open client connection */
 
+/* A client that came over TCP+TLS (api_tls.c): who it said it is. */
+struct api_remote {
+	char	subject[256];	/* its certificate's subject */
+	char	addr[64];	/* its address */
+};
+
 /* One client connection, from MHD's connect notice to its close. */
 struct api_conn {
 	struct disp_peer	 peer;
 	int			 fd;		/* borrowed: MHD's */
+	char			 key[64];	/* "uid N" or "ip A": per-peer limit */
 	long long		 deadline_ms;	/* monotonic; 0: none */
 	int			 upgraded;	/* a raw relay: never idle */
 	int			 counted;	/* within the limits */
@@ -30,11 +37,14 @@ void		 api_conns_stop(struct api_conns *);
 void		 api_conns_free(struct api_conns *);
 
 /*
- * A connection MHD accepted on fd: its peer read, counted, waiting for a
- * head.  Over a limit it is shut down at once (logged once per peer per
- * minute).  Owned by the registry until api_conn_closed().
+ * A connection MHD accepted on fd: its peer read (SO_PEERCRED; for a TLS
+ * client, remote: its subject and address, never fd's credentials),
+ * counted, waiting for a head.  Over a limit it is shut down at once
+ * (logged once per peer per minute).  Owned by the registry until
+ * api_conn_closed().
  */
-struct api_conn	*api_conn_open(struct api_conns *, int fd);
+struct api_conn	*api_conn_open(struct api_conns *, int fd,
+		    const struct api_remote *);
 void		 api_conn_closed(struct api_conns *, struct api_conn *);
 /* Waiting for a request head (connected, or a reply finished). */
 void		 api_conn_waiting(struct api_conns *, struct api_conn *);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -151,5 +152,41 @@ api_listen_inherited(void)
 	unsetenv("LISTEN_FDNAMES");
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
+	return fd;
+}
+
+int
+api_listen_tcp(const char *host, int port, struct dm_err *err)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 svc[16];
+	int		 fd = -1, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(svc, sizeof(svc), "%d", port);
+	if ((rc = getaddrinfo(host, svc, &hints, &res)) != 0) {
+		dm_err_set(err, DM_EINTERNAL, "listen tcp://%s:%d: %s", host,
+		    port, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, DM_LISTEN_BACKLOG) == 0)
+			break;
+		dm_err_set(err, DM_EINTERNAL, "listen tcp://%s:%d: %s", host,
+		    port, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
 	return fd;
 }

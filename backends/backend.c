@@ -11,12 +11,14 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "backend_int.h"
 #include "lib/limits.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 int	backend_cancel_fd = -1;
@@ -112,17 +114,106 @@ pool_drain(struct backend *b)
 	}
 }
 
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
 struct backend *
-backend_new(const char *name, const char *socket_path)
+backend_new(const char *name, const struct backend_addr *a)
 {
 	struct backend	*b;
+	struct dm_err	 err;
+	int		 v6;
 
 	b = xcalloc(1, sizeof(*b));
 	atomic_init(&b->refs, 1);
 	b->name = xstrdup(name);
-	b->sock = xstrdup(socket_path);
+	b->transport = a->transport;
 	pthread_mutex_init(&b->lock, NULL);
+	switch (a->transport) {
+	case BACKEND_UNIX:
+		b->sock = xstrdup(a->path);
+		b->where = xstrdup(a->path);
+		break;
+	case BACKEND_TCP:
+		v6 = strchr(a->host, ':') != NULL;
+		b->tls = a->tls;
+		b->base_url = xasprintf("%s://%s%s%s:%d", a->tls ? "https" :
+		    "http", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
+		b->where = xasprintf("tcp://%s%s%s:%d", v6 ? "[" : "", a->host,
+		    v6 ? "]" : "", a->port);
+		b->ca = dup_or_null(a->ca);
+		b->cert = dup_or_null(a->cert);
+		b->key = dup_or_null(a->key);
+		break;
+	case BACKEND_SSH:
+		b->where = xasprintf("ssh://%s%s%s%s%.0d", a->ssh_user != NULL ?
+		    a->ssh_user : "", a->ssh_user != NULL ? "@" : "", a->host,
+		    a->port > 0 ? ":" : "", a->port);
+		b->ssh = ssh_bridge_start(name, a, &err);
+		if (b->ssh == NULL) {
+			/* Down for good, saying why: nothing listens there. */
+			b->broken = xstrdup(err.msg);
+			b->sock = xstrdup("/dev/null/no-ssh-bridge");
+			log_warnx("msg=\"ssh backend cannot start\" backend=%s "
+			    "reason=%s", name, log_q(err.msg));
+		} else
+			b->sock = xstrdup(ssh_bridge_socket(b->ssh));
+		break;
+	}
 	return b;
+}
+
+struct backend *
+backend_new_unix(const char *name, const char *path)
+{
+	struct backend_addr	a = { .transport = BACKEND_UNIX,
+	    .path = path };
+
+	return backend_new(name, &a);
+}
+
+void
+backend_curl_target(const struct backend *b, CURL *e, char *url,
+    size_t urllen, const char *path)
+{
+	if (b->transport != BACKEND_TCP) {
+		snprintf(url, urllen, "http://localhost%s", path);
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, b->sock);
+		curl_easy_setopt(e, CURLOPT_URL, url);
+		return;
+	}
+	snprintf(url, urllen, "%s%s", b->base_url, path);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	if (!b->tls)
+		return;
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (b->ca != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, b->ca);
+	if (b->cert != NULL) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, b->cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, b->key);
+	}
+}
+
+void
+backend_unreachable(struct backend *b, struct dm_err *err, const char *why)
+{
+	char	said[256];
+
+	said[0] = '\0';
+	if (b->ssh != NULL)
+		ssh_bridge_error(b->ssh, said, sizeof(said));
+	else if (b->broken != NULL)
+		snprintf(said, sizeof(said), "%s", b->broken);
+	if (said[0] != '\0')
+		dm_err_set(err, DM_EBACKEND, "backend %s: %s (%s)", b->name,
+		    said, why);
+	else
+		dm_err_set(err, DM_EBACKEND, "backend %s: %s", b->name, why);
 }
 
 void
@@ -138,9 +229,16 @@ backend_release(struct backend *b)
 	if (b == NULL || atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
 	pool_drain(b);
+	ssh_bridge_stop(b->ssh);
 	pthread_mutex_destroy(&b->lock);
 	free(b->name);
 	free(b->sock);
+	free(b->where);
+	free(b->broken);
+	free(b->base_url);
+	free(b->ca);
+	free(b->cert);
+	free(b->key);
 	free(b);
 }
 
@@ -151,9 +249,29 @@ backend_name(const struct backend *b)
 }
 
 const char *
-backend_socket(const struct backend *b)
+backend_where(const struct backend *b)
 {
-	return b->sock;
+	return b->where;
+}
+
+int
+backend_is_remote(const struct backend *b)
+{
+	return b->transport != BACKEND_UNIX;
+}
+
+const char *
+backend_transport_name(const struct backend *b)
+{
+	switch (b->transport) {
+	case BACKEND_UNIX:
+		return "unix";
+	case BACKEND_TCP:
+		return b->tls ? "tcp+tls" : "tcp";
+	case BACKEND_SSH:
+		return "ssh";
+	}
+	return "unix";
 }
 
 /*

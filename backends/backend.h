@@ -38,16 +38,44 @@ struct backend_call {
 int		 backend_lib_init(int cancel_fd);
 void		 backend_lib_cleanup(void);
 
+/* How an engine is reached.  All borrowed; backend_new() copies. */
+enum backend_transport {
+	BACKEND_UNIX = 0,	/* path */
+	BACKEND_TCP,		/* host, port; tls */
+	BACKEND_SSH		/* ssh [user@]host[:port] docker system dial-stdio */
+};
+
+struct backend_addr {
+	enum backend_transport	 transport;
+	const char		*path;		/* unix */
+	const char		*host;		/* tcp, ssh */
+	int			 port;		/* tcp; ssh (0: its default) */
+	int			 tls;		/* tcp: TLS, the server verified */
+	const char		*ca;		/* tcp+tls: NULL: system CAs */
+	const char		*cert;		/* tcp+tls: client certificate */
+	const char		*key;
+	const char		*ssh_user;	/* NULL: ssh's default */
+	const char		*ssh_identity;	/* NULL: the agent's keys */
+	const char		*ssh_known_hosts; /* NULL: ssh's default */
+};
+
 /*
  * Owned: one reference, dropped with backend_release().  Copies name and
- * path.  Every exchange and hijacked connection holds a reference of its
- * own until it is freed, so a backend its owner dropped (a reload swapped
- * its view out) lives until the last request using it ends.
+ * the address.  An ssh backend starts its bridge (a private Unix socket
+ * whose connections are ssh processes); one whose bridge cannot start is
+ * a backend that never answers, its exchanges failing with the reason.
  */
-struct backend	*backend_new(const char *name, const char *socket_path);
+struct backend	*backend_new(const char *name, const struct backend_addr *);
+/* A Unix engine at path (autodetection, tests).  Owned, as above. */
+struct backend	*backend_new_unix(const char *name, const char *path);
 void		 backend_release(struct backend *);
 const char	*backend_name(const struct backend *);	/* borrowed */
-const char	*backend_socket(const struct backend *);	/* borrowed */
+/* Where it is, for messages: a path, tcp://host:port or ssh://...  */
+const char	*backend_where(const struct backend *);	/* borrowed */
+/* 1 for tcp and ssh: another host, slower to (re)connect. */
+int		 backend_is_remote(const struct backend *);
+/* "unix", "tcp+tls", "tcp" or "ssh". */
+const char	*backend_transport_name(const struct backend *);
 
 /*
  * Start an exchange: connects and sends the request head (and a buffered

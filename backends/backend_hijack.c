@@ -26,7 +26,8 @@
 
 struct backend_hijack {
 	struct backend	*b;		/* a reference */
-	int		 fd;
+	int		 fd;		/* owned, unless curl owns it */
+	CURL		*curl;		/* tcp: curl's connection (owns fd) */
 	int		 status;
 	int		 upgraded;
 	struct dm_hdrs	 hdrs;
@@ -92,6 +93,90 @@ write_all(int fd, const char *p, size_t len, long long deadline)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/*
+ * The engine side of a hijack is a plain socket (unix, an ssh bridge) or,
+ * for tcp, curl's connection made with CURLOPT_CONNECT_ONLY, which does
+ * TLS; these three are the only reads and writes on it.  hj_recv never
+ * blocks: >0 bytes, 0 EOF, -1 with errno (EAGAIN: nothing yet).
+ */
+static ssize_t
+hj_recv(struct backend_hijack *h, char *buf, size_t len)
+{
+	CURLcode	rc;
+	size_t		n = 0;
+
+	if (h->curl == NULL)
+		return recv(h->fd, buf, len, MSG_DONTWAIT);
+	rc = curl_easy_recv(h->curl, buf, len, &n);
+	if (rc == CURLE_AGAIN) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (rc != CURLE_OK) {
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static int
+hj_send_all(struct backend_hijack *h, const char *p, size_t len,
+    long long deadline)
+{
+	CURLcode	rc;
+	size_t		n;
+
+	if (h->curl == NULL)
+		return write_all(h->fd, p, len, deadline);
+	while (len > 0) {
+		n = 0;
+		rc = curl_easy_send(h->curl, p, len, &n);
+		if (rc == CURLE_AGAIN) {
+			if (wait_fd(h->fd, POLLOUT, deadline) != 1)
+				return -1;
+			continue;
+		}
+		if (rc != CURLE_OK) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* tcp: connect (and TLS) through curl, bounded like every connect. */
+static int
+dial_tcp(struct backend_hijack *h, struct dm_err *err)
+{
+	char		url[512];
+	curl_socket_t	sock = CURL_SOCKET_BAD;
+	CURLcode	rc;
+	char		ebuf[CURL_ERROR_SIZE];
+
+	h->curl = curl_easy_init();
+	if (h->curl == NULL)
+		abort();
+	ebuf[0] = '\0';
+	backend_curl_target(h->b, h->curl, url, sizeof(url), "/");
+	curl_easy_setopt(h->curl, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)DM_CONNECT_TIMEOUT_MS);
+	rc = curl_easy_perform(h->curl);
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(h->curl, CURLINFO_ACTIVESOCKET, &sock);
+	if (rc != CURLE_OK || sock == CURL_SOCKET_BAD) {
+		backend_unreachable(h->b, err, ebuf[0] != '\0' ? ebuf :
+		    curl_easy_strerror(rc));
+		return -1;
+	}
+	h->fd = (int)sock;
 	return 0;
 }
 
@@ -233,9 +318,12 @@ read_refusal(struct backend_hijack *h, char *have, size_t have_len,
 		if (cl == NULL && te != NULL && memmem(buf, len, "\r\n0\r\n",
 		    5) != NULL)
 			break;
-		if (wait_fd(h->fd, POLLIN, deadline) != 1)
-			break;
-		n = recv(h->fd, buf + len, want - len, 0);
+		n = hj_recv(h, buf + len, want - len);
+		if (n == -1 && errno == EAGAIN) {
+			if (wait_fd(h->fd, POLLIN, deadline) != 1)
+				break;
+			continue;
+		}
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -283,9 +371,15 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	h->b = b;
 	backend_hold(b);
 	dm_hdrs_init(&h->hdrs);
-	h->fd = dial(b->name, b->sock, err);
-	if (h->fd == -1)
+	h->fd = -1;
+	if (b->transport == BACKEND_TCP) {
+		if (dial_tcp(h, err) == -1)
+			goto fail;
+	} else if ((h->fd = dial(b->name, b->sock, err)) == -1) {
+		if (b->ssh != NULL || b->broken != NULL)
+			backend_unreachable(b, err, err->msg);
 		goto fail;
+	}
 	/* Sending, then the head: both bounded, both see shutdown. */
 	deadline = dm_mono_ms() + DM_HIJACK_HEAD_TIMEOUT_MS;
 	buf = xmalloc(DM_MAX_HEADER + 1);
@@ -307,8 +401,8 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	if (w < 0 || (size_t)w >= DM_MAX_HEADER - len)
 		goto toolong;
 	len += (size_t)w;
-	if (write_all(h->fd, buf, len, deadline) == -1 ||
-	    (call->body_len > 0 && write_all(h->fd, call->body,
+	if (hj_send_all(h, buf, len, deadline) == -1 ||
+	    (call->body_len > 0 && hj_send_all(h, call->body,
 	    call->body_len, deadline) == -1)) {
 		dm_err_set(err, DM_EBACKEND, "backend %s: send: %s", b->name,
 		    strerror(errno));
@@ -318,14 +412,17 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	/* Read the answer's head; what follows it is stream or body. */
 	len = 0;
 	for (;;) {
-		w = wait_fd(h->fd, POLLIN, deadline);
-		if (w != 1) {
-			dm_err_set(err, DM_EBACKEND, "backend %s: %s", b->name,
-			    w == 0 ? "no answer in time" :
-			    "dockmuxd is stopping");
-			goto fail;
+		n = hj_recv(h, buf + len, DM_MAX_HEADER - len);
+		if (n == -1 && errno == EAGAIN) {
+			w = wait_fd(h->fd, POLLIN, deadline);
+			if (w != 1) {
+				dm_err_set(err, DM_EBACKEND, "backend %s: %s",
+				    b->name, w == 0 ? "no answer in time" :
+				    "dockmuxd is stopping");
+				goto fail;
+			}
+			continue;
 		}
-		n = recv(h->fd, buf + len, DM_MAX_HEADER - len, 0);
 		if (n <= 0) {
 			dm_err_set(err, DM_EBACKEND, "backend %s: closed "
 			    "before answering", b->name);
@@ -411,7 +508,7 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 	if (h->early_len > 0 &&
 	    write_all(client_fd, h->early, h->early_len, 0) == -1)
 		goto out;
-	if (extra_len > 0 && write_all(h->fd, extra, extra_len, 0) == -1)
+	if (extra_len > 0 && hj_send_all(h, extra, extra_len, 0) == -1)
 		goto out;
 	for (;;) {
 		pfd[0].fd = h->fd;
@@ -428,10 +525,11 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 		}
 		if (pfd[2].revents)
 			goto out;
-		if (pfd[0].revents) {
-			n = recv(h->fd, buf, DM_STREAM_CHUNK, MSG_DONTWAIT);
+		/* Drained until EAGAIN: TLS may hold bytes poll cannot see. */
+		while (pfd[0].revents) {
+			n = hj_recv(h, buf, DM_STREAM_CHUNK);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				continue;
+				break;
 			if (n <= 0) {
 				shutdown(client_fd, SHUT_WR);
 				rc = n == 0 ? 0 : -1;
@@ -439,6 +537,8 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 			}
 			if (write_all(client_fd, buf, (size_t)n, 0) == -1)
 				goto out;
+			if (h->curl == NULL)
+				break;
 		}
 		if (client_open && pfd[1].revents) {
 			n = recv(client_fd, buf, DM_STREAM_CHUNK, MSG_DONTWAIT);
@@ -450,7 +550,7 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 				client_open = 0;
 				continue;
 			}
-			if (write_all(h->fd, buf, (size_t)n, 0) == -1)
+			if (hj_send_all(h, buf, (size_t)n, 0) == -1)
 				goto out;
 		}
 	}
@@ -466,7 +566,9 @@ backend_hijack_free(struct backend_hijack *h)
 {
 	if (h == NULL)
 		return;
-	if (h->fd != -1)
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);	/* closes fd */
+	else if (h->fd != -1)
 		close(h->fd);
 	backend_release(h->b);
 	dm_hdrs_clear(&h->hdrs);

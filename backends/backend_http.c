@@ -25,7 +25,7 @@ struct backend_xfer {
 	struct backend		*b;		/* a reference */
 	struct pool_ent		*pe;
 	struct curl_slist	*slist;
-	char			 url[DM_MAX_PATH + 32];
+	char			 url[DM_MAX_PATH + 320];
 	char			 errbuf[CURL_ERROR_SIZE];
 
 	/* streamed request body: the piece being sent */
@@ -304,12 +304,16 @@ xfer_fail(struct backend_xfer *x, struct dm_err *err, const char *what)
 		dm_err_set(err, DM_EBACKEND, "backend %s: %s", x->b->name,
 		    x->head_err);
 	/* curl speaks of "localhost port 80"; the user knows a socket. */
-	else if (x->result == CURLE_COULDNT_CONNECT)
+	else if (x->result == CURLE_COULDNT_CONNECT &&
+	    x->b->transport == BACKEND_UNIX)
 		dm_err_set(err, DM_EBACKEND, "backend %s: cannot connect to %s",
 		    x->b->name, x->b->sock);
-	else
-		dm_err_set(err, DM_EBACKEND, "backend %s: %s: %s", x->b->name,
-		    what, why);
+	else {
+		char	msg[DM_ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s: %.200s", what, why);
+		backend_unreachable(x->b, err, msg);
+	}
 }
 
 /* The request head's size as sent: it must fit DM_MAX_HEADER. */
@@ -353,9 +357,7 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 	x->buf = x->pe->buf;
 	e = x->pe->easy;
 	curl_easy_reset(e);
-	snprintf(x->url, sizeof(x->url), "http://localhost%s", call->path);
-	curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, b->sock);
-	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	backend_curl_target(b, e, x->url, sizeof(x->url), call->path);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -645,7 +647,7 @@ backend_socket_answers(const char *sock)
 	size_t			 len;
 	int			 status = 0, ok;
 
-	b = backend_new("probe", sock);
+	b = backend_new_unix("probe", sock);
 	memset(&bc, 0, sizeof(bc));
 	bc.method = "GET";
 	bc.path = "/_ping";

@@ -117,21 +117,22 @@ cmd_check_config(struct cli *cli, int argc, char **argv)
 }
 
 /*
- * GET /_dockmux/backends: a JSON array of {name, endpoint, primary, os,
- * arch, state, api_version, failures, error, routes...}; printed as an
+ * GET /_dockmux/backends: a JSON array of {name, endpoint, transport,
+ * primary, os, arch, state, api_version, failures, error, routes...};
+ * printed as an
  * aligned table, or as JSON with --json.  Backend errors follow the
  * table, one line each.
  */
 static int
 cmd_backends(struct cli *cli, int argc, char **argv)
 {
-	static const char *const cols[] = { "NAME", "ENDPOINT", "OS", "ARCH",
-	    "STATE", "API", "ROUTES" };
-	static const char *const keys[] = { "name", "endpoint", "os", "arch",
-	    "state", "api_version", "routes" };
+	static const char *const cols[] = { "NAME", "ENDPOINT", "TRANSPORT",
+	    "OS", "ARCH", "STATE", "API", "ROUTES" };
+	static const char *const keys[] = { "name", "endpoint", "transport",
+	    "os", "arch", "state", "api_version", "routes" };
 	struct json_object	*list, *be;
 	struct cli_table	 t;
-	const char		*row[7];
+	const char		*row[8];
 	size_t			 i, j, n;
 	int			 as_json = 0;
 

@@ -36,7 +36,8 @@ enum cfg_kind {
 	CFG_STRV,		/* array of strings */
 	CFG_OBJECT,
 	CFG_OBJECTS,		/* array of objects (backends) */
-	CFG_INT
+	CFG_INT,
+	CFG_ANY			/* the parser checks the type itself */
 };
 
 static const char *const kind_names[] = {
@@ -46,6 +47,7 @@ static const char *const kind_names[] = {
 	[CFG_OBJECT] = "object",
 	[CFG_OBJECTS] = "array of objects",
 	[CFG_INT] = "integer",
+	[CFG_ANY] = "value",
 };
 
 /* Errors found so far, joined with "; " into the caller's buffer. */
@@ -83,9 +85,10 @@ struct cfg_key {
 	size_t		 off2;
 };
 
-static cfg_parse_fn parse_unix_url, parse_mode, parse_string, parse_bool,
+static cfg_parse_fn parse_mode, parse_string, parse_bool,
     parse_strv, parse_object, parse_name, parse_backends, parse_count,
-    parse_seconds, parse_access;
+    parse_seconds, parse_access, parse_listen, parse_top_tls, parse_endpoint,
+    parse_backend_tls, parse_ssh;
 static char	*default_listen(void);
 static char	*default_store(void);
 
@@ -95,9 +98,12 @@ static char	*default_store(void);
 #define BE_OFF(m)	offsetof(struct cfg_backend, m)
 
 static const struct cfg_key top_keys[] = {
-	{ .name = "listen", .kind = CFG_STRING, .dflt_fn = default_listen,
-	  .parse = parse_unix_url, .off = CFG_OFF(listen),
-	  .off2 = CFG_OFF(socket_path) },
+	{ .name = "listen", .kind = CFG_ANY, .dflt_fn = default_listen,
+	  .parse = parse_listen },
+	{ .name = "allow_plain_tcp", .kind = CFG_BOOL, .dflt = "false",
+	  .parse = parse_bool, .off = CFG_OFF(allow_plain_tcp) },
+	/* After listen: whether a tcp listener has TLS is checked here. */
+	{ .name = "tls", .kind = CFG_ANY, .parse = parse_top_tls },
 	{ .name = "socket_mode", .kind = CFG_STRING, .dflt = "\"0660\"",
 	  .parse = parse_mode, .off = CFG_OFF(socket_mode) },
 	{ .name = "socket_group", .kind = CFG_STRING,
@@ -130,8 +136,10 @@ static const struct cfg_key backend_keys[] = {
 	{ .name = "name", .kind = CFG_STRING, .required = 1,
 	  .parse = parse_name, .off = BE_OFF(name) },
 	{ .name = "endpoint", .kind = CFG_STRING, .required = 1,
-	  .parse = parse_unix_url, .off = BE_OFF(endpoint),
-	  .off2 = BE_OFF(socket_path) },
+	  .parse = parse_endpoint },
+	/* After endpoint: both are checked against the transport. */
+	{ .name = "tls", .kind = CFG_ANY, .parse = parse_backend_tls },
+	{ .name = "ssh", .kind = CFG_OBJECT, .parse = parse_ssh },
 	{ .name = "os", .kind = CFG_STRING,
 	  .parse = parse_string, .off = BE_OFF(os) },
 	{ .name = "arch", .kind = CFG_STRING,
@@ -282,6 +290,8 @@ kind_matches(enum cfg_kind kind, struct json_object *v)
 		return json_object_is_type(v, json_type_array);
 	case CFG_INT:
 		return json_object_is_type(v, json_type_int);
+	case CFG_ANY:
+		return 1;
 	case CFG_STRV:
 		if (!json_object_is_type(v, json_type_array))
 			return 0;
@@ -297,34 +307,232 @@ kind_matches(enum cfg_kind kind, struct json_object *v)
 }
 
 /*
- * Only "unix:///absolute/path" is accepted: dockmux listens on and talks
- * to engines over unix sockets only, and sun_path bounds the length.
+ * "listen": one URL or a list of them, unix:// or tcp://.  The first is
+ * cfg->listen; the first unix one is cfg->socket_path.
  */
 static int
-parse_unix_url(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+parse_listen(struct cfg_parse *p, const struct cfg_key *k, const char *path,
     struct json_object *v, void *base)
 {
-	const char	*s = json_object_get_string(v);
-	const char	*sock;
+	struct cfg		*cfg = base;
+	struct cfg_listen	*l;
+	struct json_object	*e;
+	char			 why[160], at[64];
+	size_t			 i, n;
+	int			 rc = 0;
 
-	if (strncmp(s, "unix://", 7) != 0) {
-		cfg_err(p, "%s: \"%s\" is not supported: only unix:///absolute/"
-		    "path endpoints are", path, s);
+	(void)k;
+	if (json_object_is_type(v, json_type_string))
+		n = 1;
+	else if (kind_matches(CFG_STRV, v) && json_object_array_length(v) > 0)
+		n = json_object_array_length(v);
+	else {
+		cfg_err(p, "%s: expected a string or a non-empty array of "
+		    "strings", path);
 		return -1;
 	}
-	sock = s + 7;
-	if (sock[0] != '/') {
-		cfg_err(p, "%s: \"%s\": the socket path must be absolute "
-		    "(unix:///path)", path, s);
+	if (n > DM_MAX_LISTEN) {
+		cfg_err(p, "%s: %zu listeners, at most %d are supported", path,
+		    n, DM_MAX_LISTEN);
 		return -1;
 	}
-	if (strlen(sock) >= DM_SUN_PATH_MAX) {
-		cfg_err(p, "%s: \"%s\": socket path longer than %zu bytes",
-		    path, s, DM_SUN_PATH_MAX - 1);
+	for (i = 0; i < n; i++) {
+		e = json_object_is_type(v, json_type_string) ? v :
+		    json_object_array_get_idx(v, i);
+		if (json_object_is_type(v, json_type_string))
+			snprintf(at, sizeof(at), "%s", path);
+		else
+			snprintf(at, sizeof(at), "%s[%zu]", path, i);
+		l = &cfg->listens[cfg->nlisten];
+		if (cfg_endpoint_parse(json_object_get_string(e), 0, &l->ep,
+		    why, sizeof(why)) == -1) {
+			cfg_err(p, "%s: \"%s\": %s", at,
+			    json_object_get_string(e), why);
+			cfg_endpoint_clear(&l->ep);
+			rc = -1;
+			continue;
+		}
+		l->url = xstrdup(json_object_get_string(e));
+		cfg->nlisten++;
+		if (cfg->listen == NULL)
+			cfg->listen = xstrdup(l->url);
+		if (cfg->socket_path == NULL && l->ep.transport == CFG_UNIX)
+			cfg->socket_path = xstrdup(l->ep.path);
+	}
+	return rc;
+}
+
+/*
+ * An object whose members are among names, each an absolute path, stored
+ * (owned) at the matching dst.  0, or -1 after reporting every problem.
+ */
+static int
+path_members(struct cfg_parse *p, const char *path, struct json_object *v,
+    const char *const *names, char **const *dst, size_t n)
+{
+	struct json_object	*f;
+	size_t			 i;
+	int			 rc = 0;
+
+	json_object_object_foreach(v, key, val) {
+		for (i = 0; i < n; i++)
+			if (strcmp(key, names[i]) == 0)
+				break;
+		if (i == n) {
+			cfg_err(p, "%s: unknown key \"%s\"", path, key);
+			rc = -1;
+		} else if (!json_object_is_type(val, json_type_string) ||
+		    json_object_get_string(val)[0] != '/') {
+			cfg_err(p, "%s.%s: expected an absolute path", path,
+			    key);
+			rc = -1;
+		}
+	}
+	for (i = 0; rc == 0 && i < n; i++)
+		if (json_object_object_get_ex(v, names[i], &f))
+			*dst[i] = xstrdup(json_object_get_string(f));
+	return rc;
+}
+
+/*
+ * TLS files: an object {"ca", "cert", "key"} (each a path), or a
+ * directory holding ca.pem, cert.pem and key.pem (the docker CLI's
+ * DOCKER_CERT_PATH layout).  need_all: every one of them is required.
+ */
+static int
+parse_tls_files(struct cfg_parse *p, const char *path, struct json_object *v,
+    int need_all, struct cfg_tls *t)
+{
+	static const char *const names[] = { "ca", "cert", "key" };
+	char			**dst[3] = { &t->ca, &t->cert, &t->key };
+	const char		*dir;
+	size_t			 i;
+	int			 rc = 0;
+
+	if (json_object_is_type(v, json_type_string)) {
+		dir = json_object_get_string(v);
+		if (dir[0] != '/') {
+			cfg_err(p, "%s: \"%s\": the certificate directory "
+			    "must be an absolute path", path, dir);
+			return -1;
+		}
+		for (i = 0; i < 3; i++)
+			*dst[i] = xasprintf("%s/%s.pem", dir, names[i]);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_object)) {
+		cfg_err(p, "%s: expected an object {\"ca\", \"cert\", "
+		    "\"key\"} or a directory", path);
 		return -1;
 	}
-	*(char **)((char *)base + k->off) = xstrdup(s);
-	*(char **)((char *)base + k->off2) = xstrdup(sock);
+	if (path_members(p, path, v, names, dst, 3) == -1)
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (*dst[i] == NULL && need_all) {
+			cfg_err(p, "%s.%s: required", path, names[i]);
+			rc = -1;
+		}
+	if ((t->cert == NULL) != (t->key == NULL)) {
+		cfg_err(p, "%s: \"cert\" and \"key\" go together", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* The top-level "tls": the tcp listeners' certificate and client CA. */
+static int
+parse_top_tls(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	struct cfg	*cfg = base;
+
+	(void)k;
+	cfg->tls_set = 1;
+	return parse_tls_files(p, path, v, 1, &cfg->tls);
+}
+
+/* A backend's "endpoint": unix://, tcp:// or ssh://. */
+static int
+parse_endpoint(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	struct cfg_backend	*be = base;
+	const char		*s = json_object_get_string(v);
+	char			 why[160];
+
+	(void)k;
+	if (cfg_endpoint_parse(s, 1, &be->ep, why, sizeof(why)) == -1) {
+		cfg_err(p, "%s: \"%s\": %s", path, s, why);
+		cfg_endpoint_clear(&be->ep);
+		return -1;
+	}
+	be->endpoint = xstrdup(s);
+	if (be->ep.transport == CFG_UNIX)
+		be->socket_path = xstrdup(be->ep.path);
+	return 0;
+}
+
+/* A backend's "tls": files (object or directory), or false. */
+static int
+parse_backend_tls(struct cfg_parse *p, const struct cfg_key *k,
+    const char *path, struct json_object *v, void *base)
+{
+	struct cfg_backend	*be = base;
+
+	(void)k;
+	if (json_object_is_type(v, json_type_boolean)) {
+		if (json_object_get_boolean(v)) {
+			cfg_err(p, "%s: true is not a TLS setting: give the "
+			    "files (an object or a directory)", path);
+			return -1;
+		}
+		be->tls_mode = CFG_TLS_OFF;
+		return 0;
+	}
+	be->tls_mode = CFG_TLS_VERIFY;
+	return parse_tls_files(p, path, v, 0, &be->tls);
+}
+
+/* A backend's "ssh": {"identity", "known_hosts"}. */
+static int
+parse_ssh(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	static const char *const names[] = { "identity", "known_hosts" };
+	struct cfg_backend	*be = base;
+	char			**dst[2] = { &be->ssh_identity,
+				    &be->ssh_known_hosts };
+
+	(void)k;
+	return path_members(p, path, v, names, dst, 2);
+}
+
+/* What a backend's transport needs of its other keys. */
+static int
+check_transport(struct cfg_parse *p, const char *prefix,
+    struct json_object *elem, const struct cfg_backend *be)
+{
+	int	has_tls = json_object_object_get_ex(elem, "tls", NULL);
+	int	has_ssh = json_object_object_get_ex(elem, "ssh", NULL);
+
+	if (be->endpoint == NULL)
+		return 0;	/* already reported */
+	if (be->ep.transport == CFG_TCP && !has_tls) {
+		cfg_err(p, "%s.tls: required for a tcp:// endpoint: the "
+		    "certificates (an object or a directory), or false for "
+		    "plain TCP", prefix);
+		return -1;
+	}
+	if (be->ep.transport != CFG_TCP && has_tls) {
+		cfg_err(p, "%s.tls: only a tcp:// endpoint takes \"tls\"",
+		    prefix);
+		return -1;
+	}
+	if (be->ep.transport != CFG_SSH && has_ssh) {
+		cfg_err(p, "%s.ssh: only an ssh:// endpoint takes \"ssh\"",
+		    prefix);
+		return -1;
+	}
 	return 0;
 }
 
@@ -779,6 +987,8 @@ parse_backends(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 		if (parse_keys(p, backend_keys, NITEMS(backend_keys), prefix,
 		    elem, be) == -1)
 			rc = -1;
+		else if (check_transport(p, prefix, elem, be) == -1)
+			rc = -1;
 		if (be->name[0] == '\0')
 			continue;
 		for (j = 0; j + 1 < cfg->nbackends; j++) {
@@ -857,6 +1067,28 @@ out:
 	return root;
 }
 
+/*
+ * A tcp listener needs the top-level "tls" (client certificates checked
+ * against its CA), or loopback, or "allow_plain_tcp": true.
+ */
+static void
+check_listeners(struct cfg_parse *p, const struct cfg *cfg)
+{
+	const struct cfg_listen	*l;
+	size_t			 i;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		l = &cfg->listens[i];
+		if (l->ep.transport != CFG_TCP || cfg->tls_set ||
+		    cfg->allow_plain_tcp || cfg_host_is_loopback(l->ep.host))
+			continue;
+		cfg_err(p, "listen: \"%s\": plain TCP beyond loopback gives "
+		    "the host to anyone who can connect: set \"tls\" (with "
+		    "client certificates) or \"allow_plain_tcp\": true",
+		    l->url);
+	}
+}
+
 struct cfg *
 cfg_load_string(const char *text, char *errbuf, size_t errlen)
 {
@@ -877,6 +1109,7 @@ cfg_load_string(const char *text, char *errbuf, size_t errlen)
 	}
 	cfg = xcalloc(1, sizeof(*cfg));
 	parse_keys(&p, top_keys, NITEMS(top_keys), "", root, cfg);
+	check_listeners(&p, cfg);
 	if (cfg->unknown_os_backend != NULL) {
 		for (i = 0; i < cfg->nbackends; i++)
 			if (strcmp(cfg->backends[i].name,
@@ -970,6 +1203,14 @@ strv_free(char **strv)
 	free(strv);
 }
 
+static void
+tls_free(struct cfg_tls *t)
+{
+	free(t->ca);
+	free(t->cert);
+	free(t->key);
+}
+
 void
 cfg_free(struct cfg *cfg)
 {
@@ -982,6 +1223,10 @@ cfg_free(struct cfg *cfg)
 		be = &cfg->backends[i];
 		free(be->endpoint);
 		free(be->socket_path);
+		cfg_endpoint_clear(&be->ep);
+		tls_free(&be->tls);
+		free(be->ssh_identity);
+		free(be->ssh_known_hosts);
 		free(be->os);
 		free(be->arch);
 		strv_free(be->isolation);
@@ -990,6 +1235,11 @@ cfg_free(struct cfg *cfg)
 	}
 	free(cfg->listen);
 	free(cfg->socket_path);
+	for (i = 0; i < cfg->nlisten; i++) {
+		free(cfg->listens[i].url);
+		cfg_endpoint_clear(&cfg->listens[i].ep);
+	}
+	tls_free(&cfg->tls);
 	free(cfg->socket_group);
 	free(cfg->store);
 	strv_free(cfg->isolation_labels);

@@ -5,14 +5,33 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "config/cfg_net.h"
 #include "lib/limits.h"
 
 struct json_object;
 
+/* TLS files (PEM).  Owned; NULL: not given. */
+struct cfg_tls {
+	char	*ca;		/* verify the peer against this CA */
+	char	*cert;		/* our certificate */
+	char	*key;		/* its key */
+};
+
+enum cfg_tls_mode {
+	CFG_TLS_NONE = 0,	/* not a tcp:// endpoint */
+	CFG_TLS_VERIFY,		/* TLS, the server verified */
+	CFG_TLS_OFF		/* "tls": false: plain TCP */
+};
+
 struct cfg_backend {
 	char		 name[DM_MAX_NAME];
-	char		*endpoint;	/* "unix:///path" as written */
-	char		*socket_path;	/* the path part of endpoint */
+	char		*endpoint;	/* the URL as written */
+	char		*socket_path;	/* unix: the path part; else NULL */
+	struct cfg_endpoint ep;		/* endpoint's parts */
+	enum cfg_tls_mode tls_mode;	/* tcp:// only */
+	struct cfg_tls	 tls;		/* CFG_TLS_VERIFY */
+	char		*ssh_identity;	/* ssh: -i; NULL: the agent's keys */
+	char		*ssh_known_hosts; /* ssh: UserKnownHostsFile */
 	char		*os;		/* NULL: learn from GET /info */
 	char		*arch;		/* NULL: learn from GET /info */
 	char		**isolation;	/* NULL-terminated, may be empty */
@@ -49,9 +68,22 @@ struct cfg_access {
 	char		**bind_mounts;	/* NULL-terminated, owned; may be empty */
 };
 
+/* One listener of "listen". */
+struct cfg_listen {
+	char		*url;		/* as written; owned */
+	struct cfg_endpoint ep;		/* unix or tcp */
+};
+
 struct cfg {
-	char		*listen;	/* "unix:///path" */
-	char		*socket_path;	/* path part of listen */
+	char		*listen;	/* the first listener's URL */
+	char		*socket_path;	/* the first unix listener's path, or
+					 * NULL when every listener is tcp */
+	size_t		 nlisten;
+	struct cfg_listen listens[DM_MAX_LISTEN];
+	struct cfg_tls	 tls;		/* for tcp listeners */
+	int		 tls_set;	/* "tls" given at the top */
+	int		 allow_plain_tcp; /* tcp listeners without TLS beyond
+					   * loopback */
 	mode_t		 socket_mode;	/* default 0660 */
 	char		*socket_group;	/* NULL: leave the group alone */
 	char		*store;		/* path of the SQLite file */

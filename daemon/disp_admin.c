@@ -95,6 +95,8 @@ admin_backends(struct disp *d, struct disp_reply *r)
 		    json_object_new_string(d->b[i].cfg->name));
 		json_object_object_add(o, "endpoint",
 		    json_object_new_string(d->b[i].cfg->endpoint));
+		json_object_object_add(o, "transport", json_object_new_string(
+		    backend_transport_name(d->b[i].be)));
 		json_object_object_add(o, "primary",
 		    json_object_new_boolean(i == 0));
 		json_object_object_add(o, "os", json_object_new_string(h.os));

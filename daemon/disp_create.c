@@ -552,9 +552,9 @@ image_follow(struct disp *d, size_t to, const char *image,
 			return 0;
 		snprintf(msg, sizeof(msg), "No such image: %s on backend %s; "
 		    "backend %s has it (image_copy is off in dockmux.json): "
-		    "docker -H unix://%s save %s | docker -H unix://%s load",
+		    "docker -H %s save %s | docker -H %s load",
 		    image, d->b[to].cfg->name, d->b[holder].cfg->name,
-		    d->b[holder].cfg->socket_path, image, d->b[to].cfg->socket_path);
+		    d->b[holder].cfg->endpoint, image, d->b[to].cfg->endpoint);
 		disp_reply_error(r, DM_ENOTFOUND, msg);
 		return -1;
 	}

@@ -18,6 +18,64 @@
 
 /* A view over cfg's backends; health carried over from old by name and
  * socket.  One reference, the caller's. */
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
+/* The listeners and their TLS files: fixed until a restart. */
+static int
+same_listeners(const struct cfg *a, const struct cfg *b)
+{
+	size_t	i;
+
+	if (a->nlisten != b->nlisten || a->tls_set != b->tls_set ||
+	    !same_str(a->tls.cert, b->tls.cert) ||
+	    !same_str(a->tls.key, b->tls.key) ||
+	    !same_str(a->tls.ca, b->tls.ca))
+		return 0;
+	for (i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listens[i].url, b->listens[i].url) != 0)
+			return 0;
+	return 1;
+}
+
+/* The configured engine as backends/ takes it. */
+static struct backend *
+backend_from_cfg(const struct cfg_backend *cb)
+{
+	struct backend_addr	a;
+
+	memset(&a, 0, sizeof(a));
+	a.path = cb->ep.path;
+	a.host = cb->ep.host;
+	a.port = cb->ep.port;
+	switch (cb->ep.transport) {
+	case CFG_UNIX:
+		a.transport = BACKEND_UNIX;
+		break;
+	case CFG_TCP:
+		a.transport = BACKEND_TCP;
+		a.tls = cb->tls_mode == CFG_TLS_VERIFY;
+		a.ca = cb->tls.ca;
+		a.cert = cb->tls.cert;
+		a.key = cb->tls.key;
+		if (!a.tls)
+			log_warnx("msg=\"backend over plain TCP: anyone on the "
+			    "path can read and drive it\" backend=%s", cb->name);
+		break;
+	case CFG_SSH:
+		a.transport = BACKEND_SSH;
+		a.ssh_user = cb->ep.user;
+		a.ssh_identity = cb->ssh_identity;
+		a.ssh_known_hosts = cb->ssh_known_hosts;
+		break;
+	}
+	return backend_new(cb->name, &a);
+}
+
 static struct disp *
 view_new(struct dispatcher *root, const struct cfg *cfg, int owned,
     struct disp *old)
@@ -36,12 +94,11 @@ view_new(struct dispatcher *root, const struct cfg *cfg, int owned,
 	pthread_mutex_init(&d->lock, NULL);
 	for (i = 0; i < d->n; i++) {
 		d->b[i].cfg = &cfg->backends[i];
-		d->b[i].be = backend_new(cfg->backends[i].name,
-		    cfg->backends[i].socket_path);
+		d->b[i].be = backend_from_cfg(&cfg->backends[i]);
 		for (k = 0; old != NULL && k < old->n; k++) {
 			if (strcmp(old->b[k].cfg->name, cfg->backends[i].name)
-			    == 0 && strcmp(old->b[k].cfg->socket_path,
-			    cfg->backends[i].socket_path) == 0)
+			    == 0 && strcmp(old->b[k].cfg->endpoint,
+			    cfg->backends[i].endpoint) == 0)
 				disp_health_copy(old, k, &d->b[i].health);
 		}
 	}
@@ -124,8 +181,9 @@ disp_reload(struct dispatcher *root, struct cfg *cfg, size_t *orphans,
 		return -1;
 	}
 	old = disp_view_acquire(root);
-	if (strcmp(old->cfg->socket_path, cfg->socket_path) != 0)
-		log_warnx("msg=\"reload: listen changed; restart to apply\"");
+	if (!same_listeners(old->cfg, cfg))
+		log_warnx("msg=\"reload: listen or tls changed; restart to "
+		    "apply\"");
 	if (strcmp(old->cfg->store, cfg->store) != 0)
 		log_warnx("msg=\"reload: store changed; restart to apply\"");
 	if (old->cfg->socket_mode != cfg->socket_mode ||

@@ -264,9 +264,10 @@ answer_info(struct disp *d, const struct disp_req *req, struct disp_reply *r)
 	for (i = 0; i < d->n; i++) {
 		disp_health_copy(d, i, &h);
 		snprintf(line, sizeof(line),
-		    "io.dockmux.backend.%s=%s %s %s/%s api=%s",
+		    "io.dockmux.backend.%s=%s %s %s %s/%s api=%s",
 		    d->b[i].cfg->name, slots[i].o != NULL ? "up" : "down",
-		    d->b[i].cfg->endpoint, h.os, h.arch, h.api_version);
+		    d->b[i].cfg->endpoint, backend_transport_name(d->b[i].be),
+		    h.os, h.arch, h.api_version);
 		json_object_array_add(labels, json_object_new_string(line));
 		if (slots[i].o == NULL) {
 			/* slot errors already name the backend */

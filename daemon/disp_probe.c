@@ -37,7 +37,8 @@ static void
 probe_version(struct disp_backend *db, struct disp_health *h)
 {
 	struct backend_call	 call = { .method = "GET", .path = "/version",
-	    .timeout_ms = DM_PING_TIMEOUT_MS };
+	    .timeout_ms = backend_is_remote(db->be) ?
+	    DM_REMOTE_PING_TIMEOUT_MS : DM_PING_TIMEOUT_MS };
 	struct json_object	*o = NULL;
 	struct dm_err		 err;
 	char			*body = NULL;

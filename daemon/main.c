@@ -119,11 +119,6 @@ socket_dir_ready(const char *sock)
 }
 
 /*
- * SIGHUP: read the configuration again and swap it in.  A bad file, or
- * one dockmuxd cannot apply, leaves the running configuration alone.
- * libcurl's global state stays as main set it up: requests keep running.
- */
-/*
  * Each client connection and each engine connection is a descriptor:
  * the soft limit (often 1024) goes up to the hard one, as dockerd's unit
  * does with LimitNOFILE.  Too low a hard limit is said, not fatal.
@@ -147,6 +142,108 @@ raise_fd_limit(const struct cfg *cfg)
 		    (unsigned long long)rl.rlim_cur, cfg->max_connections);
 }
 
+/* A PEM file into memory (owned: free()), or exit 1 with one line. */
+static char *
+read_pem(const char *what, const char *path)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "dockmuxd: tls.%s: %s: %s\n", what, path,
+		    strerror(errno));
+		exit(1);
+	}
+	buf = xmalloc(DM_MAX_PEM + 1);
+	n = fread(buf, 1, DM_MAX_PEM, fp);
+	fclose(fp);
+	if (n == 0 || n == DM_MAX_PEM) {
+		fprintf(stderr, "dockmuxd: tls.%s: %s: %s\n", what, path,
+		    n == 0 ? "empty" : "too large for a PEM file");
+		exit(1);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The listeners dockmuxd serves: every one bound, or exit 1. */
+struct listeners {
+	struct api_listener	 l[DM_MAX_LISTEN];
+	size_t			 n;
+	int			 inherited;	/* l[0] came from systemd */
+	char			*pem[3];	/* owned: cert, key, ca */
+	char			*unix_paths[DM_MAX_LISTEN]; /* ours to unlink */
+};
+
+/* Unlink the socket files we bound; the PEM text goes. */
+static void
+close_listeners(struct listeners *ls)
+{
+	size_t	i;
+
+	for (i = 0; i < DM_MAX_LISTEN; i++)
+		if (ls->unix_paths[i] != NULL)
+			unlink(ls->unix_paths[i]);
+	for (i = 0; i < 3; i++) {
+		free(ls->pem[i]);
+		ls->pem[i] = NULL;
+	}
+}
+
+static void
+open_listeners(const struct cfg *cfg, struct listeners *ls)
+{
+	const struct cfg_listen	*cl;
+	struct dm_err		 err;
+	size_t			 i;
+	int			 fd, sd_used = 0;
+
+	memset(ls, 0, sizeof(*ls));
+	fd = api_listen_inherited();
+	if (fd != -1) {
+		ls->inherited = 1;
+		ls->l[ls->n++].fd = fd;
+	}
+	if (cfg->tls_set) {
+		ls->pem[0] = read_pem("cert", cfg->tls.cert);
+		ls->pem[1] = read_pem("key", cfg->tls.key);
+		ls->pem[2] = read_pem("ca", cfg->tls.ca);
+	}
+	for (i = 0; i < cfg->nlisten && ls->n < DM_MAX_LISTEN; i++) {
+		cl = &cfg->listens[i];
+		dm_err_clear(&err);
+		if (cl->ep.transport == CFG_UNIX) {
+			/* systemd's socket stands for the first unix one. */
+			if (ls->inherited && !sd_used) {
+				sd_used = 1;
+				continue;
+			}
+			socket_dir_ready(cl->ep.path);
+			fd = api_listen_unix(cl->ep.path, cfg->socket_mode,
+			    cfg->socket_group, &err);
+			if (fd != -1)
+				ls->unix_paths[ls->n] = cl->ep.path;
+		} else {
+			fd = api_listen_tcp(cl->ep.host, cl->ep.port, &err);
+			if (fd != -1 && cfg->tls_set) {
+				ls->l[ls->n].cert_pem = ls->pem[0];
+				ls->l[ls->n].key_pem = ls->pem[1];
+				ls->l[ls->n].ca_pem = ls->pem[2];
+			} else if (fd != -1)
+				log_warnx("msg=\"plain TCP listener: anyone who "
+				    "can connect owns the host\" listen=%s",
+				    log_q(cl->url));
+		}
+		if (fd == -1) {
+			fprintf(stderr, "dockmuxd: %s\n", err.msg);
+			close_listeners(ls);
+			exit(1);
+		}
+		ls->l[ls->n++].fd = fd;
+	}
+}
+
 static void
 limits_of(const struct cfg *cfg, struct api_limits *lim)
 {
@@ -155,6 +252,11 @@ limits_of(const struct cfg *cfg, struct api_limits *lim)
 	lim->idle_timeout_s = cfg->idle_timeout_s;
 }
 
+/*
+ * SIGHUP: read the configuration again and swap it in.  A bad file, or
+ * one dockmuxd cannot apply, leaves the running configuration alone.
+ * libcurl's global state stays as main set it up: requests keep running.
+ */
 static void
 reload(struct dispatcher *disp, struct api *api, const char *path,
     int explicit_path)
@@ -206,9 +308,11 @@ main(int argc, char *argv[])
 	struct dispatcher	*disp;
 	struct api		*api;
 	struct api_limits	 lim;
+	struct listeners	 ls;
 	struct dm_err		 err;
 	sigset_t		 sigs;
-	int			 ch, listen_fd, inherited, cancel[2], sig;
+	int			 ch, cancel[2], sig;
+	size_t			 i;
 	long long		 deadline;
 
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -279,36 +383,37 @@ main(int argc, char *argv[])
 		fatalx("msg=\"libcurl init failed\"");
 	cfg = load_config(config, explicit_config);
 
-	/* The socket first: a second daemon must not touch the store of
+	/* The sockets first: a second daemon must not touch the store of
 	 * the one already serving there. */
+	open_listeners(cfg, &ls);
 	dm_err_clear(&err);
-	listen_fd = api_listen_inherited();
-	inherited = listen_fd != -1;
-	if (!inherited) {
-		socket_dir_ready(cfg->socket_path);
-		listen_fd = api_listen_unix(cfg->socket_path, cfg->socket_mode,
-		    cfg->socket_group, &err);
-		if (listen_fd == -1) {
-			fprintf(stderr, "dockmuxd: %s\n", err.msg);
-			exit(1);
-		}
-	}
 	disp = disp_new(cfg, &err);
 	if (disp == NULL) {
-		if (!inherited)
-			unlink(cfg->socket_path);
+		close_listeners(&ls);
 		fatalx("msg=\"cannot start\" reason=%s", log_q(err.msg));
 	}
 	limits_of(cfg, &lim);
 	raise_fd_limit(cfg);
-	api = api_start(disp, listen_fd, &lim, &err);
-	if (api == NULL)
+	api = api_start(disp, ls.l, ls.n, &lim, &err);
+	/* The PEM text was for the start; the sockets are the server's. */
+	for (i = 0; i < 3; i++) {
+		free(ls.pem[i]);
+		ls.pem[i] = NULL;
+	}
+	if (api == NULL) {
+		close_listeners(&ls);
 		fatalx("msg=\"cannot serve\" reason=%s", log_q(err.msg));
+	}
 	if (disp_start(disp) == -1)
 		fatalx("msg=\"cannot start health probes\"");
-	log_info("msg=\"listening\" socket=%s backends=%zu primary=%s%s",
-	    log_q(inherited ? "(systemd)" : cfg->socket_path), cfg->nbackends,
-	    cfg->backends[0].name, inherited ? " activation=socket" : "");
+	for (i = 0; i < cfg->nlisten; i++)
+		log_info("msg=\"listening\" listen=%s tls=%s",
+		    log_q(ls.inherited && i == 0 && cfg->listens[0].ep.transport
+		    == CFG_UNIX ? "(systemd)" : cfg->listens[i].url),
+		    cfg->listens[i].ep.transport == CFG_TCP && cfg->tls_set ?
+		    "yes" : "no");
+	log_info("msg=\"serving\" backends=%zu primary=%s%s", cfg->nbackends,
+	    cfg->backends[0].name, ls.inherited ? " activation=socket" : "");
 	sd_notify_text("READY=1");
 
 	/* SIGHUP reloads; SIGINT and SIGTERM stop. */
@@ -332,8 +437,7 @@ main(int argc, char *argv[])
 	api_stop(api);
 	disp_free(disp);
 	backend_lib_cleanup();
-	if (!inherited)
-		unlink(cfg->socket_path);
+	close_listeners(&ls);
 	cfg_free(cfg);
 	close(cancel[0]);
 	close(cancel[1]);

@@ -15,9 +15,11 @@ enum dm_status {
 	DM_EINTERNAL		/* 500: details logged, not answered */
 };
 
+#define DM_ERR_MSG_MAX	256
+
 struct dm_err {
 	enum dm_status	st;
-	char		msg[256];
+	char		msg[DM_ERR_MSG_MAX];
 };
 
 void	dm_err_set(struct dm_err *, enum dm_status, const char *, ...)

@@ -19,8 +19,12 @@
 #define DM_STREAM_CHUNK		(256 * 1024)	/* relay buffer per stream */
 #define DM_MAX_BACKENDS		32
 #define DM_MAX_NAME		64		/* backend name */
+#define DM_MAX_LISTEN		8		/* entries of "listen" */
 #define DM_CONNECT_TIMEOUT_MS	3000		/* connect to an engine socket */
 #define DM_PING_TIMEOUT_MS	2000		/* /_ping and /version probes */
+/* The same over tcp or ssh: a new connection may need a TLS or ssh
+ * handshake first. */
+#define DM_REMOTE_PING_TIMEOUT_MS 6000
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
 #define DM_MAX_VERSION		64		/* a version string kept */
@@ -45,6 +49,7 @@
 #define DM_API_REAP_MS		250		/* idle connections looked at */
 #define DM_API_REFUSAL_LOG_MS	60000		/* a refused peer logged once */
 #define DM_LISTEN_BACKLOG	1024		/* listen(2) queue */
+#define DM_MAX_PEM		(256 * 1024)	/* a certificate, key or CA file */
 
 /* Engines (backends/). */
 #define DM_POOL_MAX_IDLE	16		/* idle conns per backend */
@@ -54,6 +59,11 @@
 #define DM_HIJACK_HEAD_TIMEOUT_MS 60000		/* attach/exec answer */
 #define DM_CONNECT_RETRY_MS	50		/* engine's listen queue full */
 #define DM_MAX_REFUSAL_BODY	(64 * 1024)	/* a refused upgrade */
+#define DM_TLS_HANDSHAKE_TIMEOUT_MS 10000	/* a TLS client's handshake */
+/* ssh backends: one ssh process per pooled or streaming connection. */
+#define DM_SSH_MAX_CHILDREN	256		/* ssh processes per backend */
+#define DM_SSH_ALIVE_S		15		/* ServerAliveInterval */
+#define DM_SSH_REAP_MS		500		/* ended ssh processes reaped */
 
 /* Admin CLI (cli/). */
 #define DM_CLI_TIMEOUT_MS	30000		/* may probe engines */

@@ -92,10 +92,11 @@ rig_ping() {
 	[ "$(curl -s -m 5 --unix-socket "$1" http://engine/_ping 2>/dev/null)" = OK ]
 }
 
-# rig_engine_start NAME: a private dockerd in its own directory
+# rig_engine_start NAME [DOCKERD FLAGS...]: a private dockerd in its own directory
 # ($RIG_DIR/NAME: vfs storage, no iptables, no bridge network).
 rig_engine_start() {
 	local name=$1 D sock t0 tar var
+	shift	# the rest: more dockerd flags (a TCP+TLS listener)
 	[ -n "${RIG_DIR:-}" ] || rig_die "rig_engine_start before rig_init"
 	D=$(rig_engine_dir "$name")
 	sock=$D/docker.sock
@@ -114,7 +115,7 @@ rig_engine_start() {
 	    --host "unix://$sock" --data-root "$D/data" \
 	    --exec-root "$D/exec" --pidfile "$D/pid" \
 	    --iptables=false --ip-masq=false --bridge=none \
-	    --storage-driver=vfs \
+	    --storage-driver=vfs "$@" \
 	    >>"$D/dockerd.log" 2>&1 </dev/null &
 	echo $! >"$D/launcher.pid"
 	disown $!	# no "Killed" job notices when a test kills it
@@ -335,7 +336,8 @@ EOF
 rig_config_sock() {
 	python3 -c 'import json,sys
 l = json.load(open(sys.argv[1])).get("listen", "")
-print(l[len("unix://"):] if l.startswith("unix://") else l)' "$1"
+l = next((x for x in ([l] if isinstance(l, str) else l) if x.startswith("unix://")), "")
+print(l[len("unix://"):])' "$1"
 }
 
 # rig_dockmuxd_start CONFIG [TAG]: $BUILD/dockmuxd --config CONFIG, stderr
@@ -529,4 +531,40 @@ t_wait_for() {
 		n=$((n - 1))
 		sleep 0.1
 	done
+}
+
+# t_remote_backend_works SOCK BACKEND ENGINE_SOCK: through dockmuxd at
+# SOCK, containers pinned to BACKEND (whose engine is at ENGINE_SOCK) run,
+# stream logs -f, take stdin through exec -i and run -i (attach) to its
+# end, report stats, and appear in the merged ps.
+t_remote_backend_works() {
+	local sock=$1 be=$2 esock=$3 n n2 n3 out
+	n=$(t_name "$be-run")
+	out=$(docker -H "unix://$sock" run --name "$n" \
+	    --label "io.dockmux.backend=$be" busybox echo "over-$be")
+	t_expect_eq "run on backend $be" "over-$be" "$out"
+	[ -n "$(docker -H "unix://$esock" ps -aq --filter "name=^/$n\$")" ] ||
+	    t_fail "the container is not on backend $be's engine"
+	n2=$(t_name "$be-logs")
+	docker -H "unix://$sock" run -d --name "$n2" \
+	    --label "io.dockmux.backend=$be" busybox sh -c \
+	    'i=0; while [ $i -lt 30 ]; do echo line$i; i=$((i+1)); sleep 0.1; done' \
+	    >/dev/null
+	timeout 20 docker -H "unix://$sock" logs -f "$n2" >"$T_TMP/$be.follow" ||
+	    t_fail "logs -f on backend $be"
+	t_expect_eq "logs -f lines on backend $be" 30 \
+	    "$(grep -c '^line' "$T_TMP/$be.follow")"
+	n3=$(t_name "$be-exec")
+	docker -H "unix://$sock" run -d --name "$n3" \
+	    --label "io.dockmux.backend=$be" busybox sleep 120 >/dev/null
+	out=$(echo hello-exec | timeout 20 docker -H "unix://$sock" exec -i "$n3" cat)
+	t_expect_eq "exec -i on backend $be" hello-exec "$out"
+	out=$(echo hello-attach | timeout 20 docker -H "unix://$sock" run -i --rm \
+	    --label "io.dockmux.backend=$be" busybox cat)
+	t_expect_eq "run -i (attach) on backend $be" hello-attach "$out"
+	docker -H "unix://$sock" stats --no-stream "$n3" | grep -q "$n3" ||
+	    t_fail "stats on backend $be"
+	docker -H "unix://$sock" ps --format '{{.Names}}' | grep -qx "$n3" ||
+	    t_fail "merged ps lacks backend $be's container"
+	T_REMOTE_EXEC=$n3
 }

@@ -30,11 +30,11 @@ trap 'rc=$?; cleanup_mine; (exit $rc); t_cleanup' EXIT
 # ---- backends -------------------------------------------------------------
 out=$("$DMX" backends) || t_fail "dockmux backends failed"
 printf '%s\n' "$out"
-head -n1 <<<"$out" | grep -qE '^NAME +ENDPOINT +OS +ARCH +STATE +API' ||
+head -n1 <<<"$out" | grep -qE '^NAME +ENDPOINT +TRANSPORT +OS +ARCH +STATE +API' ||
     t_fail "backends: unexpected table head: $(head -n1 <<<"$out")"
-grep -qE "^a +unix://$ENGINE_A_SOCK +linux +[a-z0-9_]+ +up " <<<"$out" ||
+grep -qE "^a +unix://$ENGINE_A_SOCK +unix +linux +[a-z0-9_]+ +up " <<<"$out" ||
     t_fail "backends: no row 'a ... up'"
-grep -qE "^b +unix://$ENGINE_B_SOCK +linux +[a-z0-9_]+ +up " <<<"$out" ||
+grep -qE "^b +unix://$ENGINE_B_SOCK +unix +linux +[a-z0-9_]+ +up " <<<"$out" ||
     t_fail "backends: no row 'b ... up'"
 # Aligned: the ENDPOINT column starts at the same offset on every line.
 [ "$(awk '{ print index($0, $2) }' <<<"$out" | sort -u | wc -l)" -eq 1 ] ||

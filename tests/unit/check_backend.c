@@ -107,7 +107,7 @@ hijack_fails(struct stuck_engine *se, struct dm_err *err)
 	struct backend_call	 bc;
 	long long		 t0;
 
-	b = backend_new("stuck", se->sock);
+	b = backend_new_unix("stuck", se->sock);
 	memset(&bc, 0, sizeof(bc));
 	bc.method = "POST";
 	bc.path = "/containers/abc/attach?stream=1";

@@ -157,6 +157,58 @@ START_TEST(test_minimal_gets_defaults)
 }
 END_TEST
 
+START_TEST(test_remote_endpoints)
+{
+	struct cfg	*cfg;
+	char		 err[1024];
+
+	cfg = load("{'listen': ['unix:///r/d.sock', 'tcp://0.0.0.0:2376', "
+	    "'tcp://[::1]:2377'], 'tls': '/etc/dockmux/tls', 'backends': ["
+	    "{'name': 'win', 'endpoint': 'tcp://win1:2376', 'tls': {'ca': "
+	    "'/c/ca.pem', 'cert': '/c/cert.pem', 'key': '/c/key.pem'}}, "
+	    "{'name': 'arm', 'endpoint': 'tcp://10.0.0.2:2376', 'tls': "
+	    "'/etc/dockmux/certs/arm1'}, "
+	    "{'name': 'plain', 'endpoint': 'tcp://127.0.0.1:2375', 'tls': "
+	    "false}, "
+	    "{'name': 'vm', 'endpoint': 'ssh://root@vmhost:2222', 'ssh': "
+	    "{'identity': '/k/id', 'known_hosts': '/k/kh'}}, "
+	    "{'name': 'vm2', 'endpoint': 'ssh://vmhost2'}]}", err,
+	    sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_uint_eq(cfg->nlisten, 3);
+	ck_assert_str_eq(cfg->listen, "unix:///r/d.sock");
+	ck_assert_str_eq(cfg->socket_path, "/r/d.sock");
+	ck_assert_int_eq(cfg->listens[1].ep.transport, CFG_TCP);
+	ck_assert_str_eq(cfg->listens[1].ep.host, "0.0.0.0");
+	ck_assert_int_eq(cfg->listens[1].ep.port, 2376);
+	ck_assert_str_eq(cfg->listens[2].ep.host, "::1");
+	ck_assert_str_eq(cfg->tls.ca, "/etc/dockmux/tls/ca.pem");
+	ck_assert_str_eq(cfg->tls.key, "/etc/dockmux/tls/key.pem");
+	ck_assert_int_eq(cfg->backends[0].ep.transport, CFG_TCP);
+	ck_assert_ptr_null(cfg->backends[0].socket_path);
+	ck_assert_int_eq(cfg->backends[0].tls_mode, CFG_TLS_VERIFY);
+	ck_assert_str_eq(cfg->backends[0].tls.cert, "/c/cert.pem");
+	ck_assert_str_eq(cfg->backends[1].tls.ca,
+	    "/etc/dockmux/certs/arm1/ca.pem");
+	ck_assert_int_eq(cfg->backends[2].tls_mode, CFG_TLS_OFF);
+	ck_assert_int_eq(cfg->backends[3].ep.transport, CFG_SSH);
+	ck_assert_str_eq(cfg->backends[3].ep.user, "root");
+	ck_assert_str_eq(cfg->backends[3].ep.host, "vmhost");
+	ck_assert_int_eq(cfg->backends[3].ep.port, 2222);
+	ck_assert_str_eq(cfg->backends[3].ssh_identity, "/k/id");
+	ck_assert_str_eq(cfg->backends[3].ssh_known_hosts, "/k/kh");
+	ck_assert_ptr_null(cfg->backends[4].ep.user);
+	ck_assert_int_eq(cfg->backends[4].ep.port, 0);
+	cfg_free(cfg);
+	/* Plain TCP on loopback is fine; elsewhere only when allowed. */
+	cfg = load("{'listen': 'tcp://0.0.0.0:2375', 'allow_plain_tcp': true, "
+	    "'backends': [" BE_A "]}", err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_ptr_null(cfg->socket_path);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(test_access_rules)
 {
 	struct cfg	*cfg;
@@ -292,10 +344,29 @@ static const struct bad_case {
 	  "'endpoint': 'unix:///b.sock', 'nmae': 'x'}]}",
 	  "backends[1]: unknown key \"nmae\"" },
 	{ "listen_type", "{'listen': 1, 'backends': [" BE_A "]}",
-	  "listen: expected string" },
-	{ "listen_not_unix", "{'listen': 'tcp://0.0.0.0:2375', 'backends': ["
-	  BE_A "]}", "listen: \"tcp://0.0.0.0:2375\" is not supported: only "
-	  "unix:///absolute/path" },
+	  "listen: expected a string or a non-empty array of strings" },
+	{ "listen_empty_list", "{'listen': [], 'backends': [" BE_A "]}",
+	  "listen: expected a string or a non-empty array of strings" },
+	{ "listen_npipe", "{'listen': 'npipe:////./pipe/x', 'backends': ["
+	  BE_A "]}", "listen: \"npipe:////./pipe/x\": only unix:// and "
+	  "tcp:// listeners are supported" },
+	{ "listen_ssh", "{'listen': ['unix:///x.sock', 'ssh://h'], "
+	  "'backends': [" BE_A "]}", "listen[1]: \"ssh://h\": only unix:// "
+	  "and tcp:// listeners are supported" },
+	{ "listen_plain_tcp", "{'listen': 'tcp://0.0.0.0:2375', 'backends': ["
+	  BE_A "]}", "listen: \"tcp://0.0.0.0:2375\": plain TCP beyond "
+	  "loopback gives the host to anyone who can connect" },
+	{ "listen_tcp_no_port", "{'listen': 'tcp://127.0.0.1', 'backends': ["
+	  BE_A "]}", "listen: \"tcp://127.0.0.1\": the port is missing" },
+	{ "listen_v6_unbracketed", "{'listen': 'tcp://::1:2375', "
+	  "'backends': [" BE_A "]}", "an IPv6 address must be written in "
+	  "brackets" },
+	{ "tls_top_missing_ca", "{'listen': 'tcp://0.0.0.0:2376', 'tls': "
+	  "{'cert': '/c.pem', 'key': '/k.pem'}, 'backends': [" BE_A "]}",
+	  "tls.ca: required" },
+	{ "tls_relative", "{'tls': {'ca': 'ca.pem', 'cert': '/c', 'key': "
+	  "'/k'}, 'backends': [" BE_A "]}", "tls.ca: expected an absolute "
+	  "path" },
 	{ "socket_mode_type", "{'socket_mode': 660, 'backends': [" BE_A "]}",
 	  "socket_mode: expected string" },
 	{ "socket_mode_digits", "{'socket_mode': '0968', 'backends': ["
@@ -387,13 +458,35 @@ static const struct bad_case {
 	  "backends[0].endpoint: required key is missing" },
 	{ "endpoint_type", "{'backends': [{'name': 'a', 'endpoint': "
 	  "['unix:///a.sock']}]}", "backends[0].endpoint: expected string" },
-	{ "endpoint_tcp", "{'backends': [{'name': 'a', 'endpoint': "
-	  "'tcp://10.0.0.1:2375'}]}", "backends[0].endpoint: "
-	  "\"tcp://10.0.0.1:2375\" is not supported: only unix:///absolute/"
-	  "path endpoints are" },
+	{ "endpoint_tcp_no_tls", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'tcp://10.0.0.1:2375'}]}", "backends[0].tls: required for a "
+	  "tcp:// endpoint" },
+	{ "endpoint_tcp_tls_true", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'tcp://h:2376', 'tls': true}]}", "backends[0].tls: true is not a "
+	  "TLS setting" },
+	{ "endpoint_tcp_cert_no_key", "{'backends': [{'name': 'a', "
+	  "'endpoint': 'tcp://h:2376', 'tls': {'ca': '/ca', 'cert': '/c'}}]}",
+	  "backends[0].tls: \"cert\" and \"key\" go together" },
+	{ "endpoint_unix_tls", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'unix:///a.sock', 'tls': false}]}", "backends[0].tls: only a "
+	  "tcp:// endpoint takes \"tls\"" },
+	{ "endpoint_tcp_ssh", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'tcp://h:1', 'tls': false, 'ssh': {}}]}", "backends[0].ssh: only "
+	  "an ssh:// endpoint takes \"ssh\"" },
+	{ "endpoint_ssh_unknown_key", "{'backends': [{'name': 'a', "
+	  "'endpoint': 'ssh://u@h', 'ssh': {'password': 'x'}}]}",
+	  "backends[0].ssh: unknown key \"password\"" },
+	{ "endpoint_ssh_dash_host", "{'backends': [{'name': 'a', "
+	  "'endpoint': 'ssh://-ohost'}]}", "backends[0].endpoint: "
+	  "\"ssh://-ohost\": the host cannot start with '-'" },
+	{ "endpoint_ssh_path", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'ssh://u@h/x'}]}", "an ssh:// endpoint has no path" },
+	{ "endpoint_bad_port", "{'backends': [{'name': 'a', 'endpoint': "
+	  "'tcp://h:99999', 'tls': false}]}", "the port must be a number "
+	  "from 1 to 65535" },
 	{ "endpoint_bare_path", "{'backends': [{'name': 'a', 'endpoint': "
-	  "'/run/a.sock'}]}", "backends[0].endpoint: \"/run/a.sock\" is not "
-	  "supported" },
+	  "'/run/a.sock'}]}", "backends[0].endpoint: \"/run/a.sock\": only "
+	  "unix://, tcp:// and ssh:// endpoints are supported" },
 	{ "endpoint_relative", "{'backends': [{'name': 'a', 'endpoint': "
 	  "'unix://a.sock'}]}", "the socket path must be absolute" },
 	{ "endpoint_too_long", "{'backends': [{'name': 'a', 'endpoint': "
@@ -442,8 +535,9 @@ START_TEST(test_all_errors_in_one_run)
 	ck_assert_ptr_null(cfg);
 	ck_assert_str_eq(err, "unknown key \"listne\"; "
 	    "socket_mode: \"rw\" is not an octal file mode like \"0660\"; "
-	    "backends[0].endpoint: \"tcp://x:1\" is not supported: only "
-	    "unix:///absolute/path endpoints are; "
+	    "backends[0].tls: required for a tcp:// endpoint: the "
+	    "certificates (an object or a directory), or false for plain "
+	    "TCP; "
 	    "backends[1].isolation: expected array of strings; "
 	    "backends[1].name: duplicate backend name \"vm\"; "
 	    "unknown_os_backend: no backend named \"y\"");
@@ -743,7 +837,7 @@ exchange(struct fake_engine *fe, const char *reply,
 	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
 	fe->reply = reply;
 	fake_engine_start(fe, sock);
-	b = backend_new("be", sock);
+	b = backend_new_unix("be", sock);
 	memset(&bc, 0, sizeof(bc));
 	bc.method = "GET";
 	bc.path = "/info";
@@ -904,7 +998,7 @@ hijack(struct fake_engine *fe, const char *reply, struct dm_err *err)
 	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
 	fe->reply = reply;
 	fake_engine_start(fe, sock);
-	b = backend_new("hj", sock);
+	b = backend_new_unix("hj", sock);
 	memset(&bc, 0, sizeof(bc));
 	bc.method = "POST";
 	bc.path = "/containers/abc/attach?stream=1";
@@ -961,6 +1055,7 @@ cfg_suite(void)
 	tc = tcase_create("bad");
 	tcase_add_loop_test(tc, test_bad_config, 0, (int)NITEMS(bad_cases));
 	tcase_add_test(tc, test_access_rules);
+	tcase_add_test(tc, test_remote_endpoints);
 	tcase_add_test(tc, test_all_errors_in_one_run);
 	tcase_add_test(tc, test_error_buffer_truncates);
 	suite_add_tcase(s, tc);
