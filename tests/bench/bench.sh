@@ -18,6 +18,10 @@
 # and by dockmuxd (a create pinned to b, which copies the image first);
 # MB/s of the image, medians.  Target: >= 1.0x by hand.
 #
+# Then a TLS backend: a third dockerd with --tlsverify on TCP behind a
+# third dockmuxd; inspect p50 and log throughput through dockmuxd against
+# a TLS client (the same certificates) at the engine.
+#
 # Targets (the issue): ping p50 <= 1.10x direct, inspect p50 <= 1.15x,
 # log throughput >= 0.95x.  A benchmark, not a test: a missed target is
 # printed as MISS and the exit status stays 0; only a broken rig fails.
@@ -27,6 +31,7 @@
 #   BENCH_PING_N=2000 BENCH_INSPECT_N=1000    requests per latency round
 #   BENCH_LOG_MB=200                          size of the log
 #   BENCH_COPY_MB=200 BENCH_COPY_ROUNDS=3     image copy size and rounds
+#   BENCH_TLS_ROUNDS=11 BENCH_TLS_LOG_MB=50   the TLS backend's rounds, log
 #   RIG_KEEP=1     leave $RIG_DIR in place afterwards
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -50,6 +55,8 @@ inspect_n=${BENCH_INSPECT_N:-1000}
 log_mb=${BENCH_LOG_MB:-200}
 copy_mb=${BENCH_COPY_MB:-200}
 copy_rounds=${BENCH_COPY_ROUNDS:-3}
+tls_rounds=${BENCH_TLS_ROUNDS:-11}
+tls_log_mb=${BENCH_TLS_LOG_MB:-50}
 
 bench_die() {
 	printf '%s\n' "bench: FATAL: $*" >&2
@@ -58,7 +65,7 @@ bench_die() {
 
 [ "$(id -u)" -eq 0 ] || bench_die "the benchmark starts dockerd and needs root"
 for tool in dockerd docker curl busybox python3 setsid "${CC:-cc}" \
-    pkg-config; do
+    pkg-config openssl; do
 	command -v "$tool" >/dev/null 2>&1 ||
 	    bench_die "$tool not found (sh scripts/install-deps.sh)"
 done
@@ -230,6 +237,56 @@ for r in $(seq 1 "$copy_rounds"); do
 done
 b_forget
 
+# ---- a TLS backend: through dockmuxd vs a TLS client at the engine ------
+
+# A third dockerd with --tlsverify on TCP, dockmuxd in front of it as a
+# tcp+tls backend; "direct" is bench_rt speaking TLS to the engine with
+# the same certificates (what the docker CLI does with --tlsverify).
+certs=$RIG_DIR/certs
+rig_make_certs "$certs"
+tport=$(rig_free_port)
+rig_engine_start t --host "tcp://127.0.0.1:$tport" --tlsverify \
+    --tlscacert "$certs/ca.pem" --tlscert "$certs/server-cert.pem" \
+    --tlskey "$certs/server-key.pem"
+config3=$RIG_DIR/bench-tls.json
+printf '{ "listen": "unix://%s", "store": "%s", "backends": [ { "name": "t", "endpoint": "tcp://127.0.0.1:%s", "tls": "%s" } ] }\n' \
+    "$RIG_DIR/dockmux-tls.sock" "$RIG_DIR/dockmux-tls.db" "$tport" \
+    "$certs/client" >"$config3"
+rig_dockmuxd_start "$config3" dmx-tls
+dmx3=$RIG_DIR/dockmux-tls.sock
+tcid=$(docker -H "unix://$dmx3" run -d busybox sh -c \
+    "yes $line | head -c $((tls_log_mb * 1000000))") ||
+    bench_die "docker run through the TLS backend failed"
+timeout 120 docker -H "unix://$dmx3" wait "$tcid" >/dev/null ||
+    bench_die "container $tcid did not exit within 120 s"
+export BENCH_CA=$certs/ca.pem BENCH_CERT=$certs/client-cert.pem
+export BENCH_KEY=$certs/client-key.pem
+tdirect=https://127.0.0.1:$tport
+for r in $(seq 1 "$tls_rounds"); do
+	out=$("$rt" rt - "$tdirect/containers/$tcid/json" "$inspect_n" \
+	    $((inspect_n / 10))) || bench_die "TLS direct: inspect failed"
+	record direct tls_inspect "$out"
+	out=$("$rt" rt "$dmx3" "http://localhost/containers/$tcid/json" \
+	    "$inspect_n" $((inspect_n / 10))) ||
+	    bench_die "TLS dockmux: inspect failed"
+	record dockmux tls_inspect "$out"
+done
+for r in $(seq 1 "$log_rounds"); do
+	out=$("$rt" get - "$tdirect/containers/$tcid/logs?stdout=1") ||
+	    bench_die "TLS direct: logs failed"
+	record direct tls_log "$out"
+	out=$("$rt" get "$dmx3" \
+	    "http://localhost/containers/$tcid/logs?stdout=1") ||
+	    bench_die "TLS dockmux: logs failed"
+	record dockmux tls_log "$out"
+done
+unset BENCH_CA BENCH_CERT BENCH_KEY
+printf 'bench: TLS backend: inspect p50 %s/%s us, log %s/%s MB/s direct/dockmux\n' \
+    "$(median "$res/direct.tls_inspect.p50_us")" \
+    "$(median "$res/dockmux.tls_inspect.p50_us")" \
+    "$(median "$res/direct.tls_log.mbps")" \
+    "$(median "$res/dockmux.tls_log.mbps")" >&2
+
 # The same answer on both sides, or the comparison means nothing.
 bytes_direct=$(median "$res/direct.log.bytes")
 bytes_seen=$(sort -u "$res/direct.log.bytes" "$res/dockmux.log.bytes" |
@@ -268,8 +325,12 @@ row "inspect p50 (us)" inspect.p50_us low 1.15
 row "inspect p99 (us)" inspect.p99_us low -
 row "log (MB/s)" log.mbps high 0.95
 row "image copy (MB/s)" copy.mbps high 1.0
+row "TLS inspect p50" tls_inspect.p50_us low 1.15
+row "TLS log (MB/s)" tls_log.mbps high 0.95
 echo "(image copy: $img_bytes bytes, $copy_rounds rounds; direct = docker" \
     "save | docker load by hand, a to b)"
+echo "(TLS: a dockerd with --tlsverify as a tcp+tls backend; direct = a TLS" \
+    "client with the same certificates at the engine; ${tls_log_mb} MB log)"
 if [ "$bytes_seen" != "$bytes_direct " ]; then
 	echo "MISS: the log reads differ in size (bytes seen: $bytes_seen)"
 fi

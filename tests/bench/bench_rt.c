@@ -8,6 +8,8 @@
  *	connections opened during the timed part; 0 means keep-alive held).
  *   bench_rt get SOCK URL
  *	one GET, body discarded; prints "bytes=N secs=F mbps=F" (MB = 1e6).
+ * SOCK "-" connects to the URL's host instead; an https URL is verified
+ * with $BENCH_CA and presents $BENCH_CERT/$BENCH_KEY.
  *
  * Exits 1 on a transport error or a status other than 200.
  */
@@ -84,7 +86,14 @@ easy_new(const char *sock, const char *url, unsigned long long *bytes)
 		fprintf(stderr, "bench_rt: curl_easy_init failed\n");
 		exit(1);
 	}
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	/* SOCK "-": the URL's host (https: with $BENCH_CA, _CERT, _KEY). */
+	if (strcmp(sock, "-") != 0)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	if (getenv("BENCH_CA") != NULL) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, getenv("BENCH_CA"));
+		curl_easy_setopt(c, CURLOPT_SSLCERT, getenv("BENCH_CERT"));
+		curl_easy_setopt(c, CURLOPT_SSLKEY, getenv("BENCH_KEY"));
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, bytes);

@@ -568,3 +568,37 @@ t_remote_backend_works() {
 	    t_fail "merged ps lacks backend $be's container"
 	T_REMOTE_EXEC=$n3
 }
+
+# rig_make_certs DIR: with openssl, a CA (DIR/ca.pem, ca-key.pem), a
+# server certificate for localhost and 127.0.0.1 (server-cert.pem,
+# server-key.pem) and a client one (client-cert.pem, client-key.pem),
+# both signed by it; and DIR/client/ with ca.pem, cert.pem, key.pem in
+# the docker CLI's DOCKER_CERT_PATH layout.
+rig_make_certs() {
+	local d=$1 n usage
+	mkdir -p "$d/client" || rig_die "mkdir $d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test-ca" \
+	    -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>/dev/null ||
+	    rig_die "openssl req (CA) in $d"
+	for n in server client; do
+		usage=serverAuth
+		[ "$n" = client ] && usage=clientAuth
+		openssl req -newkey rsa:2048 -nodes -keyout "$d/$n-key.pem" \
+		    -subj "/CN=$n" -out "$d/$n.csr" 2>/dev/null ||
+		    rig_die "openssl req ($n)"
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=%s\n' \
+		    "$usage" >"$d/$n.ext"
+		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" \
+		    -CAkey "$d/ca-key.pem" -CAcreateserial -days 2 \
+		    -out "$d/$n-cert.pem" -extfile "$d/$n.ext" 2>/dev/null ||
+		    rig_die "openssl x509 ($n)"
+	done
+	cp "$d/ca.pem" "$d/client/ca.pem"
+	cp "$d/client-cert.pem" "$d/client/cert.pem"
+	cp "$d/client-key.pem" "$d/client/key.pem"
+}
+
+# rig_free_port: a TCP port on 127.0.0.1 nobody listens on (now).
+rig_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

@@ -19,7 +19,7 @@ command -v ssh >/dev/null || t_fail "ssh is missing (openssh-client)"
 S=$T_TMP/ssh
 mkdir -p "$S" /run/sshd
 chmod 700 "$S"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(rig_free_port)
 ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" -C host
 ssh-keygen -q -t ed25519 -N '' -f "$S/other_host_key" -C other
 ssh-keygen -q -t ed25519 -N '' -f "$S/id" -C dockmux

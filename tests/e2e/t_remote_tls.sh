@@ -16,36 +16,12 @@ t_needs_dockmuxd
 command -v openssl >/dev/null || t_fail "openssl is missing"
 
 C=$T_TMP/certs
-mkdir -p "$C/wrong"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-EPORT=$(port)
-LPORT=$(port)
-
-# A CA; a server certificate for 127.0.0.1/localhost; a client one.
-mkcert() {	# DIR NAME CN USAGE
-	local d=$1 n=$2 cn=$3 usage=$4
-	openssl req -newkey rsa:2048 -nodes -keyout "$d/$n-key.pem" \
-	    -subj "/CN=$cn" -out "$d/$n.csr" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=%s\n' \
-	    "$usage" >"$d/$n.ext"
-	openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
-	    -CAcreateserial -days 2 -out "$d/$n-cert.pem" -extfile "$d/$n.ext" \
-	    2>/dev/null || t_fail "openssl x509 $n"
-}
-mkca() {	# DIR
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test-ca" \
-	    -keyout "$1/ca-key.pem" -out "$1/ca.pem" 2>/dev/null ||
-	    t_fail "openssl req (CA)"
-}
-mkca "$C"
-mkcert "$C" server localhost serverAuth
-mkcert "$C" client dockmux clientAuth
-mkca "$C/wrong"
-# The engine's client side in DOCKER_CERT_PATH layout (ca, cert, key).
-mkdir -p "$C/engine-client" "$C/bad-ca"
-cp "$C/ca.pem" "$C/engine-client/ca.pem"
-cp "$C/client-cert.pem" "$C/engine-client/cert.pem"
-cp "$C/client-key.pem" "$C/engine-client/key.pem"
+EPORT=$(rig_free_port)
+LPORT=$(rig_free_port)
+rig_make_certs "$C"
+rig_make_certs "$C/wrong"
+# dockmuxd's side as the engine's client, and the same with a wrong CA.
+mkdir -p "$C/bad-ca"
 cp "$C/wrong/ca.pem" "$C/bad-ca/ca.pem"
 cp "$C/client-cert.pem" "$C/bad-ca/cert.pem"
 cp "$C/client-key.pem" "$C/bad-ca/key.pem"
@@ -68,7 +44,7 @@ cat >"$cfg" <<EOF
   "backends": [
     { "name": "a", "endpoint": "unix://$ENGINE_A_SOCK" },
     { "name": "t", "endpoint": "tcp://127.0.0.1:$EPORT",
-      "tls": "$C/engine-client" },
+      "tls": "$C/client" },
     { "name": "wrongca", "endpoint": "tcp://localhost:$EPORT",
       "tls": "$C/bad-ca" }
   ]
@@ -95,8 +71,14 @@ assert "certificate" in err.lower() or "ssl" in err.lower(), b["wrongca"]
 EOF
 "$BUILD/dockmux" -H "unix://$sock" backends | grep -E '^t +tcp://127.0.0.1:[0-9]+ +tcp\+tls ' ||
     t_fail "dockmux backends does not show t over tcp+tls"
-D info 2>/dev/null | grep -q "io.dockmux.backend.t=up tcp://127.0.0.1:$EPORT tcp+tls" ||
-    t_fail "docker info does not list backend t over TLS"
+info_lists_t() {
+	docker -H "unix://$sock" info 2>/dev/null |
+	    grep -q "io.dockmux.backend.t=up tcp://127.0.0.1:$EPORT tcp+tls"
+}
+t_wait_for 20 info_lists_t || {
+	docker -H "unix://$sock" info 2>&1 | grep -i "dockmux"
+	t_fail "docker info does not list backend t over TLS"
+}
 
 # Run, logs -f, exec -i, attach, stats on the TLS engine.
 t_remote_backend_works "$sock" t "$ENGINE_T_SOCK"
