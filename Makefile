@@ -40,7 +40,8 @@ LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c \
 CONFIG_SRCS = config/cfg.c config/cfg_detect.c config/cfg_net.c
 BACKEND_SRCS = backends/backend.c backends/backend_http.c backends/backend_ssh.c \
 	backends/backend_hijack.c
-STORE_SRCS = store/store.c store/store_routes.c store/store_images.c
+STORE_SRCS = store/store.c store/store_routes.c store/store_images.c \
+	store/store_index.c
 DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 	daemon/disp_rules.c daemon/disp_probe.c daemon/disp_slots.c \
 	daemon/disp_routes.c daemon/disp_create.c daemon/disp_reads.c \

@@ -18,6 +18,7 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "store_int.h"
+#include "store/store_index.h"
 
 /*
  * Forward migrations: migrations[i] takes the schema from version i to
@@ -501,6 +502,7 @@ store_close(struct store *st)
 		return;
 	for (i = 0; i < STMT__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	store_index_free(st->idx);
 	if (sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("msg=\"store close failed\" error=%s",
 		    log_q(sqlite3_errmsg(st->db)));

@@ -44,10 +44,14 @@ enum store_stmt {
  * lock held, and lock is held only while statements run: never across a
  * caller's callback, never across I/O other than SQLite's own.
  */
+struct store_index;
+
 struct store {
 	pthread_mutex_t	 lock;
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[STMT__COUNT];
+	struct store_index *idx;	/* owned: routes in memory, loaded by
+					 * the first lookup */
 };
 
 /* Column list every route query selects, in struct store_route order. */

@@ -3,6 +3,7 @@
 /* Threads: MHD workers call in; st->db under st->lock, held only while a
  * statement runs (never across a store_route_each() callback). */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "store_int.h"
+#include "store/store_index.h"
 
 static void
 route_from_row(sqlite3_stmt *stmt, struct store_route *r)
@@ -119,6 +121,12 @@ store_route_put(struct store *st, const struct store_route *r,
 	    SQLITE_CONSTRAINT_UNIQUE, "route put", err);
 	if (rc == 1)
 		rc = name_conflict(st, name, err);
+	else if (rc == 0 && st->idx != NULL) {
+		struct store_route	kept = *r;
+
+		snprintf(kept.name, sizeof(kept.name), "%s", name);
+		store_index_put(st->idx, &kept);
+	}
 	store_unlock(st);
 	return rc;
 }
@@ -154,18 +162,57 @@ route_resolve(struct store *st, const char *ref, struct store_route *out,
 	return route_rows(st, STMT_ROUTE_BY_PREFIX, ref, hi, out, err);
 }
 
+/*
+ * Under the lock: the routes in memory, read from the table by the first
+ * lookup.  NULL (and lookups go to SQLite) when that read fails.
+ */
+static struct store_index *
+index_ready(struct store *st)
+{
+	sqlite3_stmt		*stmt;
+	struct store_route	 r;
+	int			 s;
+
+	if (st->idx != NULL)
+		return st->idx;
+	st->idx = store_index_new();
+	stmt = store_stmt(st, STMT_ROUTE_ALL);
+	while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
+		route_from_row(stmt, &r);
+		store_index_put(st->idx, &r);
+	}
+	store_stmt_done(stmt);
+	if (s != SQLITE_DONE) {
+		log_warnx("msg=\"routes not kept in memory\" reason=%s",
+		    log_q(sqlite3_errmsg(st->db)));
+		store_index_free(st->idx);
+		st->idx = NULL;
+	}
+	return st->idx;
+}
+
+/*
+ * The hot path: resolved in memory.  Another process sharing the file
+ * (the old dockmuxd of a live upgrade) may add routes this one does not
+ * see; a miss here goes on to the engines (adopt-on-lookup), which finds
+ * them.
+ */
 int
 store_route_find(struct store *st, const char *ref, struct store_route *out,
     struct dm_err *err)
 {
-	struct store_route	r;
-	int			n = 0;
+	struct store_index	*idx;
+	struct store_route	 r;
+	int			 n = 0;
 
 	if (ref == NULL)
 		ref = "";
 	if (ref[0] != '\0') {
 		store_lock(st);
-		n = route_resolve(st, ref, &r, err);
+		if ((idx = index_ready(st)) != NULL)
+			n = store_index_resolve(idx, ref, &r);
+		else
+			n = route_resolve(st, ref, &r, err);
 		store_unlock(st);
 	}
 	switch (n) {
@@ -205,6 +252,8 @@ store_route_del(struct store *st, const char *id, struct dm_err *err)
 	}
 	if (store_commit(st, err) == -1)
 		goto out;
+	if (st->idx != NULL)
+		store_index_del(st->idx, id);
 	rc = 0;
 out:
 	store_unlock(st);
@@ -240,7 +289,8 @@ store_route_rename(struct store *st, const char *id, const char *name,
 	else if (rc == 0 && sqlite3_changes(st->db) == 0) {
 		dm_err_set(err, DM_ENOTFOUND, "No such container: %s", id);
 		rc = -1;
-	}
+	} else if (rc == 0 && st->idx != NULL)
+		store_index_rename(st->idx, id, to);
 	store_unlock(st);
 	return rc;
 }

@@ -540,6 +540,51 @@ START_TEST(test_resolve)
 }
 END_TEST
 
+/*
+ * Many routes: the in-memory index grows and still finds each by ID,
+ * name and prefix; a reopened store (another process) reads the table.
+ */
+START_TEST(test_index_many_routes)
+{
+	struct store_route	r, got;
+	struct dm_err		err = { 0 };
+	char			prefix[13];
+	int			i;
+
+	ck_assert_int_eq(store_route_find(st, "nothing-yet", &got, &err), -1);
+	for (i = 0; i < 3000; i++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.id, sizeof(r.id), "%012x%052d", i, 0);
+		snprintf(r.name, sizeof(r.name), "/c%d", i);
+		snprintf(r.backend, sizeof(r.backend), "%s", i % 2 ? "a" : "b");
+		ck_assert_int_eq(store_route_put(st, &r, &err), 0);
+	}
+	for (i = 0; i < 3000; i += 7) {
+		snprintf(prefix, sizeof(prefix), "%012x", i);
+		ck_assert_int_eq(store_route_find(st, prefix, &got, &err), 0);
+		snprintf(r.name, sizeof(r.name), "c%d", i);
+		ck_assert_str_eq(got.name, r.name);
+		ck_assert_int_eq(store_route_find(st, r.name, &got, &err), 0);
+		ck_assert_str_eq(got.backend, i % 2 ? "a" : "b");
+		ck_assert_int_eq(store_route_find(st, got.id, &got, &err), 0);
+	}
+	ck_assert_int_eq(store_route_rename(st, got.id, "/renamed", &err), 0);
+	ck_assert_int_eq(store_route_find(st, "renamed", &r, &err), 0);
+	ck_assert_str_eq(r.id, got.id);
+	ck_assert_int_eq(store_route_del(st, got.id, &err), 0);
+	ck_assert_int_eq(store_route_find(st, "renamed", &r, &err), -1);
+	ck_assert_int_eq(err.st, DM_ENOTFOUND);
+	/* "0000000000" is a prefix of ten IDs: ambiguous. */
+	ck_assert_int_eq(store_route_find(st, "0000000000", &r, &err), -1);
+	ck_assert_int_eq(err.st, DM_EBADREQ);
+	store_close(st);
+	st = open_ok();
+	ck_assert_int_eq(store_route_find(st, "c1", &got, &err), 0);
+	ck_assert_str_eq(got.backend, "a");
+	ck_assert_int_eq(store_route_find(st, "renamed", &got, &err), -1);
+}
+END_TEST
+
 /* Execs */
 
 START_TEST(test_exec_put_find)
@@ -905,6 +950,7 @@ store_suite(void)
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_del_and_lookup_after_remove);
 	tcase_add_test(tc, test_each);
+	tcase_add_test(tc, test_index_many_routes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resolution");
