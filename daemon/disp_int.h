@@ -86,7 +86,11 @@ void		 disp_view_release(struct disp *);
 /* A stream that outlives its call keeps the view (and counts). */
 void		 disp_stream_hold(struct disp *);
 void		 disp_stream_release(struct disp *);
-/* Run fn(d, i, arg[i]) for every backend at once; returns when all end. */
+/*
+ * Run fn(d, i, arg[i]) for every backend at once (a thread each but the
+ * last, which runs in the caller's); returns when all end.  A NULL
+ * args[i] skips backend i.
+ */
 void		 disp_each_backend(struct disp *,
 		    void (*fn)(struct disp *, size_t, void *), void **args);
 

@@ -208,9 +208,13 @@ disp_probe_main(void *arg)
 		d = root->cur;
 		atomic_fetch_add(&d->refs, 1);
 		pthread_mutex_unlock(&root->lock);
+		/* Only the backends whose probe is due get a thread. */
 		now = dm_mono_ms();
+		pthread_mutex_lock(&d->lock);
 		for (i = 0; i < d->n; i++)
-			args[i] = &now;
+			args[i] = d->b[i].health.next_probe_ms <= now ? &now :
+			    NULL;
+		pthread_mutex_unlock(&d->lock);
 		disp_each_backend(d, probe_due, args);
 		disp_view_release(d);
 		pthread_mutex_lock(&root->lock);

@@ -94,13 +94,21 @@ disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
 	struct each_arg	a[DM_MAX_BACKENDS];
 	pthread_t	t[DM_MAX_BACKENDS];
 	int		started[DM_MAX_BACKENDS];
-	size_t		i;
+	size_t		i, n = 0, last = 0;
 
-	if (d->n == 1) {
-		fn(d, 0, args != NULL ? args[0] : NULL);
+	/* A NULL among args: that backend sits this one out. */
+	for (i = 0; i < d->n; i++)
+		if (args == NULL || args[i] != NULL) {
+			n++;
+			last = i;
+		}
+	if (n == 0)
 		return;
-	}
+	/* The last one runs here: n - 1 threads, none for a lone one. */
 	for (i = 0; i < d->n; i++) {
+		started[i] = 0;
+		if ((args != NULL && args[i] == NULL) || i == last)
+			continue;
 		a[i].d = d;
 		a[i].i = i;
 		a[i].fn = fn;
@@ -109,6 +117,7 @@ disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
 		if (!started[i])
 			fn(d, i, a[i].arg);
 	}
+	fn(d, last, args != NULL ? args[last] : NULL);
 	for (i = 0; i < d->n; i++)
 		if (started[i])
 			pthread_join(t[i], NULL);
