@@ -1,6 +1,6 @@
 # dockmux: dockmuxd (the daemon), dockmux (the admin CLI), their tests.
 #   make                 build build/dockmuxd and build/dockmux
-#   make check           unit + integration + real-engine e2e tests
+#   make check           unit, fuzz smoke, integration, real-engine e2e tests
 #   make unit | integration | e2e    one layer
 #   make layout          includes point down the floors; no call pairs
 #   make check-asan      the same tests, built with ASan + UBSan
@@ -78,15 +78,15 @@ check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 FUZZ_CC	?= clang
 FUZZ_BUILD = build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SMOKE_SECONDS ?= 2
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 # Two warnings clang gives where gcc does not, both on code gcc builds
 # clean: v*printf wrappers (log.c, api.c) and the string concatenation of
 # a designated initialiser (store.c).
-FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
-	$(WARN) -Wno-format-nonliteral -Wno-string-concatenation \
-	$(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -I. \
-	$(shell pkg-config --cflags $(PKGS))
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -gline-tables-only -O1 \
+	-fno-omit-frame-pointer $(WARN) -Wno-format-nonliteral \
+	-Wno-string-concatenation $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	-MMD -MP -I. $(shell pkg-config --cflags $(PKGS))
 FUZZERS = fuzz_target fuzz_query fuzz_cfg fuzz_ps fuzz_images \
 	fuzz_netvol fuzz_df fuzz_info fuzz_events fuzz_hijack fuzz_lines
 FUZZ_UTIL = tests/fuzz/fuzz_util.c
@@ -186,6 +186,7 @@ layout: all
 check: deps all $(UNIT_BINS)
 	@sh tests/layout/check.sh $(BUILD)
 	@sh tests/run-unit.sh $(UNIT_BINS)
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory valgrind
 	@BUILD=$(BUILD) sh tests/integration/run.sh
 	@BUILD=$(BUILD) sh tests/e2e/run.sh
