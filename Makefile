@@ -248,4 +248,4 @@ uninstall:
 .PHONY: all deps layout unit valgrind integration e2e check check-asan demo bench clean
 .PHONY: fuzz fuzz-smoke fuzz-cc
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(sort $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null))

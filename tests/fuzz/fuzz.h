@@ -89,7 +89,8 @@ void		 fuzz_engines_forget(void);
  * The dispatcher over engines "a", "b", ... (n of them, 1 to
  * FUZZ_MAX_ENGINES), built on first use and kept: every engine up and
  * reporting linux/amd64, the store in a scratch directory removed at
- * exit.  down, when not NULL, names an engine that is down for good.
+ * exit.  down, when not NULL, names an engine found down when it is
+ * built (later calls for the same n get that same dispatcher).
  */
 struct dispatcher *fuzz_dispatcher(size_t n, const char *down);
 /* Routes the store knows, for harnesses that resolve containers: "web"

@@ -17,7 +17,12 @@
 #include "lib/util.h"
 #include "tests/fuzz/fuzz.h"
 
+int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* One splitter per engine, kept as a reader keeps its own for the life
+ * of a stream; each input is a new stream. */
+static struct dm_lines	lines[FUZZ_MAX_ENGINES];
 
 /*
  * What the reader does with a line (ev_line): a whole one is tagged and
@@ -53,24 +58,34 @@ on_line(void *arg, const char *text, size_t len, int whole)
 }
 
 int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	size_t	i;
+
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < FUZZ_MAX_ENGINES; i++)
+		dm_lines_init(&lines[i], DM_MAX_LINE);
+	return 0;
+}
+
+int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = { "a", "b", "c" };
 	struct fuzz_part	 parts[FUZZ_MAX_ENGINES];
-	struct dm_lines		 lines;
 	size_t			 np, i, off, k;
 
 	np = fuzz_split(data, size, parts, FUZZ_MAX_ENGINES);
 	for (i = 0; i < np; i++) {
-		dm_lines_init(&lines, DM_MAX_LINE);
+		dm_lines_reset(&lines[i]);
 		for (off = 0; off < parts[i].len; off += k) {
 			k = 1 + (unsigned char)parts[i].p[off] % 61;
 			if (k > parts[i].len - off)
 				k = parts[i].len - off;
-			(void)dm_lines_feed(&lines, parts[i].p + off, k,
+			(void)dm_lines_feed(&lines[i], parts[i].p + off, k,
 			    on_line, (void *)(uintptr_t)names[i]);
 		}
-		dm_lines_free(&lines);
 	}
 	return 0;
 }
