@@ -1,6 +1,6 @@
 # dockmux: dockmuxd (the daemon), dockmux (the admin CLI), their tests.
 #   make                 build build/dockmuxd and build/dockmux
-#   make check           unit + integration + real-engine e2e tests
+#   make check           unit, fuzz smoke, integration, real-engine e2e tests
 #   make unit | integration | e2e    one layer
 #   make layout          includes point down the floors; no call pairs
 #   make check-asan      the same tests, built with ASan + UBSan
@@ -8,6 +8,8 @@
 #   make demo            two private dockerd engines behind one dockmuxd
 #   make bench           dockmuxd vs the engine reached directly, as ratios
 #   make SANITIZER=address|undefined|thread   sanitizer build in build/$(SANITIZER)
+#   make fuzz            every libFuzzer harness (clang) for FUZZ_SECONDS each
+#   make fuzz-smoke      each harness for a few seconds, crashers replayed
 
 CC	?= cc
 PKGS	 = libmicrohttpd json-c sqlite3 libcurl gnutls
@@ -74,7 +76,46 @@ check_backend_SRCS = tests/unit/check_backend.c $(BACKEND_SRCS) $(LIB_SRCS)
 check_api_SRCS = tests/unit/check_api.c api/api_listen.c $(LIB_SRCS)
 check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
+# libFuzzer harnesses (tests/fuzz/): clang with ASan + UBSan, objects of
+# their own in build/fuzz.  The merges, the plan and the event rewrite run
+# the real dispatcher against scripted engines (fuzz_engines.c in place
+# of backends/); the hijack head is read by the real backends/.
+FUZZ_CC	?= clang
+FUZZ_BUILD = build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 2
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+# Two warnings clang gives where gcc does not, both on code gcc builds
+# clean: v*printf wrappers (log.c, api.c) and the string concatenation of
+# a designated initialiser (store.c).
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -gline-tables-only -O1 \
+	-fno-omit-frame-pointer $(WARN) -Wno-format-nonliteral \
+	-Wno-string-concatenation $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	-MMD -MP -I. $(shell pkg-config --cflags $(PKGS))
+FUZZERS = fuzz_target fuzz_query fuzz_cfg fuzz_ps fuzz_images \
+	fuzz_netvol fuzz_df fuzz_info fuzz_events fuzz_hijack fuzz_lines
+FUZZ_UTIL = tests/fuzz/fuzz_util.c
+FUZZ_DISP = tests/fuzz/fuzz_engines.c api/api.c api/api_conns.c api/api_tls.c \
+	$(DISP_SRCS) $(STORE_SRCS) \
+	$(CONFIG_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
+FUZZ_SERVE = tests/fuzz/fuzz_serve.c $(FUZZ_DISP)
+fuzz_target_SRCS = tests/fuzz/fuzz_target.c $(FUZZ_DISP)
+fuzz_query_SRCS = tests/fuzz/fuzz_query.c $(FUZZ_DISP)
+fuzz_events_SRCS = tests/fuzz/fuzz_events.c $(FUZZ_DISP)
+fuzz_ps_SRCS = tests/fuzz/fuzz_ps.c $(FUZZ_SERVE)
+fuzz_images_SRCS = tests/fuzz/fuzz_images.c $(FUZZ_SERVE)
+fuzz_netvol_SRCS = tests/fuzz/fuzz_netvol.c $(FUZZ_SERVE)
+fuzz_df_SRCS = tests/fuzz/fuzz_df.c $(FUZZ_SERVE)
+fuzz_info_SRCS = tests/fuzz/fuzz_info.c $(FUZZ_SERVE)
+fuzz_cfg_SRCS = tests/fuzz/fuzz_cfg.c $(CONFIG_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
+fuzz_lines_SRCS = tests/fuzz/fuzz_lines.c $(LIB_SRCS) $(FUZZ_UTIL)
+fuzz_hijack_SRCS = tests/fuzz/fuzz_hijack.c $(BACKEND_SRCS) $(LIB_SRCS) \
+	$(FUZZ_UTIL)
+
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+fobj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
+FUZZ_OBJS = $(call fobj,$(sort $(foreach f,$(FUZZERS),$($(f)_SRCS))))
+FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
 
 all: $(BUILD)/dockmuxd $(BUILD)/dockmux $(BUILD)/fake-engine
 
@@ -100,6 +141,30 @@ $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)): $(BUILD)/tests/%: $$(call obj,$$($$*
 $(BUILD)/tests/check_api: LDFLAGS += -Wl,--wrap=bind
 
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+$(FUZZ_OBJS): $(FUZZ_BUILD)/obj/%.o: %.c | fuzz-cc
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+# Over scripted engines no thread starts (tests/fuzz/fuzz_engines.c).
+FUZZ_NO_THREADS = -Wl,--wrap=pthread_create
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $$(call fobj,$$($$*_SRCS))
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) \
+	    $(if $(filter tests/fuzz/fuzz_engines.c,$($*_SRCS)),$(FUZZ_NO_THREADS))
+
+# No clang, no fuzzing: said and failed, never skipped.
+fuzz-cc:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+	    echo "fuzz: $(FUZZ_CC) not found (make deps installs clang)" >&2; \
+	    exit 1; }
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) sh tests/fuzz/run.sh $(FUZZ_SECONDS) \
+	    $(FUZZERS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) sh tests/fuzz/run.sh -s \
+	    $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -130,6 +195,7 @@ layout: all
 check: deps all $(UNIT_BINS)
 	@sh tests/layout/check.sh $(BUILD)
 	@sh tests/run-unit.sh $(UNIT_BINS)
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory valgrind
 	@BUILD=$(BUILD) sh tests/integration/run.sh
 	@BUILD=$(BUILD) sh tests/e2e/run.sh
@@ -189,5 +255,6 @@ uninstall:
 .PHONY: install uninstall
 
 .PHONY: all deps layout unit valgrind integration e2e check check-asan demo bench clean
+.PHONY: fuzz fuzz-smoke fuzz-cc
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(sort $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null))

@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "api/api_conns.h"
 #include "api/api_tls.h"
+#include "api/api_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -280,9 +281,9 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 /*
- * 400 for a head refused by target_problem() or framing_problem(); the
- * connection ends with it, since what follows on it cannot be trusted to
- * be a request of its own.
+ * 400 for a head refused by api_target_problem() or
+ * api_framing_problem(); the connection ends with it, since what follows
+ * on it cannot be trusted to be a request of its own.
  */
 static void
 refuse_request(struct MHD_Connection *conn, struct api_req *ar)
@@ -320,8 +321,8 @@ is_dot_segment(const char *s, size_t n)
  * no encoded slash or NUL, no control characters.  The dispatcher then
  * never sees a path that an engine would read differently.
  */
-static const char *
-target_problem(const char *path, const char *query)
+const char *
+api_target_problem(const char *path, const char *query)
 {
 	const char	*p, *seg;
 	size_t		 n;
@@ -351,8 +352,8 @@ target_problem(const char *path, const char *query)
  * Why the message's framing is refused (a smuggling vector), or NULL:
  * Content-Length with Transfer-Encoding, or more than one Content-Length.
  */
-static const char *
-framing_problem(const struct dm_hdrs *h)
+const char *
+api_framing_problem(const struct dm_hdrs *h)
 {
 	size_t	i, ncl = 0;
 
@@ -407,9 +408,9 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	atomic_fetch_add(&api->unanswered, 1);
 	ar->counted = 1;
 	if (!ar->too_many_hdrs) {
-		ar->refused = target_problem(ar->path, ar->query);
+		ar->refused = api_target_problem(ar->path, ar->query);
 		if (ar->refused == NULL)
-			ar->refused = framing_problem(&ar->hdrs);
+			ar->refused = api_framing_problem(&ar->hdrs);
 	}
 	if (ar->too_many_hdrs || ar->refused != NULL ||
 	    strlen(ar->path) + strlen(ar->query) > DM_MAX_PATH ||

@@ -59,9 +59,8 @@ struct ev_stream {
 	struct ev_reader	 r[DM_MAX_BACKENDS];
 };
 
-/* Tag one event line with its backend; owned result, NULL to drop. */
-static char *
-tag_event(const char *line, size_t len, const char *backend)
+char *
+disp_event_tag(const char *line, size_t len, const char *backend)
 {
 	struct json_object	*o, *actor, *attrs;
 	char			*tmp, *out;
@@ -131,7 +130,7 @@ ev_line(void *arg, const char *text, size_t len, int whole)
 
 	if (!whole)
 		return 0;	/* an absurd event: dropped */
-	tagged = tag_event(text, len, rd->ev->d->b[rd->bi].cfg->name);
+	tagged = disp_event_tag(text, len, rd->ev->d->b[rd->bi].cfg->name);
 	if (tagged == NULL)
 		return 0;
 	pushed = ev_push(rd->ev, tagged);

@@ -378,7 +378,7 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 			}
 		}
 		if (json_object_object_get_ex(o, "SpaceReclaimed", &v)) {
-			space += json_object_get_int64(v);
+			space = dm_add_clamped(space, json_object_get_int64(v));
 			has_space = 1;
 		}
 		json_object_put(o);

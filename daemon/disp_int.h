@@ -406,6 +406,14 @@ void	disp_reply_upgrade(struct disp *, struct disp_reply *,
 int	disp_image_copy(struct disp *, const char *ref, size_t to, char *note,
 	    size_t notelen, struct dm_err *);
 
+/* disp_events.c */
+/*
+ * One engine event line (len bytes, no NUL needed) tagged with its
+ * backend in Actor.Attributes.  Owned text ending in '\n' (free()), or
+ * NULL when the line is not a JSON object and is dropped.
+ */
+char	*disp_event_tag(const char *line, size_t len, const char *backend);
+
 /* disp_netvol.c */
 /*
  * Where each network (vols 0) or volume (vols 1) lives: owned JSON

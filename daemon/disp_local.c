@@ -245,7 +245,8 @@ answer_info(struct disp *d, const struct disp_req *req, struct disp_reply *r)
 	for (k = 0; k < sizeof(sums) / sizeof(sums[0]); k++) {
 		total = 0;
 		for (i = 0; i < d->n; i++)
-			total += int_field(slots[i].o, sums[k]);
+			total = dm_add_clamped(total,
+			    int_field(slots[i].o, sums[k]));
 		json_object_object_add(base, sums[k],
 		    json_object_new_int64(total));
 	}

@@ -396,7 +396,8 @@ disp_system_df(const struct disp_ctx *ctx, struct disp_reply *r)
 		}
 		ok++;
 		if (json_object_object_get_ex(o, "LayersSize", &v))
-			layers += json_object_get_int64(v);
+			layers = dm_add_clamped(layers,
+			    json_object_get_int64(v));
 		for (li = 0; li < sizeof(lists) / sizeof(lists[0]); li++) {
 			if (!json_object_object_get_ex(o, lists[li], &v) ||
 			    !json_object_is_type(v, json_type_array))

@@ -148,6 +148,16 @@ dm_json_int64(struct json_object *o, const char *key, int64_t *out)
 	return 1;
 }
 
+int64_t
+dm_add_clamped(int64_t a, int64_t b)
+{
+	int64_t	sum;
+
+	if (__builtin_add_overflow(a, b, &sum))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return sum;
+}
+
 int
 dm_sun_path(struct sockaddr_un *sun, const char *path)
 {

@@ -48,6 +48,11 @@ struct json_object *dm_json_arr(struct json_object *o, const char *key);
  */
 int		 dm_json_int64(struct json_object *o, const char *key,
 		    int64_t *out);
+/*
+ * a + b, held at INT64_MAX or INT64_MIN where it would overflow: a sum
+ * of what engines report (sizes, counts) never wraps, whatever they send.
+ */
+int64_t		 dm_add_clamped(int64_t a, int64_t b);
 
 /*
  * 1 when path is absolute and has no "." or ".." segment (repeated or

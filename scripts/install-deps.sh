@@ -1,6 +1,7 @@
 #!/bin/sh
 # install-deps.sh: install the Debian packages dockmux needs to build and to
-# run every test layer (unit, integration, real-engine e2e, bench).
+# run every test layer (unit, fuzz, integration, real-engine e2e, bench);
+# clang and its runtimes (libFuzzer) only for the fuzz harnesses.
 # Idempotent and silent when everything is already installed.  Only the
 # missing packages are installed (one apt-get update, non-interactive).
 # Not root and something missing: says what to install, exits 1.
@@ -10,7 +11,7 @@ PKGS="build-essential pkg-config libmicrohttpd-dev libjson-c-dev
 libsqlite3-dev libcurl4-openssl-dev check valgrind curl docker.io podman
 docker-registry busybox-static haproxy systemd docker-compose python3-docker
 wrk iproute2 socat jq python3 libgnutls28-dev openssl openssh-server
-openssh-client"
+openssh-client clang libclang-rt-dev"
 
 missing=""
 for p in $PKGS; do

@@ -160,6 +160,18 @@ START_TEST(test_json_int64)
 }
 END_TEST
 
+/* Sums of engines' numbers stop at the bounds instead of wrapping. */
+START_TEST(test_add_clamped)
+{
+	ck_assert(dm_add_clamped(40, 2) == 42);
+	ck_assert(dm_add_clamped(-40, -2) == -42);
+	ck_assert(dm_add_clamped(INT64_MAX, 1) == INT64_MAX);
+	ck_assert(dm_add_clamped(INT64_MAX, INT64_MAX) == INT64_MAX);
+	ck_assert(dm_add_clamped(INT64_MIN, -1) == INT64_MIN);
+	ck_assert(dm_add_clamped(INT64_MIN, INT64_MAX) == -1);
+}
+END_TEST
+
 /* Unix socket addresses */
 
 START_TEST(test_sun_path_file)
@@ -641,6 +653,7 @@ lib_suite(void)
 	tcase_add_test(tc, test_json_int64);
 	tcase_add_test(tc, test_json_dup_keys);
 	tcase_add_test(tc, test_json_canon);
+	tcase_add_test(tc, test_add_clamped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sun_path");
