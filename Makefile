@@ -93,7 +93,8 @@ FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -gline-tables-only -O1 \
 	-Wno-string-concatenation $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
 	-MMD -MP -I. $(shell pkg-config --cflags $(PKGS))
 FUZZERS = fuzz_target fuzz_query fuzz_cfg fuzz_ps fuzz_images \
-	fuzz_netvol fuzz_df fuzz_info fuzz_events fuzz_hijack fuzz_lines
+	fuzz_netvol fuzz_df fuzz_info fuzz_events fuzz_hijack fuzz_lines \
+	fuzz_jsonkeys
 FUZZ_UTIL = tests/fuzz/fuzz_util.c
 FUZZ_DISP = tests/fuzz/fuzz_engines.c api/api.c api/api_conns.c api/api_tls.c \
 	$(DISP_SRCS) $(STORE_SRCS) \
@@ -109,6 +110,7 @@ fuzz_df_SRCS = tests/fuzz/fuzz_df.c $(FUZZ_SERVE)
 fuzz_info_SRCS = tests/fuzz/fuzz_info.c $(FUZZ_SERVE)
 fuzz_cfg_SRCS = tests/fuzz/fuzz_cfg.c $(CONFIG_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
 fuzz_lines_SRCS = tests/fuzz/fuzz_lines.c $(LIB_SRCS) $(FUZZ_UTIL)
+fuzz_jsonkeys_SRCS = tests/fuzz/fuzz_jsonkeys.c $(LIB_SRCS) $(FUZZ_UTIL)
 fuzz_hijack_SRCS = tests/fuzz/fuzz_hijack.c $(BACKEND_SRCS) $(LIB_SRCS) \
 	$(FUZZ_UTIL)
 

@@ -563,17 +563,19 @@ disp_access_body(struct disp *d, const struct disp_access *a,
 
 	if (kind == 0 || *body == NULL || *len == 0)
 		return 0;
+	o = json_tokener_parse(*body);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return 0;	/* the handler says what is wrong with it */
+	}
+	/* Only text json-c took is scanned (dm_json_dup_key trusts it). */
 	if (dm_json_dup_key(*body, *len, dup, sizeof(dup))) {
+		json_object_put(o);
 		dm_err_set(err, DM_EBADREQ, "duplicate key \"%s\" in the "
 		    "request body: dockerd reads keys case-insensitively and "
 		    "the last one wins, so dockmux refuses the ambiguity",
 		    dup);
 		return -1;
-	}
-	o = json_tokener_parse(*body);
-	if (!json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return 0;	/* the handler says what is wrong with it */
 	}
 	changed = dm_json_canon(o, read_fields) > 0;
 	if (a->rule != NULL && a->grant != GRANT_FULL) {

@@ -278,6 +278,8 @@ scan_value(struct scan *sc, int depth, int is_map, const char *self)
 	else if (c == '[') {
 		sc->pos++;
 		for (;;) {
+			size_t	at;
+
 			skip_ws(sc);
 			if (sc->pos >= sc->len || sc->s[sc->pos] == ']' ||
 			    sc->found)
@@ -286,7 +288,10 @@ scan_value(struct scan *sc, int depth, int is_map, const char *self)
 				sc->pos++;
 				continue;
 			}
+			at = sc->pos;
 			scan_value(sc, depth + 1, 0, "");
+			if (sc->pos == at)
+				break;	/* not JSON ("[}"): stop, never spin */
 		}
 		sc->pos++;
 	} else if (c == '"')

@@ -455,6 +455,10 @@ START_TEST(test_json_dup_keys)
 		    "[],\"links\":[]}}}}", 1, "links" },
 		{ "{\"Image\":\"busybox\",\"Cmd\":[\"x\",\"x\"]}", 0, "" },
 		{ "[1,2,{\"a\":{\"b\":\"}\"}}]", 0, "" },
+		/* not JSON: the scan ends instead of spinning */
+		{ "[}", 0, "" },
+		{ "{\"Image\":[}", 0, "" },
+		{ "{\"a\":[1,}]}", 0, "" },
 	};
 	size_t	i;
 
