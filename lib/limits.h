@@ -27,6 +27,8 @@
 #define DM_REMOTE_PING_TIMEOUT_MS 6000
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
+#define DM_UPGRADE_GRACE_S	3600		/* old process's streams after
+						 * USR2 (upgrade_grace_s) */
 #define DM_MAX_VERSION		64		/* a version string kept */
 #define DM_LOG_VALUE_MAX	1024		/* one value quoted in a log line */
 
