@@ -36,8 +36,22 @@ struct api	*api_start(struct dispatcher *, const struct api_listener *,
 		    size_t n, const struct api_limits *, struct dm_err *);
 /* New limits after a reload; open connections are kept. */
 void		 api_set_limits(struct api *, const struct api_limits *);
-/* Stop accepting; requests in progress go on. */
+/*
+ * Stop accepting and close our copies of the listening sockets (another
+ * process may serve them); requests in progress go on.  Main thread only;
+ * again: nothing more.
+ */
 void		 api_quiesce(struct api *);
+/*
+ * Quiesce, for a handover (USR2): every reply from now on asks its client
+ * to close the connection, and a connection waiting DM_UPGRADE_IDLE_MS
+ * for a request head is shut down, so that clients come back through the
+ * listening sockets to the process that serves them now.  Streams and
+ * relays go on.
+ */
+void		 api_drain(struct api *);
+/* 1 when no client connection is left (TLS handshakes included). */
+int		 api_is_idle(const struct api *);
 /* Requests that have not been answered yet (a graceful stop waits). */
 unsigned int	 api_unanswered(const struct api *);
 /* Close every connection, join every thread, free. */

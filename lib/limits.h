@@ -29,6 +29,12 @@
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
 #define DM_UPGRADE_GRACE_S	3600		/* old process's streams after
 						 * USR2 (upgrade_grace_s) */
+#define DM_UPGRADE_READY_MS	120000		/* new process's start, USR2 */
+#define DM_UPGRADE_IDLE_MS	1000		/* then, an idle keep-alive of
+						 * the old process closes */
+#define DM_UPGRADE_POLL_MS	100		/* how often an upgrade looks */
+#define DM_UPGRADE_CONFIRM_MS	5000		/* the new process waits for the
+						 * old one's word this long */
 #define DM_MAX_VERSION		64		/* a version string kept */
 #define DM_LOG_VALUE_MAX	1024		/* one value quoted in a log line */
 
