@@ -6,6 +6,7 @@
 
 #include "daemon/disp.h"
 #include "lib/dmerr.h"
+#include "lib/limits.h"
 
 struct api;	/* opaque: the HTTP server */
 
@@ -69,7 +70,28 @@ int		 api_listen_unix(const char *path, mode_t mode,
  * without brackets).  The fd, or -1 with err.
  */
 int		 api_listen_tcp(const char *host, int port, struct dm_err *);
-/* The socket systemd passed (LISTEN_PID/LISTEN_FDS), or -1 when none. */
-int		 api_listen_inherited(void);
+
+/*
+ * A listening socket passed in by the sd_listen_fds(3) protocol: by
+ * systemd (url ""), or by the dockmuxd that ran before us and handed its
+ * sockets over on USR2 (url: the listen URL the socket serves).
+ */
+struct api_inherited {
+	int	fd;
+	char	url[DM_LISTEN_NAME_MAX];
+};
+
+/*
+ * The sockets passed to us (LISTEN_PID is us, LISTEN_FDS of them from fd
+ * 3 on, LISTEN_FDNAMES naming them), at most max into out, each made
+ * close-on-exec; the variables are removed.  Returns how many (0: none).
+ */
+size_t		 api_listen_inherited(struct api_inherited *, size_t max);
+/*
+ * LISTEN_FDNAMES's value for n sockets serving urls (NULL or "": one
+ * systemd passed), into out.  0, or -1 when it does not fit in len.
+ */
+int		 api_listen_names(const char *const *urls, size_t n,
+		    char *out, size_t len);
 
 #endif

@@ -20,6 +20,8 @@
 #define DM_MAX_BACKENDS		32
 #define DM_MAX_NAME		64		/* backend name */
 #define DM_MAX_LISTEN		8		/* entries of "listen" */
+#define DM_LISTEN_NAME_MAX	256		/* a passed socket's name, with NUL
+						 * (systemd's FDNAME_MAX + 1) */
 #define DM_CONNECT_TIMEOUT_MS	3000		/* connect to an engine socket */
 #define DM_PING_TIMEOUT_MS	2000		/* /_ping and /version probes */
 /* The same over tcp or ssh: a new connection may need a TLS or ssh
