@@ -69,6 +69,7 @@ mv -f "$cfg.good" "$cfg"
 
 # ---- streams across an upgrade --------------------------------------------
 c=$(t_name counter)
+# shellcheck disable=SC2016 # the container's shell expands it
 D run -d --name "$c" busybox sh -c \
     'i=0; while :; do echo line$i; i=$((i+1)); sleep 0.1; done' >/dev/null
 e=$(t_name exec)
