@@ -45,6 +45,8 @@ struct api {
 	struct dispatcher	*disp;		/* borrowed */
 	struct api_conns	*conns;		/* owned */
 	atomic_uint		 unanswered;
+	atomic_int		 draining;	/* replies ask clients to close */
+	int			 quiesced;	/* main's: listeners let go */
 };
 
 /* The peer of a connection whose credentials could not be read. */
@@ -203,6 +205,9 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 		    r->hdrs.v[i].value) == MHD_NO)
 			log_debug("msg=\"header refused\" name=%s",
 			    log_q(r->hdrs.v[i].name));
+	/* Handed over: the client's next request goes to the new process. */
+	if (r->kind != DISP_REPLY_UPGRADE && atomic_load(&ar->api->draining))
+		(void)MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -570,6 +575,7 @@ api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
 	api = xcalloc(1, sizeof(*api));
 	api->disp = disp;
 	atomic_init(&api->unanswered, 0);
+	atomic_init(&api->draining, 0);
 	api->conns = api_conns_new(lim->max_connections,
 	    lim->max_connections_per_peer, lim->idle_timeout_s);
 	for (i = 0; i < n && i < DM_MAX_LISTEN; i++) {
@@ -606,6 +612,9 @@ api_quiesce(struct api *api)
 	MHD_socket	fd;
 	size_t		i;
 
+	if (api->quiesced)
+		return;
+	api->quiesced = 1;
 	for (i = 0; i < api->nlsn; i++) {
 		if (api->lsn[i].tls != NULL) {
 			api_tls_quiesce(api->lsn[i].tls);
@@ -615,6 +624,25 @@ api_quiesce(struct api *api)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
+}
+
+void
+api_drain(struct api *api)
+{
+	api_quiesce(api);
+	atomic_store(&api->draining, 1);
+	api_conns_drain(api->conns, DM_UPGRADE_IDLE_MS);
+}
+
+int
+api_is_idle(const struct api *api)
+{
+	size_t	i;
+
+	for (i = 0; i < api->nlsn; i++)
+		if (!api_tls_is_idle(api->lsn[i].tls))
+			return 0;
+	return api_conns_is_empty(api->conns);
 }
 
 unsigned int

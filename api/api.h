@@ -6,6 +6,7 @@
 
 #include "daemon/disp.h"
 #include "lib/dmerr.h"
+#include "lib/limits.h"
 
 struct api;	/* opaque: the HTTP server */
 
@@ -36,8 +37,22 @@ struct api	*api_start(struct dispatcher *, const struct api_listener *,
 		    size_t n, const struct api_limits *, struct dm_err *);
 /* New limits after a reload; open connections are kept. */
 void		 api_set_limits(struct api *, const struct api_limits *);
-/* Stop accepting; requests in progress go on. */
+/*
+ * Stop accepting and close our copies of the listening sockets (another
+ * process may serve them); requests in progress go on.  Main thread only;
+ * again: nothing more.
+ */
 void		 api_quiesce(struct api *);
+/*
+ * Quiesce, for a handover (USR2): every reply from now on asks its client
+ * to close the connection, and a connection waiting DM_UPGRADE_IDLE_MS
+ * for a request head is shut down, so that clients come back through the
+ * listening sockets to the process that serves them now.  Streams and
+ * relays go on.
+ */
+void		 api_drain(struct api *);
+/* 1 when no client connection is left (TLS handshakes included). */
+int		 api_is_idle(const struct api *);
 /* Requests that have not been answered yet (a graceful stop waits). */
 unsigned int	 api_unanswered(const struct api *);
 /* Close every connection, join every thread, free. */
@@ -55,7 +70,28 @@ int		 api_listen_unix(const char *path, mode_t mode,
  * without brackets).  The fd, or -1 with err.
  */
 int		 api_listen_tcp(const char *host, int port, struct dm_err *);
-/* The socket systemd passed (LISTEN_PID/LISTEN_FDS), or -1 when none. */
-int		 api_listen_inherited(void);
+
+/*
+ * A listening socket passed in by the sd_listen_fds(3) protocol: by
+ * systemd (url ""), or by the dockmuxd that ran before us and handed its
+ * sockets over on USR2 (url: the listen URL the socket serves).
+ */
+struct api_inherited {
+	int	fd;
+	char	url[DM_LISTEN_NAME_MAX];
+};
+
+/*
+ * The sockets passed to us (LISTEN_PID is us, LISTEN_FDS of them from fd
+ * 3 on, LISTEN_FDNAMES naming them), at most max into out, each made
+ * close-on-exec; the variables are removed.  Returns how many (0: none).
+ */
+size_t		 api_listen_inherited(struct api_inherited *, size_t max);
+/*
+ * LISTEN_FDNAMES's value for n sockets serving urls (NULL or "": one
+ * systemd passed), into out.  0, or -1 when it does not fit in len.
+ */
+int		 api_listen_names(const char *const *urls, size_t n,
+		    char *out, size_t len);
 
 #endif

@@ -48,6 +48,9 @@ struct api_conns {
 	int			 max;
 	int			 per_peer;
 	int			 idle_ms;	/* 0: no idle timeout */
+	int			 drain_ms;	/* handed over: waiting longer
+						 * than this closes; 0: not */
+	int			 open;		/* connections in the list */
 	long long		 total_logged_ms;
 	int			 stopping;
 	int			 reaper_running;
@@ -132,6 +135,20 @@ peer_count(struct api_conns *cs, const char *key)
 	return &cs->peers[cs->npeers++];
 }
 
+/*
+ * Under lock.  After a handover, a connection that has waited drain_ms
+ * for a request head goes, so its client's next request reaches the
+ * process that serves now.  drain_ms leaves a client that connected
+ * just before the handover the time to send the head it had ready.
+ */
+static int
+is_drained(const struct api_conns *cs, const struct api_conn *c,
+    long long now)
+{
+	return cs->drain_ms > 0 && c->waiting_ms != 0 &&
+	    now - c->waiting_ms >= cs->drain_ms;
+}
+
 static void *
 reaper_main(void *arg)
 {
@@ -144,8 +161,17 @@ reaper_main(void *arg)
 	while (!cs->stopping) {
 		now = dm_mono_ms();
 		for (c = cs->head; c != NULL; c = c->next) {
-			if (c->deadline_ms == 0 || c->deadline_ms > now ||
-			    c->reaped)
+			if (c->reaped)
+				continue;
+			if (is_drained(cs, c, now)) {
+				c->reaped = 1;
+				log_debug("msg=\"idle connection closed: "
+				    "another process serves\" peer=%s pid=%ld",
+				    log_q(c->key), (long)c->peer.pid);
+				(void)shutdown(c->fd, SHUT_RDWR);
+				continue;
+			}
+			if (c->deadline_ms == 0 || c->deadline_ms > now)
 				continue;
 			c->reaped = 1;
 			log_info("msg=\"idle connection closed\" peer=%s "
@@ -189,6 +215,26 @@ api_conns_limits(struct api_conns *cs, int max, int per_peer, int idle_s)
 	cs->per_peer = per_peer;
 	cs->idle_ms = idle_s * 1000;
 	pthread_mutex_unlock(&cs->lock);
+}
+
+void
+api_conns_drain(struct api_conns *cs, int ms)
+{
+	pthread_mutex_lock(&cs->lock);
+	cs->drain_ms = ms > 0 ? ms : 1;
+	pthread_cond_broadcast(&cs->wake);
+	pthread_mutex_unlock(&cs->lock);
+}
+
+int
+api_conns_is_empty(struct api_conns *cs)
+{
+	int	empty;
+
+	pthread_mutex_lock(&cs->lock);
+	empty = cs->open == 0;
+	pthread_mutex_unlock(&cs->lock);
+	return empty;
 }
 
 void
@@ -250,6 +296,7 @@ api_conn_open(struct api_conns *cs, int fd, const struct api_remote *remote)
 	struct peer_count	*pc;
 
 	c->fd = fd;
+	c->waiting_ms = dm_mono_ms();
 	if (remote != NULL) {
 		/* fd is our own socket pair: its credentials are ours. */
 		snprintf(c->peer.subject, sizeof(c->peer.subject), "%s",
@@ -260,6 +307,7 @@ api_conn_open(struct api_conns *cs, int fd, const struct api_remote *remote)
 		peer_key(fd, &c->peer, c->key, sizeof(c->key));
 	}
 	pthread_mutex_lock(&cs->lock);
+	cs->open++;
 	c->next = cs->head;
 	if (cs->head != NULL)
 		cs->head->prev = c;
@@ -293,6 +341,7 @@ api_conn_closed(struct api_conns *cs, struct api_conn *c)
 		cs->head = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	cs->open--;
 	if (c->counted) {
 		cs->total--;
 		peer_count(cs, c->key)->n--;
@@ -307,6 +356,8 @@ api_conn_waiting(struct api_conns *cs, struct api_conn *c)
 	pthread_mutex_lock(&cs->lock);
 	if (!c->upgraded && cs->idle_ms > 0)
 		c->deadline_ms = dm_mono_ms() + cs->idle_ms;
+	if (!c->upgraded)
+		c->waiting_ms = dm_mono_ms();
 	pthread_mutex_unlock(&cs->lock);
 }
 
@@ -315,6 +366,7 @@ api_conn_busy(struct api_conns *cs, struct api_conn *c)
 {
 	pthread_mutex_lock(&cs->lock);
 	c->deadline_ms = 0;
+	c->waiting_ms = 0;
 	pthread_mutex_unlock(&cs->lock);
 }
 
@@ -324,5 +376,6 @@ api_conn_upgraded(struct api_conns *cs, struct api_conn *c)
 	pthread_mutex_lock(&cs->lock);
 	c->upgraded = 1;
 	c->deadline_ms = 0;
+	c->waiting_ms = 0;
 	pthread_mutex_unlock(&cs->lock);
 }

@@ -18,6 +18,8 @@ struct api_conn {
 	int			 fd;		/* borrowed: MHD's */
 	char			 key[64];	/* "uid N" or "ip A": per-peer limit */
 	long long		 deadline_ms;	/* monotonic; 0: none */
+	long long		 waiting_ms;	/* waiting for a head since;
+						 * 0: a request or relay runs */
 	int			 upgraded;	/* a raw relay: never idle */
 	int			 counted;	/* within the limits */
 	int			 reaped;	/* shut down by us */
@@ -32,6 +34,13 @@ struct api_conns *api_conns_new(int max, int per_peer, int idle_s);
 /* New limits (a reload); open connections are not cut. */
 void		 api_conns_limits(struct api_conns *, int max, int per_peer,
 		    int idle_s);
+/*
+ * Another process serves the sockets now: from here on a connection
+ * waiting ms for a request head is shut down (streams and relays never).
+ */
+void		 api_conns_drain(struct api_conns *, int ms);
+/* 1 when no connection is open. */
+int		 api_conns_is_empty(struct api_conns *);
 /* Stop the reaper (before MHD closes every connection). */
 void		 api_conns_stop(struct api_conns *);
 void		 api_conns_free(struct api_conns *);

@@ -1,6 +1,8 @@
 /*
- * api_listen.c: the listening Unix socket: bound here (stale file
- * replaced, live one refused, mode and group set) or passed by systemd.
+ * api_listen.c: the listening sockets: a Unix one bound here (stale file
+ * replaced, live one refused, mode and group set), a TCP one, or sockets
+ * passed in by systemd or by the dockmuxd before us (USR2), and the names
+ * that pass ours on.
  */
 /* Threads: called once from main before any server thread exists. */
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -134,25 +137,92 @@ fail:
 	return -1;
 }
 
-/* The sd_listen_fds(3) protocol: LISTEN_PID is us, LISTEN_FDS >= 1. */
-int
-api_listen_inherited(void)
+/*
+ * A name in LISTEN_FDNAMES cannot hold ':' (the separator): a URL's ':'
+ * goes as "%3A" and '%' as "%25".  A name that is not one of our URLs
+ * once decoded ("dockmux.socket", "unknown") is systemd's.
+ */
+static void
+decode_name(const char *s, size_t n, char *out, size_t len)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; i < n && o + 1 < len; i++) {
+		if (n - i >= 3 && strncasecmp(s + i, "%3a", 3) == 0) {
+			out[o++] = ':';
+			i += 2;
+		} else if (n - i >= 3 && strncmp(s + i, "%25", 3) == 0) {
+			out[o++] = '%';
+			i += 2;
+		} else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	if (strncmp(out, "unix://", 7) != 0 && strncmp(out, "tcp://", 6) != 0)
+		out[0] = '\0';
+}
+
+size_t
+api_listen_inherited(struct api_inherited *out, size_t max)
 {
 	const char	*pid = getenv("LISTEN_PID");
 	const char	*nfds = getenv("LISTEN_FDS");
-	int		 fd = SD_LISTEN_FDS_START;
+	const char	*names = getenv("LISTEN_FDNAMES");
+	long		 n;
+	size_t		 i, got = 0, len;
 
 	if (pid == NULL || nfds == NULL)
-		return -1;
-	if (strtol(pid, NULL, 10) != (long)getpid() ||
-	    strtol(nfds, NULL, 10) < 1)
-		return -1;
+		return 0;
+	n = strtol(nfds, NULL, 10);
+	if (strtol(pid, NULL, 10) != (long)getpid() || n < 1)
+		return 0;
+	for (i = 0; i < (size_t)n && got < max; i++) {
+		out[got].fd = SD_LISTEN_FDS_START + (int)i;
+		out[got].url[0] = '\0';
+		if (names != NULL && *names != '\0') {
+			len = strcspn(names, ":");
+			decode_name(names, len, out[got].url,
+			    sizeof(out[got].url));
+			names += len + (names[len] == ':');
+		}
+		if (fcntl(out[got].fd, F_SETFD, FD_CLOEXEC) == -1)
+			continue;	/* not open: nothing passed there */
+		got++;
+	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+	return got;
+}
+
+int
+api_listen_names(const char *const *urls, size_t n, char *out, size_t len)
+{
+	const char	*u;
+	size_t		 i, o = 0, step;
+
+	if (len == 0)
 		return -1;
-	return fd;
+	for (i = 0; i < n; i++) {
+		u = urls[i] != NULL && *urls[i] != '\0' ? urls[i] : "systemd";
+		if (i > 0) {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = ':';
+		}
+		for (; *u != '\0'; u++) {
+			step = *u == ':' || *u == '%' ? 3 : 1;
+			if (o + step >= len)
+				return -1;
+			if (step == 1)
+				out[o] = *u;
+			else
+				memcpy(out + o, *u == ':' ? "%3A" : "%25", 3);
+			o += step;
+		}
+	}
+	out[o] = '\0';
+	return 0;
 }
 
 int

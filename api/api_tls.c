@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct claim {
 struct api_tls {
 	int					 lfd;
 	int					 wake[2];	/* stop */
+	int					 hush[2];	/* quiesce */
 	struct MHD_Daemon			*mhd;		/* borrowed */
 	gnutls_certificate_credentials_t	 cred;
 	pthread_t				 acceptor;
@@ -283,6 +285,31 @@ out:
 	return NULL;
 }
 
+/*
+ * 1 when a client waits on the listening socket; 0 once quiesced or
+ * stopping.  The listener is never shut down to stop us: after a USR2
+ * another process accepts on the same socket.
+ */
+static int
+acceptor_wait(struct api_tls *t)
+{
+	struct pollfd	p[3];
+
+	for (;;) {
+		p[0].fd = t->lfd;
+		p[1].fd = t->wake[0];
+		p[2].fd = t->hush[0];
+		p[0].events = p[1].events = p[2].events = POLLIN;
+		p[0].revents = p[1].revents = p[2].revents = 0;
+		if (poll(p, 3, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		return p[1].revents == 0 && p[2].revents == 0;
+	}
+}
+
 static void *
 acceptor_main(void *arg)
 {
@@ -296,12 +323,10 @@ acceptor_main(void *arg)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	while (wait_io(t, t->lfd, POLLIN, 0) == 1) {
+	while (acceptor_wait(t)) {
 		sl = sizeof(ss);
 		fd = accept4(t->lfd, (struct sockaddr *)&ss, &sl,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd == -1 && (errno == EINVAL || errno == EBADF))
-			break;		/* quiesced */
 		if (fd == -1)
 			continue;
 		pu = xcalloc(1, sizeof(*pu));
@@ -358,11 +383,13 @@ api_tls_start(int lfd, const struct api_listener *l, struct MHD_Daemon *mhd,
 	t->lfd = lfd;
 	t->mhd = mhd;
 	t->wake[0] = t->wake[1] = -1;
+	t->hush[0] = t->hush[1] = -1;
 	atomic_init(&t->pumps, 0);
 	pthread_mutex_init(&t->lock, NULL);
 	if (load_cred(t, l, err) == -1)
 		goto fail;
 	if (pipe2(t->wake, O_CLOEXEC) == -1 ||
+	    pipe2(t->hush, O_CLOEXEC) == -1 ||
 	    fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) == -1) {
 		dm_err_set(err, DM_EINTERNAL, "TLS listener: %s",
 		    strerror(errno));
@@ -400,10 +427,21 @@ api_tls_claim(struct api_tls *t, int fd, struct api_remote *who)
 void
 api_tls_quiesce(struct api_tls *t)
 {
-	if (t == NULL || t->lfd == -1)
+	if (t == NULL || !t->running)
 		return;
-	/* The acceptor stops with the listener; pumps go on. */
-	shutdown(t->lfd, SHUT_RDWR);
+	/* The acceptor stops; pumps go on.  Our copy of the socket goes. */
+	(void)!write(t->hush[1], "x", 1);
+	pthread_join(t->acceptor, NULL);
+	t->running = 0;
+	close(t->lfd);
+	t->lfd = -1;
+}
+
+int
+api_tls_is_idle(const struct api_tls *t)
+{
+	return t == NULL || atomic_load(&((struct api_tls *)(uintptr_t)t)->
+	    pumps) == 0;
 }
 
 void
@@ -428,6 +466,10 @@ api_tls_stop(struct api_tls *t)
 	if (t->wake[0] != -1) {
 		close(t->wake[0]);
 		close(t->wake[1]);
+	}
+	if (t->hush[0] != -1) {
+		close(t->hush[0]);
+		close(t->hush[1]);
 	}
 	if (t->lfd != -1)
 		close(t->lfd);

@@ -25,8 +25,14 @@ struct api_tls	*api_tls_start(int lfd, const struct api_listener *l,
  * "?" when fd is not one of ours.  Each fd is claimed once.
  */
 void		 api_tls_claim(struct api_tls *, int fd, struct api_remote *);
-/* Accept no more; open connections go on. */
+/*
+ * Accept no more and close our copy of the listening socket (never shut
+ * down: after a USR2 another process accepts on it); open connections go
+ * on.  Again: nothing more.
+ */
 void		 api_tls_quiesce(struct api_tls *);
+/* 1 when no TLS client is connected (handshakes included). */
+int		 api_tls_is_idle(const struct api_tls *);
 /* End every connection and free; before the daemon it feeds stops. */
 void		 api_tls_stop(struct api_tls *);
 

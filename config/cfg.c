@@ -128,6 +128,9 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "idle_timeout_s", .kind = CFG_INT,
 	  .dflt = DM_STR(DM_API_IDLE_TIMEOUT_S), .parse = parse_seconds,
 	  .off = CFG_OFF(idle_timeout_s) },
+	{ .name = "upgrade_grace_s", .kind = CFG_INT,
+	  .dflt = DM_STR(DM_UPGRADE_GRACE_S), .parse = parse_seconds,
+	  .off = CFG_OFF(upgrade_grace_s) },
 	/* After backends: a rule's "backends" names must exist. */
 	{ .name = "access", .kind = CFG_OBJECTS, .parse = parse_access },
 };

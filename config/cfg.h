@@ -96,6 +96,9 @@ struct cfg {
 	int		 max_connections;	/* client connections, daemon */
 	int		 max_connections_per_peer; /* per uid */
 	int		 idle_timeout_s;	/* waiting for a request; 0: none */
+	int		 upgrade_grace_s; /* after a USR2 handover, the old
+					   * process's streams may run this
+					   * long */
 	int		 access_set;	/* "access" present: unmatched is denied */
 	size_t		 naccess;
 	struct cfg_access *access;	/* owned, naccess entries */

@@ -130,6 +130,12 @@ struct dispatcher *disp_new(const struct cfg *, struct dm_err *);
 int		 disp_start(struct dispatcher *);
 /* Stop probes, free backends.  Calls must all be freed before. */
 void		 disp_free(struct dispatcher *);
+/*
+ * Another process serves now (a USR2 upgrade): stop following engine
+ * events, which it follows too, so that this one writes the store only
+ * for the requests it still finishes.  No reload may follow.
+ */
+void		 disp_retire(struct dispatcher *);
 
 /*
  * Swap in a new configuration (takes cfg; it is freed once no request

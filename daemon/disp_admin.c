@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
@@ -195,7 +196,7 @@ disp_admin_answer(const struct disp_ctx *ctx, struct disp_reply *r)
 	size_t			 body_len = ctx->body_len;
 	int	get = strcmp(req->method, "GET") == 0;
 	int	head = strcmp(req->method, "HEAD") == 0;
-	char	*text;
+	char	*text, pid[24];
 
 	if ((get || head) && strcmp(req->action, "ping") == 0) {
 		r->status = 200;
@@ -222,4 +223,7 @@ disp_admin_answer(const struct disp_ctx *ctx, struct disp_reply *r)
 	} else
 		disp_reply_error(r, DM_ENOTFOUND, "page not found");
 	dm_hdrs_set(&r->hdrs, "X-Dockmux-Version", DOCKMUX_VERSION);
+	/* Which process answered: after a USR2 upgrade, the new one. */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	dm_hdrs_set(&r->hdrs, "X-Dockmux-Pid", pid);
 }

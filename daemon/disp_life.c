@@ -152,6 +152,14 @@ disp_start(struct dispatcher *root)
 	return 0;
 }
 
+void
+disp_retire(struct dispatcher *root)
+{
+	disp_watch_stop(root->cur);
+	log_debug("msg=\"engine event watch stopped: another process "
+	    "serves\"");
+}
+
 struct orphan_ctx {
 	struct disp	*d;
 	size_t		 n;

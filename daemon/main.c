@@ -1,12 +1,14 @@
 /*
  * main.c: dockmuxd: read the config, reach the engines, serve the Docker
- * API on one Unix socket, and stop gracefully on SIGTERM or SIGINT.
+ * API on one Unix socket, stop gracefully on SIGTERM or SIGINT, and hand
+ * the sockets to a new binary on SIGUSR2 (daemon/upgrade.c).
  */
 /*
- * Threads: main owns start-up, reload and shutdown.  SIGHUP, SIGINT and
- * SIGTERM are blocked before the first thread starts, so every thread
- * inherits the mask and main alone takes them, in sigwait(): no handler
- * runs, and no worker's system call is interrupted.
+ * Threads: main owns start-up, reload, upgrade and shutdown.  SIGHUP,
+ * SIGINT, SIGTERM and SIGUSR2 are blocked before the first thread starts,
+ * so every thread inherits the mask and main alone takes them, in
+ * sigwaitinfo(): no handler runs, and no worker's system call is
+ * interrupted.
  */
 
 #include <errno.h>
@@ -22,12 +24,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "backends/backend.h"
 #include "config/cfg.h"
 #include "daemon/disp.h"
+#include "daemon/upgrade.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -49,6 +53,9 @@ usage(FILE *f)
 	    DEFAULT_CONFIG);
 }
 
+/* Cleared once a USR2 upgrade has handed the service to a new process. */
+static int	notify_systemd = 1;
+
 /* systemd's notify protocol: one datagram to $NOTIFY_SOCKET. */
 static void
 sd_notify_text(const char *text)
@@ -58,7 +65,8 @@ sd_notify_text(const char *text)
 	int			 fd, len;
 
 	/* "@name" is an abstract socket; dm_sun_path() knows the form. */
-	if (path == NULL || (len = dm_sun_path(&sun, path)) == -1)
+	if (!notify_systemd || path == NULL ||
+	    (len = dm_sun_path(&sun, path)) == -1)
 		return;
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -171,9 +179,14 @@ read_pem(const char *what, const char *path)
 struct listeners {
 	struct api_listener	 l[DM_MAX_LISTEN];
 	size_t			 n;
-	int			 inherited;	/* l[0] came from systemd */
+	int			 inherited;	/* a socket came from systemd */
 	char			*pem[3];	/* owned: cert, key, ca */
+	const char		*urls[DM_MAX_LISTEN]; /* passed on at USR2;
+						 * NULL: systemd's */
 	char			*unix_paths[DM_MAX_LISTEN]; /* ours to unlink */
+	char			*taken_paths[DM_MAX_LISTEN]; /* the dockmuxd
+						 * before us bound them: ours
+						 * once it has let them go */
 };
 
 /* Unlink the socket files we bound; the PEM text goes. */
@@ -191,20 +204,47 @@ close_listeners(struct listeners *ls)
 	}
 }
 
+/*
+ * A passed socket for listener cl, taken out of inh (its fd set to -1):
+ * the one named by cl's URL (a USR2 hand-over), else for the first unix
+ * listener systemd's (*from_systemd set).  -1 when none.
+ */
+static int
+take_inherited(struct api_inherited *inh, size_t ninh,
+    const struct cfg_listen *cl, int *from_systemd)
+{
+	size_t	i;
+	int	fd;
+
+	*from_systemd = 0;
+	for (i = 0; i < ninh; i++)
+		if (inh[i].fd != -1 && strcmp(inh[i].url, cl->url) == 0)
+			goto found;
+	if (cl->ep.transport != CFG_UNIX)
+		return -1;
+	for (i = 0; i < ninh; i++)
+		if (inh[i].fd != -1 && inh[i].url[0] == '\0') {
+			*from_systemd = 1;
+			goto found;
+		}
+	return -1;
+found:
+	fd = inh[i].fd;
+	inh[i].fd = -1;
+	return fd;
+}
+
 static void
 open_listeners(const struct cfg *cfg, struct listeners *ls)
 {
 	const struct cfg_listen	*cl;
+	struct api_inherited	 inh[DM_MAX_LISTEN];
 	struct dm_err		 err;
-	size_t			 i;
-	int			 fd, sd_used = 0;
+	size_t			 i, ninh;
+	int			 fd, sd;
 
 	memset(ls, 0, sizeof(*ls));
-	fd = api_listen_inherited();
-	if (fd != -1) {
-		ls->inherited = 1;
-		ls->l[ls->n++].fd = fd;
-	}
+	ninh = api_listen_inherited(inh, DM_MAX_LISTEN);
 	if (cfg->tls_set) {
 		ls->pem[0] = read_pem("cert", cfg->tls.cert);
 		ls->pem[1] = read_pem("key", cfg->tls.key);
@@ -213,34 +253,55 @@ open_listeners(const struct cfg *cfg, struct listeners *ls)
 	for (i = 0; i < cfg->nlisten && ls->n < DM_MAX_LISTEN; i++) {
 		cl = &cfg->listens[i];
 		dm_err_clear(&err);
-		if (cl->ep.transport == CFG_UNIX) {
+		fd = take_inherited(inh, ninh, cl, &sd);
+		if (fd != -1 && sd) {
 			/* systemd's socket stands for the first unix one. */
-			if (ls->inherited && !sd_used) {
-				sd_used = 1;
-				continue;
-			}
+			ls->inherited = 1;
+		} else if (fd != -1) {
+			ls->urls[ls->n] = cl->url;
+			if (cl->ep.transport == CFG_UNIX)
+				ls->taken_paths[ls->n] = cl->ep.path;
+		} else if (cl->ep.transport == CFG_UNIX) {
 			socket_dir_ready(cl->ep.path);
 			fd = api_listen_unix(cl->ep.path, cfg->socket_mode,
 			    cfg->socket_group, &err);
 			if (fd != -1)
 				ls->unix_paths[ls->n] = cl->ep.path;
+			ls->urls[ls->n] = cl->url;
 		} else {
 			fd = api_listen_tcp(cl->ep.host, cl->ep.port, &err);
-			if (fd != -1 && cfg->tls_set) {
-				ls->l[ls->n].cert_pem = ls->pem[0];
-				ls->l[ls->n].key_pem = ls->pem[1];
-				ls->l[ls->n].ca_pem = ls->pem[2];
-			} else if (fd != -1)
-				log_warnx("msg=\"plain TCP listener: anyone who "
-				    "can connect owns the host\" listen=%s",
-				    log_q(cl->url));
+			ls->urls[ls->n] = cl->url;
 		}
+		if (fd != -1 && cl->ep.transport == CFG_TCP && cfg->tls_set) {
+			ls->l[ls->n].cert_pem = ls->pem[0];
+			ls->l[ls->n].key_pem = ls->pem[1];
+			ls->l[ls->n].ca_pem = ls->pem[2];
+		} else if (fd != -1 && cl->ep.transport == CFG_TCP)
+			log_warnx("msg=\"plain TCP listener: anyone who "
+			    "can connect owns the host\" listen=%s",
+			    log_q(cl->url));
 		if (fd == -1) {
 			fprintf(stderr, "dockmuxd: %s\n", err.msg);
 			close_listeners(ls);
 			exit(1);
 		}
 		ls->l[ls->n++].fd = fd;
+	}
+	for (i = 0; i < ninh; i++) {
+		if (inh[i].fd == -1)
+			continue;
+		/* systemd's socket is served even without a unix listener. */
+		if (inh[i].url[0] == '\0' && !ls->inherited &&
+		    ls->n < DM_MAX_LISTEN) {
+			ls->inherited = 1;
+			ls->l[ls->n++].fd = inh[i].fd;
+			continue;
+		}
+		/* Passed on USR2, but no longer configured: not served. */
+		log_warnx("msg=\"passed socket not in the configuration: "
+		    "closed\" listen=%s", log_q(inh[i].url[0] != '\0' ?
+		    inh[i].url : "(systemd)"));
+		close(inh[i].fd);
 	}
 }
 
@@ -259,7 +320,7 @@ limits_of(const struct cfg *cfg, struct api_limits *lim)
  */
 static void
 reload(struct dispatcher *disp, struct api *api, const char *path,
-    int explicit_path)
+    int explicit_path, int *grace_s)
 {
 	struct api_limits lim;
 	struct cfg	*cfg;
@@ -267,6 +328,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 	char		 ebuf[2048];
 	size_t		 orphans;
 	struct stat	 st;
+	int		 grace;
 
 	sd_notify_text("RELOADING=1");
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT)
@@ -282,12 +344,195 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 	}
 	dm_err_clear(&err);
 	limits_of(cfg, &lim);
+	grace = cfg->upgrade_grace_s;	/* cfg is the dispatcher's below */
 	if (disp_reload(disp, cfg, &orphans, &err) == -1)
 		log_warnx("msg=\"reload failed; running configuration kept\" "
 		    "reason=%s", log_q(err.msg));
-	else
+	else {
 		api_set_limits(api, &lim);
+		*grace_s = grace;
+	}
 	sd_notify_text("READY=1");
+}
+
+/* What the signal loop serves with, and where a USR2 upgrade stands. */
+struct serving {
+	struct dispatcher	*disp;
+	struct api		*api;
+	struct listeners	*ls;
+	const char		*config;
+	int			 explicit_config;
+	int			 grace_s;	/* upgrade_grace_s in force */
+	int			 upgrading;	/* a new process is starting */
+	int			 handed_over;	/* it serves; we drain */
+	long long		 grace_end;	/* monotonic ms, once handed over */
+};
+
+/*
+ * Tell whoever waits that we serve: the dockmuxd that started us (USR2),
+ * whose sockets then become ours, and systemd, whose main process we
+ * become (NotifyAccess=main accepts it: the old one has named us first).
+ */
+static void
+announce_ready(struct listeners *ls)
+{
+	char	msg[64];
+	size_t	i;
+
+	if (!upgrade_is_successor()) {
+		sd_notify_text("READY=1");
+		return;
+	}
+	if (!upgrade_tell_ready())
+		log_warnx("msg=\"upgrade: the old process did not answer; "
+		    "serving alone\"");
+	/* Its socket files are ours to remove when we stop. */
+	for (i = 0; i < DM_MAX_LISTEN; i++)
+		if (ls->taken_paths[i] != NULL) {
+			ls->unix_paths[i] = ls->taken_paths[i];
+			ls->taken_paths[i] = NULL;
+		}
+	log_info("msg=\"upgrade: serving in place of the old process\" "
+	    "pid=%ld", (long)getpid());
+	snprintf(msg, sizeof(msg), "MAINPID=%ld\nREADY=1", (long)getpid());
+	sd_notify_text(msg);
+}
+
+/* USR2: the binary anew with every listening socket. */
+static void
+begin_upgrade(struct serving *sv)
+{
+	char		names[DM_MAX_LISTEN * DM_LISTEN_NAME_MAX];
+	int		fds[DM_MAX_LISTEN];
+	struct dm_err	err;
+	size_t		i;
+
+	if (sv->upgrading || sv->handed_over) {
+		log_warnx("msg=\"upgrade under way; USR2 ignored\"");
+		return;
+	}
+	for (i = 0; i < sv->ls->n; i++)
+		fds[i] = sv->ls->l[i].fd;
+	dm_err_clear(&err);
+	if (api_listen_names(sv->ls->urls, sv->ls->n, names,
+	    sizeof(names)) == -1)
+		dm_err_set(&err, DM_EINTERNAL, "a listen URL is too long to "
+		    "pass on");
+	else if (upgrade_start(fds, sv->ls->n, names, &err) == 0) {
+		sv->upgrading = 1;
+		return;
+	}
+	log_warnx("msg=\"upgrade failed; this process goes on serving\" "
+	    "reason=%s", log_q(err.msg));
+}
+
+/*
+ * The new process serves: stop accepting, leave the socket files to it,
+ * stop writing what it now keeps (engine events into the store), name it
+ * systemd's main process, tell it, and drain.
+ */
+static void
+hand_over(struct serving *sv)
+{
+	char	msg[64];
+	size_t	i;
+
+	api_drain(sv->api);
+	for (i = 0; i < DM_MAX_LISTEN; i++)
+		sv->ls->unix_paths[i] = NULL;
+	disp_retire(sv->disp);
+	snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)upgrade_successor());
+	sd_notify_text(msg);
+	notify_systemd = 0;
+	upgrade_confirm();
+	sv->upgrading = 0;
+	sv->handed_over = 1;
+	sv->grace_end = dm_mono_ms() + (long long)sv->grace_s * 1000;
+	log_info("msg=\"handed over; open streams go on until they end\" "
+	    "successor=%ld upgrade_grace_s=%d", (long)upgrade_successor(),
+	    sv->grace_s);
+}
+
+/*
+ * The signal loop.  SIGHUP reloads, SIGUSR2 starts an upgrade; while one
+ * starts, or this process drains after handing over, it looks every
+ * DM_UPGRADE_POLL_MS.  Returns the signal that stops us (SIGTERM,
+ * SIGINT), or 0 when the drain is over: every client gone, or
+ * upgrade_grace_s spent.
+ */
+static int
+serve_signals(struct serving *sv, const sigset_t *sigs)
+{
+	struct timespec	tick = { 0, DM_UPGRADE_POLL_MS * 1000000L };
+	int		sig;
+
+	for (;;) {
+		if (sv->upgrading || sv->handed_over)
+			sig = sigtimedwait(sigs, NULL, &tick);
+		else
+			sig = sigwaitinfo(sigs, NULL);
+		if (sig == SIGTERM || sig == SIGINT) {
+			upgrade_abort();
+			return sig;
+		}
+		if (sig == SIGHUP && sv->handed_over)
+			log_info("msg=\"reload ignored: another process "
+			    "serves now\"");
+		else if (sig == SIGHUP)
+			reload(sv->disp, sv->api, sv->config,
+			    sv->explicit_config, &sv->grace_s);
+		else if (sig == SIGUSR2)
+			begin_upgrade(sv);
+		if (sv->upgrading) {
+			switch (upgrade_check()) {
+			case UPGRADE_STARTING:
+				break;
+			case UPGRADE_READY:
+				hand_over(sv);
+				break;
+			case UPGRADE_NONE:
+			case UPGRADE_FAILED:
+				sv->upgrading = 0;
+				break;
+			}
+		}
+		if (!sv->handed_over)
+			continue;
+		upgrade_reap();
+		if (api_is_idle(sv->api)) {
+			log_info("msg=\"every client of this process is "
+			    "gone\"");
+			return 0;
+		}
+		if (dm_mono_ms() >= sv->grace_end) {
+			log_info("msg=\"upgrade_grace_s is over: ending the "
+			    "streams left\"");
+			return 0;
+		}
+	}
+}
+
+/*
+ * Graceful stop: no new connections, let short requests finish, then end
+ * every stream (cancel) and join every thread.  After a hand-over the
+ * service is the new process's: systemd hears nothing from us.
+ */
+static void
+stop_serving(struct serving *sv, int sig, int cancel)
+{
+	long long	deadline;
+
+	if (sig != 0)
+		log_info("msg=\"stopping\" signal=%d", sig);
+	else
+		log_info("msg=\"stopping\" reason=\"handed over\"");
+	sd_notify_text("STOPPING=1");
+	api_quiesce(sv->api);
+	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
+	while (api_unanswered(sv->api) > 0 && dm_mono_ms() < deadline)
+		poll(NULL, 0, DM_SHUTDOWN_POLL_MS);
+	(void)!write(cancel, "x", 1);
+	api_stop(sv->api);
 }
 
 int
@@ -310,11 +555,12 @@ main(int argc, char *argv[])
 	struct api_limits	 lim;
 	struct listeners	 ls;
 	struct dm_err		 err;
+	struct serving		 sv;
 	sigset_t		 sigs;
 	int			 ch, cancel[2], sig;
 	size_t			 i;
-	long long		 deadline;
 
+	upgrade_init(argc, argv);	/* before getopt reorders argv */
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -370,6 +616,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR2);
 	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0)
 		fatalx("msg=\"cannot block signals\"");
 	/* Writes to a closed peer fail with EPIPE in whichever thread. */
@@ -414,33 +661,24 @@ main(int argc, char *argv[])
 		    "yes" : "no");
 	log_info("msg=\"serving\" backends=%zu primary=%s%s", cfg->nbackends,
 	    cfg->backends[0].name, ls.inherited ? " activation=socket" : "");
-	sd_notify_text("READY=1");
+	announce_ready(&ls);
 
-	/* SIGHUP reloads; SIGINT and SIGTERM stop. */
-	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig != SIGHUP)
-			break;
-		reload(disp, api, config, explicit_config);
-	}
-
-	/* Graceful stop: no new connections, let short requests finish,
-	 * then end every stream and join every thread. */
-	log_info("msg=\"stopping\" signal=%d", sig);
-	sd_notify_text("STOPPING=1");
-	api_quiesce(api);
-	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
-	while (api_unanswered(api) > 0 && dm_mono_ms() < deadline)
-		poll(NULL, 0, DM_SHUTDOWN_POLL_MS);
-	(void)write(cancel[1], "x", 1);
-	api_stop(api);
+	memset(&sv, 0, sizeof(sv));
+	sv.disp = disp;
+	sv.api = api;
+	sv.ls = &ls;
+	sv.config = config;
+	sv.explicit_config = explicit_config;
+	sv.grace_s = cfg->upgrade_grace_s;
+	sig = serve_signals(&sv, &sigs);
+	stop_serving(&sv, sig, cancel[1]);
 	disp_free(disp);
 	backend_lib_cleanup();
 	close_listeners(&ls);
 	cfg_free(cfg);
 	close(cancel[0]);
 	close(cancel[1]);
+	upgrade_free();
 	log_info("msg=\"stopped\"");
 	return 0;
 }

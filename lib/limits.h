@@ -20,6 +20,8 @@
 #define DM_MAX_BACKENDS		32
 #define DM_MAX_NAME		64		/* backend name */
 #define DM_MAX_LISTEN		8		/* entries of "listen" */
+#define DM_LISTEN_NAME_MAX	256		/* a passed socket's name, with NUL
+						 * (systemd's FDNAME_MAX + 1) */
 #define DM_CONNECT_TIMEOUT_MS	3000		/* connect to an engine socket */
 #define DM_PING_TIMEOUT_MS	2000		/* /_ping and /version probes */
 /* The same over tcp or ssh: a new connection may need a TLS or ssh
@@ -27,6 +29,14 @@
 #define DM_REMOTE_PING_TIMEOUT_MS 6000
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
+#define DM_UPGRADE_GRACE_S	3600		/* old process's streams after
+						 * USR2 (upgrade_grace_s) */
+#define DM_UPGRADE_READY_MS	120000		/* new process's start, USR2 */
+#define DM_UPGRADE_IDLE_MS	1000		/* then, an idle keep-alive of
+						 * the old process closes */
+#define DM_UPGRADE_POLL_MS	100		/* how often an upgrade looks */
+#define DM_UPGRADE_CONFIRM_MS	5000		/* the new process waits for the
+						 * old one's word this long */
 #define DM_MAX_VERSION		64		/* a version string kept */
 #define DM_LOG_VALUE_MAX	1024		/* one value quoted in a log line */
 

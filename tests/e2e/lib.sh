@@ -22,7 +22,8 @@
 #   rig_cleanup                   stop what this process started
 #
 # Test helpers (t_*.sh): t_init (DOCKER_HOST, $T_TMP, trap), t_name,
-# t_needs_dockmuxd, t_fail, t_expect_eq, t_wait_for.
+# t_needs_dockmuxd, t_fail, t_expect_eq, t_wait_for; rig_notify_listen
+# (a stand-in for systemd's notify socket).
 
 : "${BUILD:=build}"
 : "${RIG_DOCKER:=docker}"	# docker CLI used by the rig itself
@@ -596,6 +597,26 @@ rig_make_certs() {
 	cp "$d/ca.pem" "$d/client/ca.pem"
 	cp "$d/client-cert.pem" "$d/client/cert.pem"
 	cp "$d/client-key.pem" "$d/client/key.pem"
+}
+
+# rig_notify_listen SOCK LOG: in the background, a stand-in for systemd's
+# notify socket at SOCK: each datagram becomes one line of LOG (its
+# newlines written as spaces).  Sets RIG_NOTIFY_PID (the caller stops
+# it); returns once SOCK exists.
+rig_notify_listen() {
+	: >"$2"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        m = s.recv(4096).decode()
+        f.write(m.replace("\n", " ") + "\n")
+        f.flush()
+' "$1" "$2" &
+	RIG_NOTIFY_PID=$!
+	t_wait_for 10 test -S "$1" || rig_die "notify listener did not start on $1"
 }
 
 # rig_free_port: a TCP port on 127.0.0.1 nobody listens on (now).

@@ -127,19 +127,8 @@ cat "$T_TMP/activation.log"
 # ---- Type=notify ----------------------------------------------------------
 nsock=$T_TMP/notify.sock
 nlog=$T_TMP/notify.log
-: >"$nlog"
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as f:
-    while True:
-        m = s.recv(4096).decode()
-        f.write(m.replace("\n", " ") + "\n")
-        f.flush()
-' "$nsock" "$nlog" &
-npid=$!
-t_wait_for 10 test -S "$nsock" || t_fail "notify listener did not start"
+rig_notify_listen "$nsock" "$nlog"
+npid=$RIG_NOTIFY_PID
 
 dsock=$T_TMP/notify-dmx.sock
 rig_write_config_for "$cfg" "$dsock" "$T_TMP/notify.db" \

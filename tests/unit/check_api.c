@@ -2,7 +2,8 @@
  * check_api.c: api/api_listen.c: the listening socket's file never allows
  * more than the configured mode, not even between bind() and chmod().
  * Linked with -Wl,--wrap=bind: every bind() of api_listen.c passes here
- * first, so the mode the file was born with can be read.
+ * first, so the mode the file was born with can be read.  Sockets passed
+ * on at a USR2 upgrade come back with the URLs they were passed with.
  */
 /* Threads: Check's runner only. */
 
@@ -11,8 +12,10 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -83,6 +86,101 @@ START_TEST(test_listen_born_owner_only_narrow_mode)
 }
 END_TEST
 
+START_TEST(test_listen_names_escape_colons)
+{
+	const char	*urls[] = { "unix:///run/a%b.sock", NULL,
+			    "tcp://[::1]:2376" };
+	char		 out[256];
+
+	ck_assert_int_eq(api_listen_names(urls, 3, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "unix%3A///run/a%25b.sock:systemd:"
+	    "tcp%3A//[%3A%3A1]%3A2376");
+	ck_assert_int_eq(api_listen_names(urls, 3, out, 20), -1);
+}
+END_TEST
+
+/*
+ * Three sockets passed as a USR2 upgrade passes them: fds 3, 4 and 5
+ * (what Check had there is put back after), named by api_listen_names.
+ */
+START_TEST(test_listen_inherited_by_name)
+{
+	const char		*urls[] = { "unix:///run/d.sock", "",
+				    "tcp://127.0.0.1:2376" };
+	struct api_inherited	 got[4];
+	char			 names[256], pid[32];
+	int			 saved[3], sv[2], i;
+	size_t			 n;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	for (i = 0; i < 3; i++) {
+		saved[i] = fcntl(3 + i, F_DUPFD_CLOEXEC, 100);
+		ck_assert_int_eq(dup2(sv[0], 3 + i), 3 + i);
+	}
+	ck_assert_int_eq(api_listen_names(urls, 3, names, sizeof(names)), 0);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "3", 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+	n = api_listen_inherited(got, 4);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(got[0].fd, 3);
+	ck_assert_str_eq(got[0].url, "unix:///run/d.sock");
+	ck_assert_str_eq(got[1].url, "");	/* systemd's */
+	ck_assert_int_eq(got[2].fd, 5);
+	ck_assert_str_eq(got[2].url, "tcp://127.0.0.1:2376");
+	ck_assert_int_eq(fcntl(4, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_ptr_null(getenv("LISTEN_PID"));
+	ck_assert_ptr_null(getenv("LISTEN_FDNAMES"));
+	/* Not for us: another pid's sockets are left alone. */
+	setenv("LISTEN_PID", "1", 1);
+	setenv("LISTEN_FDS", "3", 1);
+	ck_assert_uint_eq(api_listen_inherited(got, 4), 0);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	for (i = 0; i < 3; i++) {
+		if (saved[i] != -1) {
+			dup2(saved[i], 3 + i);
+			close(saved[i]);
+		} else
+			close(3 + i);
+	}
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* systemd's own names ("dockmux.socket"), or none, are not URLs. */
+START_TEST(test_listen_inherited_from_systemd)
+{
+	struct api_inherited	 got[2];
+	char			 pid[32];
+	int			 saved, sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	saved = fcntl(3, F_DUPFD_CLOEXEC, 100);
+	ck_assert_int_eq(dup2(sv[0], 3), 3);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "1", 1);
+	setenv("LISTEN_FDNAMES", "dockmux.socket", 1);
+	ck_assert_uint_eq(api_listen_inherited(got, 2), 1);
+	ck_assert_int_eq(got[0].fd, 3);
+	ck_assert_str_eq(got[0].url, "");
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "1", 1);
+	ck_assert_uint_eq(api_listen_inherited(got, 2), 1);
+	ck_assert_str_eq(got[0].url, "");
+	if (saved != -1) {
+		dup2(saved, 3);
+		close(saved);
+	} else
+		close(3);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -96,6 +194,12 @@ api_suite(void)
 	tcase_add_test(tc, test_listen_born_owner_only_lax_umask);
 	tcase_add_test(tc, test_listen_born_owner_only_usual_umask);
 	tcase_add_test(tc, test_listen_born_owner_only_narrow_mode);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("passed");
+	tcase_add_test(tc, test_listen_names_escape_colons);
+	tcase_add_test(tc, test_listen_inherited_by_name);
+	tcase_add_test(tc, test_listen_inherited_from_systemd);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -143,6 +143,7 @@ START_TEST(test_minimal_gets_defaults)
 	ck_assert_int_eq(cfg->max_connections, 1024);
 	ck_assert_int_eq(cfg->max_connections_per_peer, 256);
 	ck_assert_int_eq(cfg->idle_timeout_s, 60);
+	ck_assert_int_eq(cfg->upgrade_grace_s, 3600);
 	ck_assert_int_eq(cfg->access_set, 0);
 	ck_assert_uint_eq(cfg->nbackends, 1);
 	ck_assert_str_eq(cfg->backends[0].name, "a");
@@ -254,6 +255,24 @@ START_TEST(test_image_copy_off)
 	    sizeof(err));
 	ck_assert_msg(cfg != NULL, "refused: %s", err);
 	ck_assert_int_eq(cfg->image_copy, 0);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_upgrade_grace_set)
+{
+	struct cfg	*cfg;
+	char		 err[1024];
+
+	cfg = load("{'upgrade_grace_s': 0, 'backends': [" BE_A "]}", err,
+	    sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg->upgrade_grace_s, 0);
+	cfg_free(cfg);
+	cfg = load("{'upgrade_grace_s': 86400, 'backends': [" BE_A "]}", err,
+	    sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg->upgrade_grace_s, 86400);
 	cfg_free(cfg);
 }
 END_TEST
@@ -399,6 +418,12 @@ static const struct bad_case {
 	  "integer" },
 	{ "idle_timeout_negative", "{'idle_timeout_s': -1, 'backends': ["
 	  BE_A "]}", "idle_timeout_s: -1 is out of range (0 to 86400" },
+	{ "upgrade_grace_type", "{'upgrade_grace_s': '60', 'backends': ["
+	  BE_A "]}", "upgrade_grace_s: expected integer" },
+	{ "upgrade_grace_negative", "{'upgrade_grace_s': -5, 'backends': ["
+	  BE_A "]}", "upgrade_grace_s: -5 is out of range (0 to 86400" },
+	{ "upgrade_grace_big", "{'upgrade_grace_s': 86401, 'backends': ["
+	  BE_A "]}", "upgrade_grace_s: 86401 is out of range (0 to 86400" },
 	{ "access_type", "{'access': {}, 'backends': [" BE_A "]}",
 	  "access: expected array of objects" },
 	{ "access_two_matches", "{'access': [{'uid': 1, 'user': 'root', "
@@ -1049,6 +1074,7 @@ cfg_suite(void)
 	tcase_add_test(tc, test_minimal_gets_defaults);
 	tcase_add_test(tc, test_socket_mode_forms);
 	tcase_add_test(tc, test_image_copy_off);
+	tcase_add_test(tc, test_upgrade_grace_set);
 	tcase_add_test(tc, test_backend_count_limit);
 	suite_add_tcase(s, tc);
 
