@@ -432,7 +432,9 @@ static const struct bad_case {
 	  "'backends': [" BE_A "]}",
 	  "unknown_os_backend: no backend named \"x\"" },
 	{ "backends_type", "{'backends': {}}",
-	  "backends: expected array of objects" },
+	  "backends: expected array of objects or \"auto\"" },
+	{ "backends_word", "{'backends': 'all'}",
+	  "backends: expected array of objects or \"auto\"" },
 	{ "backends_elem_type", "{'backends': [" BE_A ", 'b']}",
 	  "backends[1]: expected object" },
 	{ "backends_empty", "{'backends': []}",
@@ -795,6 +797,93 @@ START_TEST(test_autodetect_none)
 END_TEST
 
 /*
+ * "backends": "auto" in a file is the autodetection a missing file gets,
+ * probed by the config's own GET /_ping (cfg_socket_answers), and the
+ * file's other keys still apply to what was found.
+ */
+START_TEST(test_auto_in_file)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct cfg		*cfg;
+	char			 sock[96], env[256], err[1024], text[512];
+
+	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
+	fake_engine_start(&fe, sock);
+	snprintf(env, sizeof(env), "%s/missing.sock:%s", tmpdir, sock);
+	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
+	snprintf(text, sizeof(text), "{'store': '%s/x.db', "
+	    "'unknown_os_backend': 'engine1', 'backends': 'auto'}", tmpdir);
+	cfg = load(text, err, sizeof(err));
+	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
+	/* HTTP/1.0: the engine closes after its answer, no keep-alive. */
+	ck_assert_msg(strstr(fe.req, "GET /_ping HTTP/1.0\r\n") == fe.req,
+	    "probe sent \"%s\"", fe.req);
+	fake_engine_stop(&fe);
+
+	ck_assert_msg(cfg != NULL, "\"auto\" refused: %s", err);
+	ck_assert_int_eq(cfg->autodetected, 1);
+	ck_assert_uint_eq(cfg->nbackends, 1);
+	ck_assert_str_eq(cfg->backends[0].name, "engine1");
+	ck_assert_str_eq(cfg->backends[0].socket_path, sock);
+	ck_assert_str_eq(cfg->unknown_os_backend, "engine1");
+	ck_assert_ptr_nonnull(strstr(cfg->store, "/x.db"));
+	ck_assert_int_eq(fe.served, 1);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_auto_in_file_none)
+{
+	static const char	 want[] = "backends: \"auto\": no container "
+	    "engine answered GET /_ping on ";
+	struct cfg		*cfg;
+	char			 env[256], err[1024];
+
+	snprintf(env, sizeof(env), "%s/nope.sock", tmpdir);
+	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
+	cfg = load("{'backends': 'auto'}", err, sizeof(err));
+	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got \"%s\"",
+	    err);
+	ck_assert_ptr_nonnull(strstr(err, env));
+}
+END_TEST
+
+/* What cfg_socket_answers() calls an engine: 200 with the body "OK". */
+static const struct probe_case {
+	const char	*name;
+	const char	*reply;
+	int		 answers;
+} probe_cases[] = {
+	{ "ok_http11", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 1 },
+	{ "ok_http10", "HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\nOK", 1 },
+	{ "not_found", "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n"
+	  "\r\nOK", 0 },
+	{ "other_body", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nNOPE",
+	  0 },
+	{ "not_http", "SSH-2.0-OpenSSH_9.2\r\n", 0 },
+	{ "silent", "", 0 },
+};
+
+START_TEST(test_socket_answers)
+{
+	const struct probe_case	*pc = &probe_cases[_i];
+	struct fake_engine	 fe = { .reply = pc->reply };
+	char			 sock[96];
+
+	snprintf(sock, sizeof(sock), "%s/probe.sock", tmpdir);
+	fake_engine_start(&fe, sock);
+	ck_assert_msg(cfg_socket_answers(sock) == pc->answers,
+	    "%s: expected %d", pc->name, pc->answers);
+	fake_engine_stop(&fe);
+	/* Nobody listening, and no socket at all. */
+	ck_assert_int_eq(cfg_socket_answers(sock), 0);
+	ck_assert_int_eq(cfg_socket_answers(""), 0);
+}
+END_TEST
+
+/*
  * Engine ceilings: an answer head past DM_MAX_HEADERS lines or
  * DM_MAX_HEADER bytes fails the exchange with DM_EBACKEND naming the
  * backend; below them nothing is cut.  A request head is sent whole or
@@ -1076,6 +1165,10 @@ cfg_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_autodetect_one_engine);
 	tcase_add_test(tc, test_autodetect_none);
+	tcase_add_test(tc, test_auto_in_file);
+	tcase_add_test(tc, test_auto_in_file_none);
+	tcase_add_loop_test(tc, test_socket_answers, 0,
+	    (int)NITEMS(probe_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("engine ceilings");
