@@ -150,11 +150,13 @@ bench: deps all
 clean:
 	rm -rf build
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the two programs, the systemd
-# units (@BINDIR@/@DOCDIR@ replaced), an example config next to where the
-# real one goes, and the docs.  `make uninstall` with the same variables
-# removes exactly those files; it never touches /etc/dockmux/dockmux.json.
+# make install [PREFIX=/usr/local] [DESTDIR=]: dockmuxd in sbin and dockmux
+# in bin (as dockerd and docker), the systemd units (@SBINDIR@/@DOCDIR@
+# replaced), an example config next to where the real one goes, and the
+# docs.  `make uninstall` with the same variables removes exactly those
+# files; it never touches /etc/dockmux/dockmux.json.
 BINDIR	 = $(PREFIX)/bin
+SBINDIR	 = $(PREFIX)/sbin
 UNITDIR	 = $(PREFIX)/lib/systemd/system
 DOCDIR	 = $(PREFIX)/share/doc/dockmux
 CONFDIR	 = /etc/dockmux
@@ -163,11 +165,12 @@ UNITS	 = dockmux.service dockmux.socket
 DOCS	 = $(wildcard docs/*.md)
 
 install: $(BUILD)/dockmuxd $(BUILD)/dockmux
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR)
-	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR)
+	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
 	for u in $(UNITS); do \
-		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		    systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
@@ -177,7 +180,7 @@ install: $(BUILD)/dockmuxd $(BUILD)/dockmux
 	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
+	rm -f $(DESTDIR)$(SBINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
 	rm -f $(DESTDIR)$(DOCDIR)/README.md
