@@ -7,6 +7,8 @@
 #   make valgrind        unit tests under valgrind (CK_FORK=no)
 #   make demo            two private dockerd engines behind one dockmuxd
 #   make bench           dockmuxd vs the engine reached directly, as ratios
+#   make man             the man pages, from man/*.scd (scdoc)
+#   make install         see docs/install.md (PREFIX, DESTDIR)
 #   make SANITIZER=address|undefined|thread   sanitizer build in build/$(SANITIZER)
 
 CC	?= cc
@@ -151,24 +153,41 @@ clean:
 	rm -rf build
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: dockmuxd in sbin and dockmux
-# in bin (as dockerd and docker), the systemd units (@SBINDIR@/@DOCDIR@
-# replaced), an example config next to where the real one goes, and the
-# docs.  `make uninstall` with the same variables removes exactly those
+# in bin (as dockerd and docker), their man pages, the systemd units
+# (@SBINDIR@/@DOCDIR@ replaced), an example config next to where the real
+# one goes, and the docs.  `make uninstall` with the same variables removes exactly those
 # files; it never touches /etc/dockmux/dockmux.json.
 BINDIR	 = $(PREFIX)/bin
 SBINDIR	 = $(PREFIX)/sbin
 UNITDIR	 = $(PREFIX)/lib/systemd/system
 DOCDIR	 = $(PREFIX)/share/doc/dockmux
+MANDIR	 = $(PREFIX)/share/man
 CONFDIR	 = /etc/dockmux
 INSTALL	?= install
 UNITS	 = dockmux.service dockmux.socket
 DOCS	 = $(wildcard docs/*.md)
 
-install: $(BUILD)/dockmuxd $(BUILD)/dockmux
+# Man pages: man/NAME.SECTION.scd, turned into roff by scdoc(1).
+SCDOC	?= scdoc
+MANS	 = dockmuxd.8 dockmux.1 dockmux.json.5
+MAN_OUT	 = $(addprefix $(BUILD)/man/,$(MANS))
+# $(MANDIR)/manS/NAME.S for NAME.S
+man_path = $(MANDIR)/man$(subst .,,$(suffix $(1)))/$(1)
+
+man: $(MAN_OUT)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	$(SCDOC) <$< >$@.tmp && mv -f $@.tmp $@
+
+install: $(BUILD)/dockmuxd $(BUILD)/dockmux $(MAN_OUT)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR) \
+	    $(foreach m,$(MANS),$(DESTDIR)$(dir $(call man_path,$(m))))
 	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0755 $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(MANS),$(INSTALL) -m 0644 $(BUILD)/man/$(m) \
+	    $(DESTDIR)$(call man_path,$(m)) &&) true
 	for u in $(UNITS); do \
 		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		    systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
@@ -181,6 +200,7 @@ install: $(BUILD)/dockmuxd $(BUILD)/dockmux
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
+	rm -f $(foreach m,$(MANS),$(DESTDIR)$(call man_path,$(m)))
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
 	rm -f $(DESTDIR)$(DOCDIR)/README.md
@@ -188,7 +208,7 @@ uninstall:
 	rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) \
 	    2>/dev/null || true
 
-.PHONY: install uninstall
+.PHONY: install uninstall man
 
 .PHONY: all deps layout unit valgrind integration e2e check check-asan demo bench clean
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # `make install DESTDIR=... PREFIX=/usr/local` puts every file where the
 # Makefile documents it (dockmuxd in sbin and dockmux in bin, as dockerd
-# and docker; units with the prefix substituted, the
+# and docker; their man pages; units with the prefix substituted, the
 # example config, the docs); `make uninstall` with the same variables
-# removes exactly those.  Installs what `make` built: nothing is rebuilt.
+# removes exactly those.  Installs the programs `make` built (they are not
+# rebuilt); the man pages are made from man/*.scd when missing.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +25,9 @@ expected=(
 	"$prefix/bin/dockmux"
 	"$prefix/lib/systemd/system/dockmux.service"
 	"$prefix/lib/systemd/system/dockmux.socket"
+	"$prefix/share/man/man8/dockmuxd.8"
+	"$prefix/share/man/man1/dockmux.1"
+	"$prefix/share/man/man5/dockmux.json.5"
 	/etc/dockmux/dockmux.json.example
 )
 docs=0
@@ -56,8 +60,15 @@ grep -qx "ExecStart=$prefix/sbin/dockmuxd --config /etc/dockmux/dockmux.json" \
     t_fail "placeholders left in the installed units"
 for f in "$prefix/lib/systemd/system/dockmux.service" \
     "$prefix/lib/systemd/system/dockmux.socket" \
+    "$prefix/share/man/man8/dockmuxd.8" \
     /etc/dockmux/dockmux.json.example; do
 	t_expect_eq "mode of $f" 644 "$(stat -c %a "$dest$f")"
+done
+# The man pages render without a warning.
+for f in "${expected[@]}"; do
+	case $f in
+	*/share/man/*) t_man_renders "$dest$f" ;;
+	esac
 done
 # The example is a valid configuration.
 "$dest$prefix/sbin/dockmuxd" --check-config \
