@@ -153,15 +153,24 @@ clean:
 	rm -rf build
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: dockmuxd in sbin and dockmux
-# in bin (as dockerd and docker), their man pages, the systemd units
-# (@SBINDIR@/@DOCDIR@ replaced), an example config next to where the real
-# one goes, and the docs.  `make uninstall` with the same variables removes exactly those
-# files; it never touches /etc/dockmux/dockmux.json.
+# in bin (as dockerd and docker), their man pages, bash and zsh completion
+# for dockmux, the systemd units (@SBINDIR@/@DOCDIR@ replaced), an example
+# config next to where the real one goes, and the docs.  `make uninstall`
+# with the same variables removes exactly those files; it never touches
+# /etc/dockmux/dockmux.json.
 BINDIR	 = $(PREFIX)/bin
 SBINDIR	 = $(PREFIX)/sbin
 UNITDIR	 = $(PREFIX)/lib/systemd/system
 DOCDIR	 = $(PREFIX)/share/doc/dockmux
 MANDIR	 = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+# Debian's zsh reads vendor-completions for packages, site-functions for
+# the local admin's (/usr/local).
+ifeq ($(PREFIX),/usr)
+ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
+else
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+endif
 CONFDIR	 = /etc/dockmux
 INSTALL	?= install
 UNITS	 = dockmux.service dockmux.socket
@@ -183,11 +192,15 @@ $(BUILD)/man/%: man/%.scd
 install: $(BUILD)/dockmuxd $(BUILD)/dockmux $(MAN_OUT)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR) \
-	    $(foreach m,$(MANS),$(DESTDIR)$(dir $(call man_path,$(m))))
+	    $(foreach m,$(MANS),$(DESTDIR)$(dir $(call man_path,$(m)))) \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0755 $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
 	$(foreach m,$(MANS),$(INSTALL) -m 0644 $(BUILD)/man/$(m) \
 	    $(DESTDIR)$(call man_path,$(m)) &&) true
+	$(INSTALL) -m 0644 completion/dockmux.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/dockmux
+	$(INSTALL) -m 0644 completion/_dockmux $(DESTDIR)$(ZSHCOMPDIR)/_dockmux
 	for u in $(UNITS); do \
 		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		    systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
@@ -201,6 +214,7 @@ install: $(BUILD)/dockmuxd $(BUILD)/dockmux $(MAN_OUT)
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
 	rm -f $(foreach m,$(MANS),$(DESTDIR)$(call man_path,$(m)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/dockmux $(DESTDIR)$(ZSHCOMPDIR)/_dockmux
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
 	rm -f $(DESTDIR)$(DOCDIR)/README.md

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make install DESTDIR=... PREFIX=/usr/local` puts every file where the
 # Makefile documents it (dockmuxd in sbin and dockmux in bin, as dockerd
-# and docker; their man pages; units with the prefix substituted, the
+# and docker; their man pages; completion for bash and zsh; units with
+# the prefix substituted, the
 # example config, the docs); `make uninstall` with the same variables
 # removes exactly those.  Installs the programs `make` built (they are not
 # rebuilt); the man pages are made from man/*.scd when missing.
@@ -28,6 +29,8 @@ expected=(
 	"$prefix/share/man/man8/dockmuxd.8"
 	"$prefix/share/man/man1/dockmux.1"
 	"$prefix/share/man/man5/dockmux.json.5"
+	"$prefix/share/bash-completion/completions/dockmux"
+	"$prefix/share/zsh/site-functions/_dockmux"
 	/etc/dockmux/dockmux.json.example
 )
 docs=0
@@ -98,6 +101,11 @@ mk install || t_fail "make install PREFIX=/usr failed"
 grep -qx 'ExecStart=/usr/sbin/dockmuxd --config /etc/dockmux/dockmux.json' \
     "$dest/usr/lib/systemd/system/dockmux.service" ||
     t_fail "PREFIX=/usr: ExecStart not /usr/sbin/dockmuxd"
+# Where Debian's bash-completion and zsh look for packaged completions.
+for f in /usr/share/bash-completion/completions/dockmux \
+    /usr/share/zsh/vendor-completions/_dockmux; do
+	[ -f "$dest$f" ] || t_fail "PREFIX=/usr: no $f"
+done
 mk uninstall || t_fail "make uninstall PREFIX=/usr failed"
 [ -z "$(cd "$dest" && find . -type f)" ] ||
     t_fail "PREFIX=/usr: uninstall left files"
