@@ -208,7 +208,7 @@ install: $(BUILD)/dockmuxd $(BUILD)/dockmux $(MAN_OUT)
 		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	$(INSTALL) -m 0644 systemd/dockmux.json.example $(DESTDIR)$(CONFDIR)/
-	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 README.md NEWS.md $(DESTDIR)$(DOCDIR)/
 	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
 
 uninstall:
@@ -217,7 +217,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/dockmux $(DESTDIR)$(ZSHCOMPDIR)/_dockmux
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
-	rm -f $(DESTDIR)$(DOCDIR)/README.md
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/NEWS.md
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/docs/,$(notdir $(DOCS)))
 	rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) \
 	    2>/dev/null || true

@@ -35,6 +35,7 @@ expected=(
 )
 docs=0
 expected+=("$prefix/share/doc/dockmux/README.md")
+expected+=("$prefix/share/doc/dockmux/NEWS.md")
 for f in "$repo"/docs/*.md; do
 	[ -f "$f" ] || continue
 	expected+=("$prefix/share/doc/dockmux/docs/${f##*/}")
