@@ -9,6 +9,7 @@
 #   make bench           dockmuxd vs the engine reached directly, as ratios
 #   make man             the man pages, from man/*.scd (scdoc)
 #   make install         see docs/install.md (PREFIX, DESTDIR)
+#   make deb             the Debian package, in $(BUILD)/deb/
 #   make SANITIZER=address|undefined|thread   sanitizer build in build/$(SANITIZER)
 
 CC	?= cc
@@ -81,7 +82,7 @@ all: $(BUILD)/dockmuxd $(BUILD)/dockmux $(BUILD)/fake-engine
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/dockmuxd: $(call obj,$(DAEMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -224,6 +225,34 @@ uninstall:
 
 .PHONY: install uninstall man
 
+# make deb: the Debian package, built by dpkg-buildpackage from a copy of
+# this tree in $(DEB_DIR)/src, so that its clean step (make clean) and
+# its files beside the source (.deb, .changes, .buildinfo) stay in
+# $(DEB_DIR).  The version is lib/version.h's; debian/changelog must
+# agree.  No tests run inside (DEB_BUILD_OPTIONS=nocheck): make check
+# runs them, and tests/e2e/t_debian_package.sh checks the package.
+DEB_DIR	 = $(BUILD)/deb
+VERSION	 = $(shell sed -n 's/^\#define DOCKMUX_VERSION[^"]*"\(.*\)"/\1/p' \
+	    lib/version.h)
+DEB	 = $(DEB_DIR)/dockmux_$(VERSION)_$(shell dpkg-architecture \
+	    -qDEB_HOST_ARCH 2>/dev/null).deb
+
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+	    { echo "deb: debian/changelog is at $$v but lib/version.h at" \
+	    "$(VERSION): add an entry (dch -v $(VERSION))" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude=./build --exclude-vcs . | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" \
+	    dpkg-buildpackage -us -uc -b --jobs=auto
+	@test -f $(DEB) && echo "deb: $(DEB)"
+
+.PHONY: deb
+
 .PHONY: all deps layout unit valgrind integration e2e check check-asan demo bench clean
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The compiler's dependency files; not the package's tree under $(DEB_DIR)
+# (its sysusers.d is a directory, its build/ another build's).
+-include $(shell find $(BUILD) -path $(DEB_DIR) -prune -o -type f \
+    -name '*.d' -print 2>/dev/null)
