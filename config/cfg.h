@@ -137,7 +137,8 @@ struct json_object *cfg_detect_backends(int (*answers)(const char *),
 /*
  * 1 when an engine answers GET /_ping with 200 "OK" on the Unix socket at
  * path within DM_PING_TIMEOUT_MS, else 0: backend_socket_answers()'s
- * question without libcurl.  The probe of "backends": "auto" in a file.
+ * question without libcurl, except that a dockmuxd (200 on GET
+ * /_dockmux/ping) is no engine.  The probe of "backends": "auto".
  */
 int		 cfg_socket_answers(const char *path);
 

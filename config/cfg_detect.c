@@ -123,47 +123,71 @@ read_until_close(int fd, char *buf, size_t max, long long deadline)
 }
 
 /*
- * The same question backend_socket_answers() asks over libcurl, asked
- * here without it (config/ links no HTTP client): one HTTP/1.0 GET
- * /_ping, so the engine closes after answering; 1 when the status is 200
- * and the body "OK" within DM_PING_TIMEOUT_MS, else 0.
+ * One HTTP/1.0 GET of uri on the Unix socket at path, so the server closes
+ * once it has answered.  Returns the status, with *body pointing at the
+ * body inside buf (len bytes at most); -1 when no HTTP answer came within
+ * DM_PING_TIMEOUT_MS.
  */
-int
-cfg_socket_answers(const char *path)
+static int
+unix_get(const char *path, const char *uri, char *buf, size_t len,
+    const char **body)
 {
-	static const char	 req[] =
-	    "GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
 	struct sockaddr_un	 sun;
-	char			 buf[PING_ANSWER_MAX + 1];
-	const char		*body;
+	char			 req[128];
 	size_t			 got;
-	int			 fd = -1, len, ok = 0;
+	int			 fd = -1, n, status = -1;
 
-	if ((len = dm_sun_path(&sun, path)) == -1)
+	if ((n = dm_sun_path(&sun, path)) == -1)
 		goto out;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1)
 		goto out;
 	/* A Unix socket connects at once or not at all (EAGAIN: the
-	 * engine's backlog is full, as good as no answer). */
-	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) == -1)
+	 * server's backlog is full, as good as no answer). */
+	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)n) == -1)
 		goto out;
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) !=
-	    (ssize_t)(sizeof(req) - 1))
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: docker\r\n"
+	    "\r\n", uri);
+	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		goto out;
-	got = read_until_close(fd, buf, PING_ANSWER_MAX,
-	    dm_mono_ms() + DM_PING_TIMEOUT_MS);
+	got = read_until_close(fd, buf, len - 1, dm_mono_ms() +
+	    DM_PING_TIMEOUT_MS);
 	buf[got] = '\0';
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || strlen(buf) < 12 ||
-	    strncmp(buf + 8, " 200", 4) != 0)
+	/* "HTTP/1.x NNN " */
+	if (got < 13 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' ||
+	    strspn(buf + 9, "0123456789") != 3 || buf[12] != ' ')
 		goto out;
-	if ((body = strstr(buf, "\r\n\r\n")) == NULL)
+	if ((*body = strstr(buf, "\r\n\r\n")) == NULL)
 		goto out;
-	ok = strcmp(body + 4, "OK") == 0;
+	*body += 4;
+	status = atoi(buf + 9);
 out:
 	if (fd != -1)
 		close(fd);
-	return ok;
+	return status;
+}
+
+/*
+ * The question backend_socket_answers() asks over libcurl, asked here
+ * without it (config/ links no HTTP client): 1 when GET /_ping answers 200
+ * with the body "OK", each exchange within DM_PING_TIMEOUT_MS, else 0.
+ * One more question first: a dockmuxd answers /_ping too, and when it
+ * serves /var/run/docker.sock itself, taking it for an engine would send
+ * its requests back to itself forever.  An engine answers 404 under
+ * /_dockmux/; a dockmuxd 200.
+ */
+int
+cfg_socket_answers(const char *path)
+{
+	char		 buf[PING_ANSWER_MAX];
+	const char	*body;
+	int		 st;
+
+	st = unix_get(path, "/_dockmux/ping", buf, sizeof(buf), &body);
+	if (st == -1 || (st >= 200 && st < 300))
+		return 0;
+	st = unix_get(path, "/_ping", buf, sizeof(buf), &body);
+	return st == 200 && strcmp(body, "OK") == 0;
 }
 
 struct json_object *

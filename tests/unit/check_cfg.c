@@ -658,7 +658,9 @@ END_TEST
 
 /*
  * A fake engine on a unix socket: reads a request head, answers reply
- * (NULL: /_ping's "OK") and closes.  The last head it read stays in req.
+ * (NULL: /_ping's "OK") and closes.  A GET under /_dockmux/ gets
+ * dmx_reply instead (NULL: 404, as a real engine).  The last head it read
+ * stays in req.
  */
 
 #define FAKE_REQ_MAX	(256 * 1024)
@@ -670,6 +672,7 @@ struct fake_engine {
 	int		 served;
 	pthread_t	 thread;
 	const char	*reply;		/* borrowed; NULL: /_ping's answer */
+	const char	*dmx_reply;	/* borrowed; NULL: 404 */
 	char		*req;		/* owned: FAKE_REQ_MAX + 1 */
 };
 
@@ -678,6 +681,8 @@ fake_engine_run(void *arg)
 {
 	static const char	 ping[] =
 	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK";
+	static const char	 not_found[] =
+	    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 	struct fake_engine	*fe = arg;
 	struct pollfd		 pfd = { .fd = fe->fd, .events = POLLIN };
 	const char		*reply;
@@ -685,7 +690,6 @@ fake_engine_run(void *arg)
 	ssize_t			 n;
 	int			 c;
 
-	reply = fe->reply != NULL ? fe->reply : ping;
 	while (!fe->stop) {
 		if (poll(&pfd, 1, 50) <= 0)
 			continue;
@@ -699,6 +703,11 @@ fake_engine_run(void *arg)
 			have += (size_t)n;
 			fe->req[have] = '\0';
 		}
+		if (strncmp(fe->req, "GET /_dockmux/", 14) == 0)
+			reply = fe->dmx_reply != NULL ? fe->dmx_reply :
+			    not_found;
+		else
+			reply = fe->reply != NULL ? fe->reply : ping;
 		if (write(c, reply, strlen(reply)) == -1)
 			perror("fake engine write");
 		fe->served++;
@@ -711,10 +720,11 @@ static void
 fake_engine_start(struct fake_engine *fe, const char *path)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	const char		*reply = fe->reply;
+	const char		*reply = fe->reply, *dmx_reply = fe->dmx_reply;
 
 	memset(fe, 0, sizeof(*fe));
 	fe->reply = reply;
+	fe->dmx_reply = dmx_reply;
 	fe->req = xcalloc(1, FAKE_REQ_MAX + 1);
 	snprintf(fe->path, sizeof(fe->path), "%s", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -817,7 +827,7 @@ START_TEST(test_auto_in_file)
 	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
 	/* HTTP/1.0: the engine closes after its answer, no keep-alive. */
 	ck_assert_msg(strstr(fe.req, "GET /_ping HTTP/1.0\r\n") == fe.req,
-	    "probe sent \"%s\"", fe.req);
+	    "probe sent \"%s\" last", fe.req);
 	fake_engine_stop(&fe);
 
 	ck_assert_msg(cfg != NULL, "\"auto\" refused: %s", err);
@@ -827,7 +837,8 @@ START_TEST(test_auto_in_file)
 	ck_assert_str_eq(cfg->backends[0].socket_path, sock);
 	ck_assert_str_eq(cfg->unknown_os_backend, "engine1");
 	ck_assert_ptr_nonnull(strstr(cfg->store, "/x.db"));
-	ck_assert_int_eq(fe.served, 1);
+	/* GET /_dockmux/ping (404: not a dockmuxd), then GET /_ping. */
+	ck_assert_int_eq(fe.served, 2);
 	cfg_free(cfg);
 }
 END_TEST
@@ -850,26 +861,38 @@ START_TEST(test_auto_in_file_none)
 }
 END_TEST
 
-/* What cfg_socket_answers() calls an engine: 200 with the body "OK". */
+/*
+ * What cfg_socket_answers() calls an engine: 200 with the body "OK" to
+ * GET /_ping, and no 2xx to GET /_dockmux/ping (dmx_reply; NULL: 404),
+ * which a dockmuxd gives: it must not take itself for an engine.
+ */
 static const struct probe_case {
 	const char	*name;
 	const char	*reply;
 	int		 answers;
+	const char	*dmx_reply;
 } probe_cases[] = {
-	{ "ok_http11", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 1 },
-	{ "ok_http10", "HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\nOK", 1 },
+	{ "dockmuxd", NULL, 0, "HTTP/1.1 200 OK\r\nX-Dockmux-Version: 0.1.0"
+	  "\r\nContent-Length: 2\r\n\r\nOK" },
+	{ "dmx_ping_500", NULL, 1, "HTTP/1.1 500 Oops\r\n\r\n" },
+	{ "dmx_ping_garbage", NULL, 0, "hello" },
+	{ "ok_http11", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+	  1, NULL },
+	{ "ok_http10", "HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\nOK",
+	  1, NULL },
 	{ "not_found", "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n"
-	  "\r\nOK", 0 },
+	  "\r\nOK", 0, NULL },
 	{ "other_body", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nNOPE",
-	  0 },
-	{ "not_http", "SSH-2.0-OpenSSH_9.2\r\n", 0 },
-	{ "silent", "", 0 },
+	  0, NULL },
+	{ "not_http", "SSH-2.0-OpenSSH_9.2\r\n", 0, NULL },
+	{ "silent", "", 0, NULL },
 };
 
 START_TEST(test_socket_answers)
 {
 	const struct probe_case	*pc = &probe_cases[_i];
-	struct fake_engine	 fe = { .reply = pc->reply };
+	struct fake_engine	 fe = { .reply = pc->reply,
+				    .dmx_reply = pc->dmx_reply };
 	char			 sock[96];
 
 	snprintf(sock, sizeof(sock), "%s/probe.sock", tmpdir);
