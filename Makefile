@@ -7,6 +7,9 @@
 #   make valgrind        unit tests under valgrind (CK_FORK=no)
 #   make demo            two private dockerd engines behind one dockmuxd
 #   make bench           dockmuxd vs the engine reached directly, as ratios
+#   make man             the man pages, from man/*.scd (scdoc)
+#   make install         see docs/install.md (PREFIX, DESTDIR)
+#   make deb             the Debian package, in $(BUILD)/deb/
 #   make SANITIZER=address|undefined|thread   sanitizer build in build/$(SANITIZER)
 #   make fuzz            every libFuzzer harness (clang) for FUZZ_SECONDS each
 #   make fuzz-smoke      each harness for a few seconds, crashers replayed
@@ -123,7 +126,7 @@ all: $(BUILD)/dockmuxd $(BUILD)/dockmux $(BUILD)/fake-engine
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/dockmuxd: $(call obj,$(DAEMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -219,44 +222,108 @@ bench: deps all
 clean:
 	rm -rf build
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the two programs, the systemd
-# units (@BINDIR@/@DOCDIR@ replaced), an example config next to where the
-# real one goes, and the docs.  `make uninstall` with the same variables
-# removes exactly those files; it never touches /etc/dockmux/dockmux.json.
+# make install [PREFIX=/usr/local] [DESTDIR=]: dockmuxd in sbin and dockmux
+# in bin (as dockerd and docker), their man pages, bash and zsh completion
+# for dockmux, the systemd units (@SBINDIR@/@DOCDIR@ replaced), an example
+# config next to where the real one goes, and the docs.  `make uninstall`
+# with the same variables removes exactly those files; it never touches
+# /etc/dockmux/dockmux.json.
 BINDIR	 = $(PREFIX)/bin
+SBINDIR	 = $(PREFIX)/sbin
 UNITDIR	 = $(PREFIX)/lib/systemd/system
 DOCDIR	 = $(PREFIX)/share/doc/dockmux
+MANDIR	 = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+# Debian's zsh reads vendor-completions for packages, site-functions for
+# the local admin's (/usr/local).
+ifeq ($(PREFIX),/usr)
+ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
+else
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+endif
 CONFDIR	 = /etc/dockmux
 INSTALL	?= install
 UNITS	 = dockmux.service dockmux.socket
 DOCS	 = $(wildcard docs/*.md)
 
-install: $(BUILD)/dockmuxd $(BUILD)/dockmux
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR)
-	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
+# Man pages: man/NAME.SECTION.scd, turned into roff by scdoc(1).
+SCDOC	?= scdoc
+MANS	 = dockmuxd.8 dockmux.1 dockmux.json.5
+MAN_OUT	 = $(addprefix $(BUILD)/man/,$(MANS))
+# $(MANDIR)/manS/NAME.S for NAME.S
+man_path = $(MANDIR)/man$(subst .,,$(suffix $(1)))/$(1)
+
+man: $(MAN_OUT)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	$(SCDOC) <$< >$@.tmp && mv -f $@.tmp $@
+
+install: $(BUILD)/dockmuxd $(BUILD)/dockmux $(MAN_OUT)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(CONFDIR) \
+	    $(foreach m,$(MANS),$(DESTDIR)$(dir $(call man_path,$(m)))) \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 0755 $(BUILD)/dockmuxd $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 $(BUILD)/dockmux $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(MANS),$(INSTALL) -m 0644 $(BUILD)/man/$(m) \
+	    $(DESTDIR)$(call man_path,$(m)) &&) true
+	$(INSTALL) -m 0644 completion/dockmux.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/dockmux
+	$(INSTALL) -m 0644 completion/_dockmux $(DESTDIR)$(ZSHCOMPDIR)/_dockmux
 	for u in $(UNITS); do \
-		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		    systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	$(INSTALL) -m 0644 systemd/dockmux.json.example $(DESTDIR)$(CONFDIR)/
-	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 README.md NEWS.md $(DESTDIR)$(DOCDIR)/
 	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
+	rm -f $(DESTDIR)$(SBINDIR)/dockmuxd $(DESTDIR)$(BINDIR)/dockmux
+	rm -f $(foreach m,$(MANS),$(DESTDIR)$(call man_path,$(m)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/dockmux $(DESTDIR)$(ZSHCOMPDIR)/_dockmux
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(CONFDIR)/dockmux.json.example
-	rm -f $(DESTDIR)$(DOCDIR)/README.md
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/NEWS.md
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/docs/,$(notdir $(DOCS)))
 	rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) \
 	    2>/dev/null || true
 
-.PHONY: install uninstall
+.PHONY: install uninstall man
+
+# make deb: the Debian package, built by dpkg-buildpackage from a copy of
+# this tree in $(DEB_DIR)/src, so that its clean step (make clean) and
+# its files beside the source (.deb, .changes, .buildinfo) stay in
+# $(DEB_DIR).  The version is lib/version.h's; debian/changelog must
+# agree.  No tests run inside (DEB_BUILD_OPTIONS=nocheck): make check
+# runs them, and tests/e2e/t_debian_package.sh checks the package.
+DEB_DIR	 = $(BUILD)/deb
+VERSION	 = $(shell sed -n 's/^\#define DOCKMUX_VERSION[^"]*"\(.*\)"/\1/p' \
+	    lib/version.h)
+DEB	 = $(DEB_DIR)/dockmux_$(VERSION)_$(shell dpkg-architecture \
+	    -qDEB_HOST_ARCH 2>/dev/null).deb
+
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+	    { echo "deb: debian/changelog is at $$v but lib/version.h at" \
+	    "$(VERSION): add an entry (dch -v $(VERSION))" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude=./build --exclude-vcs . | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" \
+	    dpkg-buildpackage -us -uc -b --jobs=auto
+	@test -f $(DEB) && echo "deb: $(DEB)"
+
+.PHONY: deb
 
 .PHONY: all deps layout unit valgrind integration e2e check check-asan demo bench clean
 .PHONY: fuzz fuzz-smoke fuzz-cc
 
--include $(sort $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null))
+# The compiler's dependency files (ours and the fuzzers'); not the
+# package's tree under $(DEB_DIR) (its sysusers.d is a directory, its
+# build/ another build's).
+-include $(sort $(shell find $(BUILD) $(FUZZ_BUILD) -path $(DEB_DIR) -prune \
+    -o -type f -name '*.d' -print 2>/dev/null))

@@ -159,7 +159,7 @@ cmd_backends(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	n = json_object_array_length(list);
-	cli_table_init(&t, 7);
+	cli_table_init(&t, 8);
 	cli_table_add(&t, cols);
 	for (i = 0; i < n; i++) {
 		be = json_object_array_get_idx(list, i);

@@ -50,12 +50,17 @@ static const char *const kind_names[] = {
 	[CFG_ANY] = "value",
 };
 
-/* Errors found so far, joined with "; " into the caller's buffer. */
+/*
+ * Errors found so far, joined with "; " into the caller's buffer, and
+ * what "backends": "auto" asks whether an engine answers on a socket.
+ */
 struct cfg_parse {
 	char	*errbuf;
 	size_t	 errlen;
 	size_t	 used;
 	int	 nerr;
+	int	(*answers)(const char *);
+	int	 no_file;	/* cfg_autodetect(): say so in the error */
 };
 
 struct cfg_key;
@@ -117,7 +122,8 @@ static const struct cfg_key top_keys[] = {
 	  .parse = parse_string, .off = CFG_OFF(unknown_os_backend) },
 	{ .name = "image_copy", .kind = CFG_BOOL, .dflt = "true",
 	  .parse = parse_bool, .off = CFG_OFF(image_copy) },
-	{ .name = "backends", .kind = CFG_OBJECTS, .required = 1,
+	/* An array of objects, or "auto": the engines that answer. */
+	{ .name = "backends", .kind = CFG_ANY, .required = 1,
 	  .parse = parse_backends },
 	{ .name = "max_connections", .kind = CFG_INT,
 	  .dflt = DM_STR(DM_API_MAX_CONNECTIONS), .parse = parse_count,
@@ -191,16 +197,6 @@ cfg_err(struct cfg_parse *p, const char *fmt, ...)
 }
 
 const char *
-cfg_xdg_dir(const char *var)
-{
-	const char	*s = getenv(var);
-
-	if (s == NULL || s[0] != '/')
-		return NULL;
-	return s;
-}
-
-const char *
 cfg_default_socket(void)
 {
 	static char	 buf[PATH_MAX];
@@ -219,7 +215,7 @@ cfg_default_socket(void)
 const char *
 cfg_default_socket_dir(void)
 {
-	static char	buf[PATH_MAX];
+	static char	buf[64];	/* "/tmp/dockmux-" and a uid */
 
 	if (geteuid() == 0 || cfg_xdg_dir("XDG_RUNTIME_DIR") != NULL)
 		return NULL;
@@ -957,17 +953,15 @@ parse_keys(struct cfg_parse *p, const struct cfg_key *keys, size_t nkeys,
 
 /* The backends array: each element an object, names unique, at most 32. */
 static int
-parse_backends(struct cfg_parse *p, const struct cfg_key *k, const char *path,
-    struct json_object *v, void *base)
+parse_backend_list(struct cfg_parse *p, const char *path,
+    struct json_object *v, struct cfg *cfg)
 {
-	struct cfg		*cfg = base;
 	struct cfg_backend	*be;
 	struct json_object	*elem;
 	char			 prefix[64];
 	size_t			 i, j, n = json_object_array_length(v);
 	int			 rc = 0;
 
-	(void)k;
 	if (n == 0) {
 		cfg_err(p, "%s: at least one backend is required", path);
 		return -1;
@@ -1003,6 +997,45 @@ parse_backends(struct cfg_parse *p, const struct cfg_key *k, const char *path,
 			}
 		}
 	}
+	return rc;
+}
+
+/*
+ * "backends": an array of objects, or "auto": the usual engine sockets
+ * that answer now (cfg_detect_backends()), parsed as if the file had
+ * listed them, so they get the same defaults and checks.  "auto" with no
+ * engine answering is an error, as a missing file with none is.
+ */
+static int
+parse_backends(struct cfg_parse *p, const struct cfg_key *k, const char *path,
+    struct json_object *v, void *base)
+{
+	struct cfg		*cfg = base;
+	struct json_object	*found;
+	char			 tried[1024];
+	int			 rc;
+
+	(void)k;
+	if (json_object_is_type(v, json_type_array))
+		return parse_backend_list(p, path, v, cfg);
+	if (!json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "auto") != 0) {
+		cfg_err(p, "%s: expected array of objects or \"auto\"", path);
+		return -1;
+	}
+	found = cfg_detect_backends(p->answers, tried, sizeof(tried));
+	if (json_object_array_length(found) == 0) {
+		if (p->no_file)
+			cfg_err(p, "no configuration file and no container "
+			    "engine answered GET /_ping on %s", tried);
+		else
+			cfg_err(p, "%s: \"auto\": no container engine "
+			    "answered GET /_ping on %s", path, tried);
+		rc = -1;
+	} else
+		rc = parse_backend_list(p, path, found, cfg);
+	cfg->autodetected = 1;
+	json_object_put(found);
 	return rc;
 }
 
@@ -1092,43 +1125,61 @@ check_listeners(struct cfg_parse *p, const struct cfg *cfg)
 	}
 }
 
-struct cfg *
-cfg_load_string(const char *text, char *errbuf, size_t errlen)
+/* The body of cfg_load_string() and cfg_autodetect(). */
+static struct cfg *
+load_text(struct cfg_parse *p, const char *text)
 {
-	struct cfg_parse	 p = { errbuf, errlen, 0, 0 };
 	struct json_object	*root = NULL;
 	struct cfg		*cfg = NULL;
 	size_t			 i;
 
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
+	if (p->errbuf != NULL && p->errlen > 0)
+		p->errbuf[0] = '\0';
 	else
-		p.errbuf = NULL;
-	if ((root = parse_json(&p, text)) == NULL)
+		p->errbuf = NULL;
+	if ((root = parse_json(p, text)) == NULL)
 		goto out;
 	if (!json_object_is_type(root, json_type_object)) {
-		cfg_err(&p, "top level: expected object");
+		cfg_err(p, "top level: expected object");
 		goto out;
 	}
 	cfg = xcalloc(1, sizeof(*cfg));
-	parse_keys(&p, top_keys, NITEMS(top_keys), "", root, cfg);
-	check_listeners(&p, cfg);
+	parse_keys(p, top_keys, NITEMS(top_keys), "", root, cfg);
+	check_listeners(p, cfg);
 	if (cfg->unknown_os_backend != NULL) {
 		for (i = 0; i < cfg->nbackends; i++)
 			if (strcmp(cfg->backends[i].name,
 			    cfg->unknown_os_backend) == 0)
 				break;
 		if (i == cfg->nbackends)
-			cfg_err(&p, "unknown_os_backend: no backend named "
+			cfg_err(p, "unknown_os_backend: no backend named "
 			    "\"%s\"", cfg->unknown_os_backend);
 	}
 out:
 	json_object_put(root);
-	if (p.nerr > 0) {
+	if (p->nerr > 0) {
 		cfg_free(cfg);
 		cfg = NULL;
 	}
 	return cfg;
+}
+
+struct cfg *
+cfg_load_string(const char *text, char *errbuf, size_t errlen)
+{
+	struct cfg_parse	p = { errbuf, errlen, 0, 0, cfg_socket_answers,
+				    0 };
+
+	return load_text(&p, text);
+}
+
+/* Every key at its default, the backends those that answer. */
+struct cfg *
+cfg_autodetect(int (*answers)(const char *), char *errbuf, size_t errlen)
+{
+	struct cfg_parse	p = { errbuf, errlen, 0, 0, answers, 1 };
+
+	return load_text(&p, "{ \"backends\": \"auto\" }");
 }
 
 /* Errors are prefixed with the path, as in "PATH: No such file...". */

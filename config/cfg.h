@@ -120,11 +120,31 @@ struct cfg	*cfg_load_string(const char *text, char *errbuf, size_t errlen);
  * for this user (root: /run/dockmux.sock, /var/lib/dockmux/dockmux.db;
  * otherwise under $XDG_RUNTIME_DIR and $XDG_STATE_HOME), backends from the
  * usual engine sockets for which answers(path) returns 1 (an engine
- * answered GET /_ping there; main passes backend_socket_answers).
+ * answered GET /_ping there and it is not a dockmuxd; main passes
+ * cfg_socket_answers), as a
+ * file saying only {"backends": "auto"} would give.
  * Returns owned (cfg_free()) or NULL with errbuf filled when none does.
  */
 struct cfg	*cfg_autodetect(int (*answers)(const char *), char *errbuf,
 		    size_t errlen);
+
+/*
+ * The usual engine sockets (or those of $DOCKMUX_AUTODETECT_SOCKETS) for
+ * which answers(path) returns 1, in order, a socket reached by two paths
+ * once: a JSON array of {"name", "endpoint"}, the backends "auto" stands
+ * for.  tried gets the paths tried, ", "-separated, for a message when
+ * the array is empty.  Returns owned (json_object_put()), never NULL.
+ */
+struct json_object *cfg_detect_backends(int (*answers)(const char *),
+		    char *tried, size_t triedlen);
+
+/*
+ * 1 when an engine answers GET /_ping with 200 "OK" on the Unix socket at
+ * path within DM_PING_TIMEOUT_MS, else 0: backend_socket_answers()'s
+ * question without libcurl, except that a dockmuxd (200 on GET
+ * /_dockmux/ping) is no engine.  The probe of "backends": "auto".
+ */
+int		 cfg_socket_answers(const char *path);
 
 /* Fill defaults for listen/store when the file leaves them out. */
 const char	*cfg_default_socket(void);	/* owned by a static buffer */

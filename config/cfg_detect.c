@@ -1,14 +1,21 @@
 /*
- * cfg_detect.c: a configuration from the engine sockets that answer.  The
- * probe is the caller's, so this file does no network I/O.  It calls into
- * cfg.c (cfg_load_string(), the default paths); cfg.c never calls here.
+ * cfg_detect.c: what this host offers a configuration that names no
+ * engines: the XDG directories, the usual engine sockets, and which of
+ * them answer GET /_ping.  The bottom of config/: cfg.c calls here (for
+ * "backends": "auto" and cfg_autodetect()), never the reverse.
  */
-/* Threads: main only, before other threads start. */
+/* Threads: main only, before other threads start (and on reload). */
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -30,12 +37,25 @@ static const struct detect_default {
 
 #define NDEFAULTS	(sizeof(detect_defaults) / sizeof(detect_defaults[0]))
 
+/* Enough for an engine's answer to GET /_ping: a head and "OK". */
+#define PING_ANSWER_MAX	2048
+
 /* One candidate socket: the backend name it would get, its path(s). */
 struct detect_cand {
 	char	name[DM_MAX_NAME];
 	char	path[PATH_MAX];
 	char	real[PATH_MAX];	/* realpath(path); "" unless it answered */
 };
+
+const char *
+cfg_xdg_dir(const char *var)
+{
+	const char	*s = getenv(var);
+
+	if (s == NULL || s[0] != '/')
+		return NULL;
+	return s;
+}
 
 /*
  * The candidate list: DOCKMUX_AUTODETECT_SOCKETS (colon-separated, names
@@ -78,32 +98,118 @@ detect_candidates(struct detect_cand *cand, size_t max)
 }
 
 /*
- * Probe every candidate socket with answers() (1: an engine answered
- * GET /_ping there; the probe is the caller's, so this module does no
- * network I/O); those answering become backends in
- * order, a socket reached twice (/var/run -> /run) only once.  The config
- * is then built by cfg_load_string(), so defaults and validation are the
- * ones a file gets.
+ * Read what the engine sends until it closes (HTTP/1.0), buf is full or
+ * the deadline passes.  Returns the bytes read.
  */
-struct cfg *
-cfg_autodetect(int (*answers)(const char *), char *errbuf, size_t errlen)
+static size_t
+read_until_close(int fd, char *buf, size_t max, long long deadline)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	long long	left;
+	size_t		got = 0;
+	ssize_t		n;
+
+	while (got < max && (left = deadline - dm_mono_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;	/* EINTR, or the deadline: loop ends */
+		n = read(fd, buf + got, max - got);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/*
+ * One HTTP/1.0 GET of uri on the Unix socket at path, so the server closes
+ * once it has answered.  Returns the status, with *body pointing at the
+ * body inside buf (len bytes at most); -1 when no HTTP answer came within
+ * DM_PING_TIMEOUT_MS.
+ */
+static int
+unix_get(const char *path, const char *uri, char *buf, size_t len,
+    const char **body)
+{
+	struct sockaddr_un	 sun;
+	char			 req[128];
+	size_t			 got;
+	int			 fd = -1, n, status = -1;
+
+	if ((n = dm_sun_path(&sun, path)) == -1)
+		goto out;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		goto out;
+	/* A Unix socket connects at once or not at all (EAGAIN: the
+	 * server's backlog is full, as good as no answer). */
+	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)n) == -1)
+		goto out;
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: docker\r\n"
+	    "\r\n", uri);
+	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		goto out;
+	got = read_until_close(fd, buf, len - 1, dm_mono_ms() +
+	    DM_PING_TIMEOUT_MS);
+	buf[got] = '\0';
+	/* "HTTP/1.x NNN " */
+	if (got < 13 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' ||
+	    strspn(buf + 9, "0123456789") != 3 || buf[12] != ' ')
+		goto out;
+	if ((*body = strstr(buf, "\r\n\r\n")) == NULL)
+		goto out;
+	*body += 4;
+	status = atoi(buf + 9);
+out:
+	if (fd != -1)
+		close(fd);
+	return status;
+}
+
+/*
+ * The question backend_socket_answers() asks over libcurl, asked here
+ * without it (config/ links no HTTP client): 1 when GET /_ping answers 200
+ * with the body "OK", each exchange within DM_PING_TIMEOUT_MS, else 0.
+ * One more question first: a dockmuxd answers /_ping too, and when it
+ * serves /var/run/docker.sock itself, taking it for an engine would send
+ * its requests back to itself forever.  An engine answers 404 under
+ * /_dockmux/; a dockmuxd 200.
+ */
+int
+cfg_socket_answers(const char *path)
+{
+	char		 buf[PING_ANSWER_MAX];
+	const char	*body;
+	int		 st;
+
+	st = unix_get(path, "/_dockmux/ping", buf, sizeof(buf), &body);
+	if (st == -1 || (st >= 200 && st < 300))
+		return 0;
+	st = unix_get(path, "/_ping", buf, sizeof(buf), &body);
+	return st == 200 && strcmp(body, "OK") == 0;
+}
+
+struct json_object *
+cfg_detect_backends(int (*answers)(const char *), char *tried,
+    size_t triedlen)
 {
 	struct detect_cand	*cand;
+	struct json_object	*arr, *be;
 	char			 url[PATH_MAX + 8];
-	char			 tried[1024] = "";
-	struct json_object	*root, *arr, *be;
-	struct cfg		*cfg = NULL;
-	size_t			 i, j, n, nfound = 0;
+	size_t			 i, j, n, used = 0;
 
 	/* 32 candidates of two PATH_MAX paths: too much for a stack. */
 	cand = xcalloc(DM_MAX_BACKENDS, sizeof(*cand));
-	root = json_object_new_object();
 	arr = json_object_new_array();
-	json_object_object_add(root, "backends", arr);
 	n = detect_candidates(cand, DM_MAX_BACKENDS);
+	if (triedlen > 0)
+		snprintf(tried, triedlen, "%s", n == 0 ?
+		    "(no sockets to try)" : "");
 	for (i = 0; i < n; i++) {
-		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
-		    "%s%s", i == 0 ? "" : ", ", cand[i].path);
+		if (used < triedlen)
+			used += (size_t)snprintf(tried + used, triedlen - used,
+			    "%s%s", i == 0 ? "" : ", ", cand[i].path);
 		if (realpath(cand[i].path, cand[i].real) == NULL) {
 			cand[i].real[0] = '\0';
 			continue;
@@ -124,21 +230,7 @@ cfg_autodetect(int (*answers)(const char *), char *errbuf, size_t errlen)
 		json_object_object_add(be, "endpoint",
 		    json_object_new_string(url));
 		json_object_array_add(arr, be);
-		nfound++;
 	}
-	if (nfound == 0) {
-		if (errbuf != NULL && errlen > 0)
-			snprintf(errbuf, errlen, "no configuration file and no "
-			    "container engine answered GET /_ping on %s",
-			    n == 0 ? "(no sockets to try)" : tried);
-		goto out;
-	}
-	cfg = cfg_load_string(json_object_to_json_string(root), errbuf,
-	    errlen);
-	if (cfg != NULL)
-		cfg->autodetected = 1;
-out:
-	json_object_put(root);
 	free(cand);
-	return cfg;
+	return arr;
 }

@@ -84,7 +84,7 @@ load_config(const char *path, int explicit_path)
 	struct stat	 st;
 
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT) {
-		cfg = cfg_autodetect(backend_socket_answers, err, sizeof(err));
+		cfg = cfg_autodetect(cfg_socket_answers, err, sizeof(err));
 		if (cfg == NULL)
 			fatalx("msg=\"no configuration and no engine found\" "
 			    "reason=%s", log_q(err));
@@ -332,7 +332,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 
 	sd_notify_text("RELOADING=1");
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT)
-		cfg = cfg_autodetect(backend_socket_answers, ebuf,
+		cfg = cfg_autodetect(cfg_socket_answers, ebuf,
 		    sizeof(ebuf));
 	else
 		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));

@@ -11,7 +11,8 @@ PKGS="build-essential pkg-config libmicrohttpd-dev libjson-c-dev
 libsqlite3-dev libcurl4-openssl-dev check valgrind curl docker.io podman
 docker-registry busybox-static haproxy systemd docker-compose python3-docker
 wrk iproute2 socat jq python3 libgnutls28-dev openssl openssh-server
-openssh-client clang libclang-rt-dev"
+openssh-client clang libclang-rt-dev scdoc groff-base man-db bash-completion
+dpkg-dev debhelper lintian"
 
 missing=""
 for p in $PKGS; do

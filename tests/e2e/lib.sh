@@ -22,8 +22,8 @@
 #   rig_cleanup                   stop what this process started
 #
 # Test helpers (t_*.sh): t_init (DOCKER_HOST, $T_TMP, trap), t_name,
-# t_needs_dockmuxd, t_fail, t_expect_eq, t_wait_for; rig_notify_listen
-# (a stand-in for systemd's notify socket).
+# t_needs_dockmuxd, t_fail, t_expect_eq, t_wait_for, t_man_renders;
+# rig_notify_listen (a stand-in for systemd's notify socket).
 
 : "${BUILD:=build}"
 : "${RIG_DOCKER:=docker}"	# docker CLI used by the rig itself
@@ -515,6 +515,20 @@ t_needs_dockmuxd() {
 t_fail() {
 	printf '%s\n' "FAIL: $*" >&2
 	exit 1
+}
+
+# t_man_renders FILE: the man page FILE (roff, maybe gzipped) renders with
+# neither groff -ww nor man --warnings saying a word, and is not empty.
+t_man_renders() {
+	local f=$1 out
+	out=$( { zcat -f "$f" | LC_ALL=C.UTF-8 groff -ww -man -Tutf8 \
+	    >/dev/null; } 2>&1) || t_fail "groff failed on $f: $out"
+	[ -z "$out" ] || t_fail "groff -ww warns about $f: $out"
+	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$f" 2>&1 \
+	    >/dev/null) || t_fail "man -l $f failed: $out"
+	[ -z "$out" ] || t_fail "man --warnings -l $f: $out"
+	[ "$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$f" 2>/dev/null | wc -l)" \
+	    -gt 20 ] || t_fail "man -l $f: (almost) nothing rendered"
 }
 
 # t_expect_eq WHAT EXPECTED ACTUAL

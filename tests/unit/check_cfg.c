@@ -457,7 +457,9 @@ static const struct bad_case {
 	  "'backends': [" BE_A "]}",
 	  "unknown_os_backend: no backend named \"x\"" },
 	{ "backends_type", "{'backends': {}}",
-	  "backends: expected array of objects" },
+	  "backends: expected array of objects or \"auto\"" },
+	{ "backends_word", "{'backends': 'all'}",
+	  "backends: expected array of objects or \"auto\"" },
 	{ "backends_elem_type", "{'backends': [" BE_A ", 'b']}",
 	  "backends[1]: expected object" },
 	{ "backends_empty", "{'backends': []}",
@@ -681,7 +683,9 @@ END_TEST
 
 /*
  * A fake engine on a unix socket: reads a request head, answers reply
- * (NULL: /_ping's "OK") and closes.  The last head it read stays in req.
+ * (NULL: /_ping's "OK") and closes.  A GET under /_dockmux/ gets
+ * dmx_reply instead (NULL: 404, as a real engine).  The last head it read
+ * stays in req.
  */
 
 #define FAKE_REQ_MAX	(256 * 1024)
@@ -693,6 +697,7 @@ struct fake_engine {
 	int		 served;
 	pthread_t	 thread;
 	const char	*reply;		/* borrowed; NULL: /_ping's answer */
+	const char	*dmx_reply;	/* borrowed; NULL: 404 */
 	char		*req;		/* owned: FAKE_REQ_MAX + 1 */
 };
 
@@ -701,6 +706,8 @@ fake_engine_run(void *arg)
 {
 	static const char	 ping[] =
 	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK";
+	static const char	 not_found[] =
+	    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 	struct fake_engine	*fe = arg;
 	struct pollfd		 pfd = { .fd = fe->fd, .events = POLLIN };
 	const char		*reply;
@@ -708,7 +715,6 @@ fake_engine_run(void *arg)
 	ssize_t			 n;
 	int			 c;
 
-	reply = fe->reply != NULL ? fe->reply : ping;
 	while (!fe->stop) {
 		if (poll(&pfd, 1, 50) <= 0)
 			continue;
@@ -722,6 +728,11 @@ fake_engine_run(void *arg)
 			have += (size_t)n;
 			fe->req[have] = '\0';
 		}
+		if (strncmp(fe->req, "GET /_dockmux/", 14) == 0)
+			reply = fe->dmx_reply != NULL ? fe->dmx_reply :
+			    not_found;
+		else
+			reply = fe->reply != NULL ? fe->reply : ping;
 		if (write(c, reply, strlen(reply)) == -1)
 			perror("fake engine write");
 		fe->served++;
@@ -734,10 +745,11 @@ static void
 fake_engine_start(struct fake_engine *fe, const char *path)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	const char		*reply = fe->reply;
+	const char		*reply = fe->reply, *dmx_reply = fe->dmx_reply;
 
 	memset(fe, 0, sizeof(*fe));
 	fe->reply = reply;
+	fe->dmx_reply = dmx_reply;
 	fe->req = xcalloc(1, FAKE_REQ_MAX + 1);
 	snprintf(fe->path, sizeof(fe->path), "%s", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -816,6 +828,106 @@ START_TEST(test_autodetect_none)
 	ck_assert_msg(strstr(err, env + strlen(sun.sun_path) + 1) != NULL,
 	    "got \"%s\"", err);
 	ck_assert_msg(strstr(err, sun.sun_path) != NULL, "got \"%s\"", err);
+}
+END_TEST
+
+/*
+ * "backends": "auto" in a file is the autodetection a missing file gets,
+ * probed by the config's own GET /_ping (cfg_socket_answers), and the
+ * file's other keys still apply to what was found.
+ */
+START_TEST(test_auto_in_file)
+{
+	struct fake_engine	 fe = { .reply = NULL };
+	struct cfg		*cfg;
+	char			 sock[96], env[256], err[1024], text[512];
+
+	snprintf(sock, sizeof(sock), "%s/engine.sock", tmpdir);
+	fake_engine_start(&fe, sock);
+	snprintf(env, sizeof(env), "%s/missing.sock:%s", tmpdir, sock);
+	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
+	snprintf(text, sizeof(text), "{'store': '%s/x.db', "
+	    "'unknown_os_backend': 'engine1', 'backends': 'auto'}", tmpdir);
+	cfg = load(text, err, sizeof(err));
+	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
+	/* HTTP/1.0: the engine closes after its answer, no keep-alive. */
+	ck_assert_msg(strstr(fe.req, "GET /_ping HTTP/1.0\r\n") == fe.req,
+	    "probe sent \"%s\" last", fe.req);
+	fake_engine_stop(&fe);
+
+	ck_assert_msg(cfg != NULL, "\"auto\" refused: %s", err);
+	ck_assert_int_eq(cfg->autodetected, 1);
+	ck_assert_uint_eq(cfg->nbackends, 1);
+	ck_assert_str_eq(cfg->backends[0].name, "engine1");
+	ck_assert_str_eq(cfg->backends[0].socket_path, sock);
+	ck_assert_str_eq(cfg->unknown_os_backend, "engine1");
+	ck_assert_ptr_nonnull(strstr(cfg->store, "/x.db"));
+	/* GET /_dockmux/ping (404: not a dockmuxd), then GET /_ping. */
+	ck_assert_int_eq(fe.served, 2);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_auto_in_file_none)
+{
+	static const char	 want[] = "backends: \"auto\": no container "
+	    "engine answered GET /_ping on ";
+	struct cfg		*cfg;
+	char			 env[256], err[1024];
+
+	snprintf(env, sizeof(env), "%s/nope.sock", tmpdir);
+	setenv("DOCKMUX_AUTODETECT_SOCKETS", env, 1);
+	cfg = load("{'backends': 'auto'}", err, sizeof(err));
+	unsetenv("DOCKMUX_AUTODETECT_SOCKETS");
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got \"%s\"",
+	    err);
+	ck_assert_ptr_nonnull(strstr(err, env));
+}
+END_TEST
+
+/*
+ * What cfg_socket_answers() calls an engine: 200 with the body "OK" to
+ * GET /_ping, and no 2xx to GET /_dockmux/ping (dmx_reply; NULL: 404),
+ * which a dockmuxd gives: it must not take itself for an engine.
+ */
+static const struct probe_case {
+	const char	*name;
+	const char	*reply;
+	int		 answers;
+	const char	*dmx_reply;
+} probe_cases[] = {
+	{ "dockmuxd", NULL, 0, "HTTP/1.1 200 OK\r\nX-Dockmux-Version: 0.1.0"
+	  "\r\nContent-Length: 2\r\n\r\nOK" },
+	{ "dmx_ping_500", NULL, 1, "HTTP/1.1 500 Oops\r\n\r\n" },
+	{ "dmx_ping_garbage", NULL, 0, "hello" },
+	{ "ok_http11", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+	  1, NULL },
+	{ "ok_http10", "HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\nOK",
+	  1, NULL },
+	{ "not_found", "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n"
+	  "\r\nOK", 0, NULL },
+	{ "other_body", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nNOPE",
+	  0, NULL },
+	{ "not_http", "SSH-2.0-OpenSSH_9.2\r\n", 0, NULL },
+	{ "silent", "", 0, NULL },
+};
+
+START_TEST(test_socket_answers)
+{
+	const struct probe_case	*pc = &probe_cases[_i];
+	struct fake_engine	 fe = { .reply = pc->reply,
+				    .dmx_reply = pc->dmx_reply };
+	char			 sock[96];
+
+	snprintf(sock, sizeof(sock), "%s/probe.sock", tmpdir);
+	fake_engine_start(&fe, sock);
+	ck_assert_msg(cfg_socket_answers(sock) == pc->answers,
+	    "%s: expected %d", pc->name, pc->answers);
+	fake_engine_stop(&fe);
+	/* Nobody listening, and no socket at all. */
+	ck_assert_int_eq(cfg_socket_answers(sock), 0);
+	ck_assert_int_eq(cfg_socket_answers(""), 0);
 }
 END_TEST
 
@@ -1102,6 +1214,10 @@ cfg_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_autodetect_one_engine);
 	tcase_add_test(tc, test_autodetect_none);
+	tcase_add_test(tc, test_auto_in_file);
+	tcase_add_test(tc, test_auto_in_file_none);
+	tcase_add_loop_test(tc, test_socket_answers, 0,
+	    (int)NITEMS(probe_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("engine ceilings");
