@@ -388,9 +388,15 @@ log_access(const struct disp_call *c, const struct disp_reply *r)
 void
 disp_end(struct disp_call *c, struct disp_reply *r)
 {
+	const char	*be;
+
 	disp_end_inner(c, r);
 	count_call(c, r);
 	log_access(c, r);
+	be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
+	log_debug("msg=\"request\" method=%s path=%s status=%d backend=%s",
+	    log_q(c->req->method), log_q(c->req->path), r->status,
+	    be != NULL ? be : metric_backend(c));
 }
 
 static void
