@@ -43,14 +43,37 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: dockmuxd [-c FILE] [--check-config] [--log-level LEVEL]\n"
-	    "  -c, --config FILE    configuration (default %s;\n"
-	    "                       without one, engines are autodetected)\n"
-	    "      --check-config   validate the configuration and exit\n"
-	    "  -v                   debug logging (same as --log-level debug)\n"
-	    "      --log-level L    error, warn, info (default) or debug\n"
-	    "      --version        print the version and exit\n",
+	    "Usage:  dockmuxd [OPTIONS]\n\n"
+	    "One Docker API socket in front of several container engines.\n\n"
+	    "Options:\n"
+	    "  -c, --config FILE     configuration (default %s;\n"
+	    "                        without one, engines are autodetected)\n"
+	    "      --check-config    validate the configuration and exit\n"
+	    "      --log-level L     error, warn, info (default) or debug\n"
+	    "  -v                    debug logging (same as --log-level debug)\n"
+	    "  -h, --help            print this help and exit\n"
+	    "      --version         print the version and exit\n",
 	    DEFAULT_CONFIG);
+}
+
+/*
+ * A usage error, as the docker CLI words it: what is wrong, then where
+ * to look.  Exit status 2, as dockmux's.
+ */
+static void __attribute__((noreturn))
+usage_error(const char *what)
+{
+	fprintf(stderr, "dockmuxd: %s\nSee 'dockmuxd --help'.\n", what);
+	exit(2);
+}
+
+/* A flag's value that cannot be right, whatever the file says: one line. */
+static void __attribute__((noreturn))
+bad_value(const char *value, const char *flag, const char *why)
+{
+	fprintf(stderr, "dockmuxd: invalid argument \"%s\" for \"%s\" flag: "
+	    "%s\n", value, flag, why);
+	exit(2);
 }
 
 /* Cleared once a USR2 upgrade has handed the service to a new process. */
@@ -547,6 +570,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char		*config = DEFAULT_CONFIG;
+	char			 why[256];
 	int			 explicit_config = 0, check_only = 0;
 	enum log_level		 level = LOG_LVL_INFO;
 	struct cfg		*cfg;
@@ -561,7 +585,9 @@ main(int argc, char *argv[])
 	size_t			 i;
 
 	upgrade_init(argc, argv);	/* before getopt reorders argv */
-	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:vh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -574,11 +600,9 @@ main(int argc, char *argv[])
 			level = LOG_LVL_DEBUG;
 			break;
 		case 'L':
-			if (log_level_parse(optarg, &level) == -1) {
-				fprintf(stderr, "dockmuxd: --log-level: "
-				    "unknown level \"%s\"\n", optarg);
-				return 1;
-			}
+			if (log_level_parse(optarg, &level) == -1)
+				bad_value(optarg, "--log-level", "error, warn, "
+				    "info or debug");
 			break;
 		case 'V':
 			printf("dockmuxd %s\n", DOCKMUX_VERSION);
@@ -587,14 +611,18 @@ main(int argc, char *argv[])
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 1;
+			dm_flag_error(why, sizeof(why), ch, optopt,
+			    argv[optind - 1]);
+			usage_error(why);
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 1;
+	/* "dockmuxd help", as "dockmux help". */
+	if (argc - optind == 1 && strcmp(argv[optind], "help") == 0) {
+		usage(stdout);
+		return 0;
 	}
+	if (optind != argc)
+		usage_error("\"dockmuxd\" accepts no arguments.");
 	log_init(level, "dockmuxd");
 
 	if (check_only) {

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -691,6 +692,55 @@ START_TEST(test_log_journal_priority)
 }
 END_TEST
 
+/*
+ * dm_flag_error(): what getopt_long() refused, named as the docker CLI
+ * names it, for real argument vectors (optind and optopt as glibc leaves
+ * them).  Options as dockmux routes has them: --backend B, --json, -l V.
+ */
+static const struct flag_row {
+	const char	*argv[4];
+	const char	*want;
+} flag_rows[] = {
+	{ { "routes", "--bogus" }, "unknown flag: --bogus" },
+	{ { "routes", "--bogus=1" }, "unknown flag: --bogus" },
+	{ { "routes", "--json", "--bogus" }, "unknown flag: --bogus" },
+	{ { "routes", "-x" }, "unknown shorthand flag: 'x'" },
+	{ { "routes", "-jx" }, "unknown shorthand flag: 'x'" },
+	{ { "routes", "-xj" }, "unknown shorthand flag: 'x'" },
+	{ { "routes", "--backend" }, "flag needs an argument: --backend" },
+	{ { "routes", "--json", "--backend" },
+	  "flag needs an argument: --backend" },
+	{ { "routes", "-l" }, "flag needs an argument: -l" },
+	{ { "routes", "-jl" }, "flag needs an argument: -l" },
+	{ { "routes", "--json=yes" }, "flag takes no argument: --json" },
+};
+
+START_TEST(test_flag_error)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct flag_row	*row = &flag_rows[_i];
+	char			*argv[5] = { NULL }, buf[128];
+	int			 argc = 0, ch;
+
+	while (argc < 4 && row->argv[argc] != NULL) {
+		argv[argc] = (char *)(uintptr_t)row->argv[argc];
+		argc++;
+	}
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":jl:", longopts, NULL)) == 'j')
+		;
+	ck_assert_msg(ch == '?' || ch == ':', "row %d: getopt gave %d", _i,
+	    ch);
+	dm_flag_error(buf, sizeof(buf), ch, optopt, argv[optind - 1]);
+	ck_assert_str_eq(buf, row->want);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -746,6 +796,10 @@ lib_suite(void)
 	tcase_add_checked_fixture(tc, NULL, journal_teardown);
 	tcase_add_loop_test(tc, test_log_journal_priority, 0,
 	    (int)NITEMS(journal_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flags");
+	tcase_add_loop_test(tc, test_flag_error, 0, (int)NITEMS(flag_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labels");
