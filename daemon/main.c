@@ -49,6 +49,11 @@ usage(FILE *f)
 	    "  -c, --config FILE     configuration (default %s;\n"
 	    "                        without one, engines are autodetected)\n"
 	    "      --check-config    validate the configuration and exit\n"
+	    "  -H, --host ADDR       listen on ADDR, unix:///path or\n"
+	    "                        tcp://host:port, instead of the\n"
+	    "                        configuration's \"listen\" (repeatable)\n"
+	    "      --store PATH      the store (an SQLite file) instead of the\n"
+	    "                        configuration's \"store\"\n"
 	    "      --log-level L     error, warn, info (default) or debug\n"
 	    "  -v                    debug logging (same as --log-level debug)\n"
 	    "  -h, --help            print this help and exit\n"
@@ -74,6 +79,19 @@ bad_value(const char *value, const char *flag, const char *why)
 	fprintf(stderr, "dockmuxd: invalid argument \"%s\" for \"%s\" flag: "
 	    "%s\n", value, flag, why);
 	exit(2);
+}
+
+/* -H and --store over the file's "listen" and "store"; exit 1 if refused. */
+static void
+apply_overrides(struct cfg *cfg, const struct cfg_override *ov)
+{
+	char	err[2048];
+
+	if (cfg_override_apply(cfg, ov, err, sizeof(err)) == -1) {
+		fprintf(stderr, "dockmuxd: %s\n", err);
+		cfg_free(cfg);
+		exit(1);
+	}
 }
 
 /* Cleared once a USR2 upgrade has handed the service to a new process. */
@@ -343,7 +361,7 @@ limits_of(const struct cfg *cfg, struct api_limits *lim)
  */
 static void
 reload(struct dispatcher *disp, struct api *api, const char *path,
-    int explicit_path, int *grace_s)
+    int explicit_path, const struct cfg_override *ov, int *grace_s)
 {
 	struct api_limits lim;
 	struct cfg	*cfg;
@@ -359,6 +377,11 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 		    sizeof(ebuf));
 	else
 		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));
+	if (cfg != NULL && cfg_override_apply(cfg, ov, ebuf, sizeof(ebuf)) ==
+	    -1) {
+		cfg_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		log_warnx("msg=\"reload refused; running configuration kept\" "
 		    "reason=%s", log_q(ebuf));
@@ -385,6 +408,7 @@ struct serving {
 	struct listeners	*ls;
 	const char		*config;
 	int			 explicit_config;
+	const struct cfg_override *ov;	/* -H, --store */
 	int			 grace_s;	/* upgrade_grace_s in force */
 	int			 upgrading;	/* a new process is starting */
 	int			 handed_over;	/* it serves; we drain */
@@ -503,7 +527,7 @@ serve_signals(struct serving *sv, const sigset_t *sigs)
 			    "serves now\"");
 		else if (sig == SIGHUP)
 			reload(sv->disp, sv->api, sv->config,
-			    sv->explicit_config, &sv->grace_s);
+			    sv->explicit_config, sv->ov, &sv->grace_s);
 		else if (sig == SIGUSR2)
 			begin_upgrade(sv);
 		if (sv->upgrading) {
@@ -564,12 +588,16 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "store", required_argument, NULL, 'S' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char		*config = DEFAULT_CONFIG;
+	struct cfg_override	 ov = { .nlisten = 0 };
+	struct cfg_endpoint	 ep;
 	char			 why[256];
 	int			 explicit_config = 0, check_only = 0;
 	enum log_level		 level = LOG_LVL_INFO;
@@ -586,7 +614,7 @@ main(int argc, char *argv[])
 
 	upgrade_init(argc, argv);	/* before getopt reorders argv */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:vh", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, ":c:vhH:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
@@ -595,6 +623,25 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			check_only = 1;
+			break;
+		case 'H':
+			/* The form here; what the file allows (plain TCP
+			 * beyond loopback) once it is read. */
+			if (cfg_endpoint_parse(optarg, 0, &ep, why,
+			    sizeof(why)) == -1)
+				bad_value(optarg, "-H, --host", why);
+			cfg_endpoint_clear(&ep);
+			if (ov.nlisten == DM_MAX_LISTEN) {
+				snprintf(why, sizeof(why), "at most %d "
+				    "listeners", DM_MAX_LISTEN);
+				bad_value(optarg, "-H, --host", why);
+			}
+			ov.listen[ov.nlisten++] = optarg;
+			break;
+		case 'S':
+			if (*optarg == '\0')
+				bad_value(optarg, "--store", "a path is needed");
+			ov.store = optarg;
 			break;
 		case 'v':
 			level = LOG_LVL_DEBUG;
@@ -633,6 +680,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "dockmuxd: %s\n", ebuf);
 			return 1;
 		}
+		apply_overrides(cfg, &ov);
 		printf("dockmuxd: %s: configuration OK (%zu backends)\n",
 		    config, cfg->nbackends);
 		cfg_free(cfg);
@@ -657,6 +705,7 @@ main(int argc, char *argv[])
 	if (backend_lib_init(cancel[0]) == -1)
 		fatalx("msg=\"libcurl init failed\"");
 	cfg = load_config(config, explicit_config);
+	apply_overrides(cfg, &ov);
 
 	/* The sockets first: a second daemon must not touch the store of
 	 * the one already serving there. */
@@ -697,6 +746,7 @@ main(int argc, char *argv[])
 	sv.ls = &ls;
 	sv.config = config;
 	sv.explicit_config = explicit_config;
+	sv.ov = &ov;
 	sv.grace_s = cfg->upgrade_grace_s;
 	sig = serve_signals(&sv, &sigs);
 	stop_serving(&sv, sig, cancel[1]);
