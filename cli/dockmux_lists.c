@@ -1,0 +1,205 @@
+/*
+ * dockmux_lists.c: the dockmux commands that list what dockmuxd knows:
+ * `backends` (each engine and its health), `routes` (each container and
+ * its backend) and `networks`/`volumes` (where each lives).  Tables for
+ * people, --json for programs.
+ */
+/* Threads: single-threaded. */
+
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/dockmux.h"
+#include "lib/limits.h"
+
+#define ID_SHORT	12	/* as `docker ps` prints container IDs */
+
+/*
+ * GET /_dockmux/backends: a JSON array of {name, endpoint, transport,
+ * primary, os, arch, state, api_version, failures, error, routes...};
+ * printed as an aligned table, or as JSON with --json.  Backend errors
+ * follow the table, one line each.
+ */
+int
+cli_cmd_backends(struct cli *cli, int argc, char **argv)
+{
+	static const char *const cols[] = { "NAME", "ENDPOINT", "TRANSPORT",
+	    "OS", "ARCH", "STATE", "API", "ROUTES" };
+	static const char *const keys[] = { "name", "endpoint", "transport",
+	    "os", "arch", "state", "api_version", "routes" };
+	struct json_object	*list, *be;
+	struct cli_table	 t;
+	const char		*row[8];
+	size_t			 i, j, n;
+	int			 as_json = 0, rc;
+
+	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, 0)) != -1)
+		return rc;
+	if ((list = cli_get_list(cli, "/_dockmux/backends")) == NULL)
+		return CLI_EXIT_FAIL;
+	if (as_json) {
+		cli_print_json(list);
+		json_object_put(list);
+		return 0;
+	}
+	n = json_object_array_length(list);
+	cli_table_init(&t, 8);
+	cli_table_add(&t, cols);
+	for (i = 0; i < n; i++) {
+		be = json_object_array_get_idx(list, i);
+		for (j = 0; j < 8; j++)
+			row[j] = cli_field(be, keys[j]);
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	cli_table_free(&t);
+	for (i = 0; i < n; i++) {
+		be = json_object_array_get_idx(list, i);
+		if (strcmp(cli_field(be, "error"), "-") != 0)
+			printf("%s: %s\n", cli_field(be, "name"),
+			    cli_field(be, "error"));
+	}
+	json_object_put(list);
+	return 0;
+}
+
+/*
+ * GET /_dockmux/routes with the filters as query: an aligned table (ID
+ * cut to 12 like `docker ps`, a route whose backend is no longer
+ * configured marked "(orphaned)"), or the JSON array with --json.
+ */
+int
+cli_cmd_routes(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const head[] = { "ID", "NAME", "BACKEND", "RULE",
+	    "IMAGE", "CREATED" };
+	struct json_object	*list = NULL, *rt, *v;
+	struct cli_table	 t;
+	const char		*row[6], *name;
+	char			 path[DM_MAX_PATH] = "/_dockmux/routes";
+	char			 id[ID_SHORT + 1], be[256];
+	size_t			 i, n;
+	int			 ch, as_json = 0, rc = CLI_EXIT_FAIL;
+
+	while ((ch = cli_getopt(cli, argc, argv, "", longopts)) > 0) {
+		switch (ch) {
+		case 'b':
+			if (cli_query_add(path, "backend", optarg) == -1)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'r':
+			if (cli_query_add(path, "rule", optarg) == -1)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'n':
+			if (cli_query_add(path, "name", optarg) == -1)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'j':
+			as_json = 1;
+			break;
+		}
+	}
+	if (ch == 0)
+		return cli->exit;
+	if (cli_args_check(cli, argc - optind, 0, 0) == -1)
+		return CLI_EXIT_USAGE;
+	if ((list = cli_get_list(cli, path)) == NULL)
+		goto out;
+	n = json_object_array_length(list);
+	rc = 0;
+	if (as_json) {
+		cli_print_json(list);
+		goto out;
+	}
+	cli_table_init(&t, 6);
+	cli_table_add(&t, head);
+	for (i = 0; i < n; i++) {
+		rt = json_object_array_get_idx(list, i);
+		snprintf(id, sizeof(id), "%s", cli_field(rt, "id"));
+		name = cli_field(rt, "name");
+		if (name[0] == '/' && name[1] != '\0')
+			name++;
+		if (json_object_object_get_ex(rt, "orphaned", &v) &&
+		    json_object_get_boolean(v))
+			snprintf(be, sizeof(be), "%s (orphaned)",
+			    cli_field(rt, "backend"));
+		else
+			snprintf(be, sizeof(be), "%s",
+			    cli_field(rt, "backend"));
+		row[0] = id;
+		row[1] = name;
+		row[2] = be;
+		row[3] = cli_field(rt, "rule");
+		row[4] = cli_field(rt, "image");
+		row[5] = cli_field(rt, "created");
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	cli_table_free(&t);
+out:
+	json_object_put(list);
+	return rc;
+}
+
+/*
+ * dockmux networks|volumes [--json]: NAME and BACKENDS, from GET
+ * /_dockmux/objects (the merged Docker lists show each object once, as
+ * the engine returns it).
+ */
+int
+cli_cmd_objects(struct cli *cli, int argc, char **argv)
+{
+	static const char *const head[] = { "NAME", "BACKENDS" };
+	struct json_object	*list = NULL, *o, *b;
+	struct cli_table	 t;
+	const char		*row[2];
+	char			 path[64], backends[1024];
+	size_t			 i, k, len;
+	int			 as_json = 0, rc;
+
+	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, 0)) != -1)
+		return rc;
+	snprintf(path, sizeof(path), "/_dockmux/objects?type=%s", argv[0]);
+	if ((list = cli_get_list(cli, path)) == NULL)
+		return CLI_EXIT_FAIL;
+	if (as_json) {
+		cli_print_json(list);
+		goto out;
+	}
+	cli_table_init(&t, 2);
+	cli_table_add(&t, head);
+	for (i = 0; i < json_object_array_length(list); i++) {
+		o = json_object_array_get_idx(list, i);
+		backends[0] = '\0';
+		len = 0;
+		if (json_object_object_get_ex(o, "Backends", &b) &&
+		    json_object_is_type(b, json_type_array))
+			for (k = 0; k < json_object_array_length(b) &&
+			    len < sizeof(backends); k++)
+				len += (size_t)snprintf(backends + len,
+				    sizeof(backends) - len, "%s%s",
+				    k == 0 ? "" : ",", json_object_get_string(
+				    json_object_array_get_idx(b, k)));
+		row[0] = cli_field(o, "Name");
+		row[1] = backends;
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	cli_table_free(&t);
+out:
+	json_object_put(list);
+	return 0;
+}
