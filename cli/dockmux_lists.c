@@ -16,6 +16,7 @@
 
 #include "cli/dockmux.h"
 #include "lib/limits.h"
+#include "lib/rules.h"
 
 #define ID_SHORT	12	/* as `docker ps` prints container IDs */
 
@@ -69,9 +70,64 @@ cli_cmd_backends(struct cli *cli, int argc, char **argv)
 }
 
 /*
+ * A --backend that matched no route: fine for a backend dockmuxd has
+ * (it holds no container) or had (an orphaned route would have
+ * matched); otherwise a typo, named with the backends there are.
+ * 0, or -1 after saying so.
+ */
+static int
+backend_known(struct cli *cli, const char *name)
+{
+	struct json_object	*list;
+	const char		*be;
+	char			 names[1024];
+	size_t			 i, n, len = 0;
+	int			 found = 0;
+
+	if ((list = cli_get_list(cli, "/_dockmux/backends")) == NULL)
+		return -1;
+	names[0] = '\0';
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		be = cli_field(json_object_array_get_idx(list, i), "name");
+		if (strcmp(be, name) == 0)
+			found = 1;
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len,
+			    sizeof(names) - len, "%s%s", i == 0 ? "" : ", ",
+			    be);
+	}
+	json_object_put(list);
+	if (!found)
+		warnx("routes: no backend \"%s\"; dockmuxd has %s", name,
+		    names);
+	return found ? 0 : -1;
+}
+
+/* Is rule one a route can record (lib/rules.h)?  Else say which are. */
+static int
+rule_known(const char *rule)
+{
+	static const char *const rules[] = DM_RULE_NAMES;
+	char			 names[256];
+	size_t			 i, len = 0;
+
+	names[0] = '\0';
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (strcmp(rule, rules[i]) == 0)
+			return 0;
+		len += (size_t)snprintf(names + len, sizeof(names) - len,
+		    "%s%s", i == 0 ? "" : ", ", rules[i]);
+	}
+	warnx("routes: no rule \"%s\"; the rules are %s", rule, names);
+	return -1;
+}
+
+/*
  * GET /_dockmux/routes with the filters as query: an aligned table (ID
  * cut to 12 like `docker ps`, a route whose backend is no longer
- * configured marked "(orphaned)"), or the JSON array with --json.
+ * configured marked "(orphaned)"), or the JSON array with --json.  An unknown --rule or --backend exits 1 naming the ones
+ * there are, rather than print an empty list.
  */
 int
 cli_cmd_routes(struct cli *cli, int argc, char **argv)
@@ -87,7 +143,7 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 	    "IMAGE", "CREATED" };
 	struct json_object	*list = NULL, *rt, *v;
 	struct cli_table	 t;
-	const char		*row[6], *name;
+	const char		*row[6], *name, *backend = NULL;
 	char			 path[DM_MAX_PATH] = "/_dockmux/routes";
 	char			 id[ID_SHORT + 1], be[256];
 	size_t			 i, n;
@@ -96,10 +152,13 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 	while ((ch = cli_getopt(cli, argc, argv, "", longopts)) > 0) {
 		switch (ch) {
 		case 'b':
+			backend = optarg;
 			if (cli_query_add(path, "backend", optarg) == -1)
 				return CLI_EXIT_USAGE;
 			break;
 		case 'r':
+			if (rule_known(optarg) == -1)
+				return CLI_EXIT_FAIL;
 			if (cli_query_add(path, "rule", optarg) == -1)
 				return CLI_EXIT_USAGE;
 			break;
@@ -119,6 +178,8 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 	if ((list = cli_get_list(cli, path)) == NULL)
 		goto out;
 	n = json_object_array_length(list);
+	if (n == 0 && backend != NULL && backend_known(cli, backend) == -1)
+		goto out;
 	rc = 0;
 	if (as_json) {
 		cli_print_json(list);
