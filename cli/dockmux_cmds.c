@@ -58,7 +58,9 @@ static const struct cli_cmd cli_cmds[] = {
 	  "                        isolation, marker, platform, image-os,\n"
 	  "                        default or adopted\n"
 	  "      --name N          only the containers whose name holds N\n"
-	  OPT_JSON, 1, CLI_EXIT_FAIL, cli_cmd_routes },
+	  OPT_JSON
+	  "      --no-trunc        print whole container IDs\n", 1,
+	  CLI_EXIT_FAIL, cli_cmd_routes },
 	{ "version", "", "Print the versions of dockmux and dockmuxd", NULL,
 	  NULL, 1, CLI_EXIT_FAIL, cmd_version },
 	{ "volumes", "[OPTIONS]",

@@ -125,8 +125,9 @@ rule_known(const char *rule)
 
 /*
  * GET /_dockmux/routes with the filters as query: an aligned table (ID
- * cut to 12 like `docker ps`, a route whose backend is no longer
- * configured marked "(orphaned)"), or the JSON array with --json.  An unknown --rule or --backend exits 1 naming the ones
+ * cut to 12 like `docker ps` unless --no-trunc, a route whose backend
+ * is no longer configured marked "(orphaned)"), or the JSON array with
+ * --json.  An unknown --rule or --backend exits 1 naming the ones
  * there are, rather than print an empty list.
  */
 int
@@ -137,6 +138,7 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 		{ "rule", required_argument, NULL, 'r' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-trunc", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const head[] = { "ID", "NAME", "BACKEND", "RULE",
@@ -145,9 +147,10 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 	struct cli_table	 t;
 	const char		*row[6], *name, *backend = NULL;
 	char			 path[DM_MAX_PATH] = "/_dockmux/routes";
-	char			 id[ID_SHORT + 1], be[256];
+	char			 id[DM_STORE_ID_MAX], be[256];
 	size_t			 i, n;
-	int			 ch, as_json = 0, rc = CLI_EXIT_FAIL;
+	int			 ch, as_json = 0, no_trunc = 0;
+	int			 rc = CLI_EXIT_FAIL;
 
 	while ((ch = cli_getopt(cli, argc, argv, "", longopts)) > 0) {
 		switch (ch) {
@@ -169,6 +172,9 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 		case 'j':
 			as_json = 1;
 			break;
+		case 'T':
+			no_trunc = 1;
+			break;
 		}
 	}
 	if (ch == 0)
@@ -189,7 +195,8 @@ cli_cmd_routes(struct cli *cli, int argc, char **argv)
 	cli_table_add(&t, head);
 	for (i = 0; i < n; i++) {
 		rt = json_object_array_get_idx(list, i);
-		snprintf(id, sizeof(id), "%s", cli_field(rt, "id"));
+		snprintf(id, no_trunc ? sizeof(id) : ID_SHORT + 1, "%s",
+		    cli_field(rt, "id"));
 		name = cli_field(rt, "name");
 		if (name[0] == '/' && name[1] != '\0')
 			name++;
