@@ -155,6 +155,7 @@ void	cli_table_free(struct cli_table *);
 
 /* The commands.  Each takes argv[0] = its name; returns the exit status. */
 int	cli_cmd_backends(struct cli *, int, char **);	/* dockmux_lists.c */
+int	cli_cmd_status(struct cli *, int, char **);
 int	cli_cmd_routes(struct cli *, int, char **);
 int	cli_cmd_objects(struct cli *, int, char **);	/* networks, volumes */
 int	cli_cmd_explain(struct cli *, int, char **);	/* dockmux_explain.c */

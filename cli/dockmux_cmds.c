@@ -28,7 +28,10 @@ static int	cmd_version(struct cli *, int, char **);
 #define OPT_JSON \
 	"      --json            print the JSON that dockmuxd answers\n"
 
-/* Every command, in the order `dockmux --help` lists them. */
+/*
+ * Every command, in the order `dockmux --help` lists them.  Without
+ * dockmuxd a command exits 1, `status` 2 (its own three statuses).
+ */
 static const struct cli_cmd cli_cmds[] = {
 	{ "backends", "[OPTIONS]",
 	  "List the engines behind dockmuxd and their state", NULL,
@@ -61,6 +64,12 @@ static const struct cli_cmd cli_cmds[] = {
 	  OPT_JSON
 	  "      --no-trunc        print whole container IDs\n", 1,
 	  CLI_EXIT_FAIL, cli_cmd_routes },
+	{ "status", "[OPTIONS]",
+	  "Say whether every backend is up, for scripts and monitors",
+	  "Prints a line per backend: its name, state and transport, and why\n"
+	  "it is down.  Exits 0 when every backend is up, 1 when one is down,\n"
+	  "2 when dockmuxd cannot be reached.\n", OPT_JSON, 1, 2,
+	  cli_cmd_status },
 	{ "version", "", "Print the versions of dockmux and dockmuxd", NULL,
 	  NULL, 1, CLI_EXIT_FAIL, cmd_version },
 	{ "volumes", "[OPTIONS]",

@@ -1,8 +1,8 @@
 /*
  * dockmux_lists.c: the dockmux commands that list what dockmuxd knows:
- * `backends` (each engine and its health), `routes` (each container and
- * its backend) and `networks`/`volumes` (where each lives).  Tables for
- * people, --json for programs.
+ * `backends` and `status` (each engine and its health), `routes` (each
+ * container and its backend) and `networks`/`volumes` (where each lives).
+ * Tables for people, --json for programs; `status` exits by health.
  */
 /* Threads: single-threaded. */
 
@@ -19,6 +19,11 @@
 #include "lib/rules.h"
 
 #define ID_SHORT	12	/* as `docker ps` prints container IDs */
+
+/* `dockmux status` exit statuses, for scripts and monitors. */
+#define STATUS_UP		0	/* every backend is up */
+#define STATUS_DEGRADED		1	/* one or more is not */
+#define STATUS_UNREACHABLE	2	/* dockmuxd could not be asked */
 
 /*
  * GET /_dockmux/backends: a JSON array of {name, endpoint, transport,
@@ -67,6 +72,58 @@ cli_cmd_backends(struct cli *cli, int argc, char **argv)
 	}
 	json_object_put(list);
 	return 0;
+}
+
+/*
+ * dockmux status [--json]: whether dockmuxd and every engine behind it
+ * are up, for scripts and monitors.  One line per backend: NAME, STATE,
+ * TRANSPORT and, unless it is up, the reason; no heading.  Exit
+ * STATUS_UP when every backend is up, STATUS_DEGRADED when one is down
+ * (or not probed yet), STATUS_UNREACHABLE when dockmuxd cannot be asked.
+ * With --json the array of `backends --json`, and the same exit status.
+ */
+int
+cli_cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct json_object	*list, *be;
+	size_t			 i, n, wname = 0, wstate = 0, wtr = 0;
+	int			 as_json = 0, rc;
+	const char		*state, *reason;
+
+	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, 0)) != -1)
+		return rc;
+	if ((list = cli_get_list(cli, "/_dockmux/backends")) == NULL)
+		return STATUS_UNREACHABLE;
+	n = json_object_array_length(list);
+	rc = STATUS_UP;
+	for (i = 0; i < n; i++) {
+		be = json_object_array_get_idx(list, i);
+		if (strcmp(cli_field(be, "state"), "up") != 0)
+			rc = STATUS_DEGRADED;
+		if (strlen(cli_field(be, "name")) > wname)
+			wname = strlen(cli_field(be, "name"));
+		if (strlen(cli_field(be, "state")) > wstate)
+			wstate = strlen(cli_field(be, "state"));
+		if (strlen(cli_field(be, "transport")) > wtr)
+			wtr = strlen(cli_field(be, "transport"));
+	}
+	if (as_json)
+		cli_print_json(list);
+	for (i = 0; i < n && !as_json; i++) {
+		be = json_object_array_get_idx(list, i);
+		state = cli_field(be, "state");
+		reason = cli_field(be, "error");
+		if (strcmp(state, "up") == 0 || strcmp(reason, "-") == 0)
+			printf("%-*s  %-*s  %s\n", (int)wname,
+			    cli_field(be, "name"), (int)wstate, state,
+			    cli_field(be, "transport"));
+		else
+			printf("%-*s  %-*s  %-*s  %s\n", (int)wname,
+			    cli_field(be, "name"), (int)wstate, state,
+			    (int)wtr, cli_field(be, "transport"), reason);
+	}
+	json_object_put(list);
+	return rc;
 }
 
 /*
