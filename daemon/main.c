@@ -20,10 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +29,7 @@
 #include "backends/backend.h"
 #include "config/cfg.h"
 #include "daemon/disp.h"
+#include "daemon/main_notify.h"
 #include "daemon/upgrade.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -92,29 +91,6 @@ apply_overrides(struct cfg *cfg, const struct cfg_override *ov)
 		cfg_free(cfg);
 		exit(1);
 	}
-}
-
-/* Cleared once a USR2 upgrade has handed the service to a new process. */
-static int	notify_systemd = 1;
-
-/* systemd's notify protocol: one datagram to $NOTIFY_SOCKET. */
-static void
-sd_notify_text(const char *text)
-{
-	const char		*path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un	 sun;
-	int			 fd, len;
-
-	/* "@name" is an abstract socket; dm_sun_path() knows the form. */
-	if (!notify_systemd || path == NULL ||
-	    (len = dm_sun_path(&sun, path)) == -1)
-		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return;
-	(void)sendto(fd, text, strlen(text), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, (socklen_t)len);
-	close(fd);
 }
 
 static struct cfg *
@@ -371,7 +347,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 	struct stat	 st;
 	int		 grace;
 
-	sd_notify_text("RELOADING=1");
+	notify_send("RELOADING=1");
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT)
 		cfg = cfg_autodetect(cfg_socket_answers, ebuf,
 		    sizeof(ebuf));
@@ -385,7 +361,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 	if (cfg == NULL) {
 		log_warnx("msg=\"reload refused; running configuration kept\" "
 		    "reason=%s", log_q(ebuf));
-		sd_notify_text("READY=1");
+		notify_ready(disp);
 		return;
 	}
 	dm_err_clear(&err);
@@ -398,7 +374,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 		api_set_limits(api, &lim);
 		*grace_s = grace;
 	}
-	sd_notify_text("READY=1");
+	notify_ready(disp);
 }
 
 /* What the signal loop serves with, and where a USR2 upgrade stands. */
@@ -421,13 +397,13 @@ struct serving {
  * become (NotifyAccess=main accepts it: the old one has named us first).
  */
 static void
-announce_ready(struct listeners *ls)
+announce_ready(struct listeners *ls, struct dispatcher *disp)
 {
 	char	msg[64];
 	size_t	i;
 
 	if (!upgrade_is_successor()) {
-		sd_notify_text("READY=1");
+		notify_ready(disp);
 		return;
 	}
 	if (!upgrade_tell_ready())
@@ -441,8 +417,9 @@ announce_ready(struct listeners *ls)
 		}
 	log_info("msg=\"upgrade: serving in place of the old process\" "
 	    "pid=%ld", (long)getpid());
+	/* STATUS= follows from the notifier, once it runs. */
 	snprintf(msg, sizeof(msg), "MAINPID=%ld\nREADY=1", (long)getpid());
-	sd_notify_text(msg);
+	notify_send(msg);
 }
 
 /* USR2: the binary anew with every listening socket. */
@@ -481,16 +458,13 @@ begin_upgrade(struct serving *sv)
 static void
 hand_over(struct serving *sv)
 {
-	char	msg[64];
 	size_t	i;
 
 	api_drain(sv->api);
 	for (i = 0; i < DM_MAX_LISTEN; i++)
 		sv->ls->unix_paths[i] = NULL;
 	disp_retire(sv->disp);
-	snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)upgrade_successor());
-	sd_notify_text(msg);
-	notify_systemd = 0;
+	notify_hand_over(upgrade_successor());
 	upgrade_confirm();
 	sv->upgrading = 0;
 	sv->handed_over = 1;
@@ -573,7 +547,8 @@ stop_serving(struct serving *sv, int sig, int cancel)
 		log_info("msg=\"stopping\" signal=%d", sig);
 	else
 		log_info("msg=\"stopping\" reason=\"handed over\"");
-	sd_notify_text("STOPPING=1");
+	notify_send("STOPPING=1");
+	notify_stop();
 	api_quiesce(sv->api);
 	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
 	while (api_unanswered(sv->api) > 0 && dm_mono_ms() < deadline)
@@ -738,7 +713,10 @@ main(int argc, char *argv[])
 		    "yes" : "no");
 	log_info("msg=\"serving\" backends=%zu primary=%s%s", cfg->nbackends,
 	    cfg->backends[0].name, ls.inherited ? " activation=socket" : "");
-	announce_ready(&ls);
+	announce_ready(&ls, disp);
+	if (notify_start(disp, upgrade_is_successor()) == -1)
+		log_warnx("msg=\"cannot start the systemd notifier; no STATUS= "
+		    "updates or watchdog pings\"");
 
 	memset(&sv, 0, sizeof(sv));
 	sv.disp = disp;
