@@ -87,9 +87,10 @@ usage(FILE *fp)
 	fprintf(fp, "Usage:  dockmux [OPTIONS] COMMAND\n\n"
 	    "Administer dockmuxd, the Docker API multiplexer.\n\n"
 	    "Options:\n"
-	    "  -H, --host SOCKET     dockmuxd's socket: unix:///path or a path\n"
-	    "                        (else $DOCKMUX_HOST, else $DOCKER_HOST\n"
-	    "                        when unix://, else %s)\n"
+	    "  -H, --host SOCKET     dockmuxd's socket: unix:///path or a\n"
+	    "                        path (else $DOCKMUX_HOST, else\n"
+	    "                        $DOCKER_HOST when unix://, else\n"
+	    "                        %s)\n"
 	    "  -h, --help            print this help and exit\n"
 	    "      --version         print the version and exit\n\n"
 	    "Commands:\n", cfg_default_socket());

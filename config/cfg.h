@@ -169,7 +169,7 @@ const char	*cfg_xdg_dir(const char *var);
 struct cfg_override {
 	const char	*listen[DM_MAX_LISTEN];	/* borrowed URLs */
 	size_t		 nlisten;		/* 0: keep "listen" */
-	const char	*store;			/* borrowed; NULL: keep "store" */
+	const char	*store;			/* borrowed; NULL: keep it */
 };
 
 /*

@@ -51,10 +51,10 @@ usage(FILE *f)
 	    "  -H, --host ADDR       listen on ADDR, unix:///path or\n"
 	    "                        tcp://host:port, instead of the\n"
 	    "                        configuration's \"listen\" (repeatable)\n"
-	    "      --store PATH      the store (an SQLite file) instead of the\n"
-	    "                        configuration's \"store\"\n"
+	    "      --store PATH      the store (an SQLite file) instead of\n"
+	    "                        the configuration's \"store\"\n"
 	    "      --log-level L     error, warn, info (default) or debug\n"
-	    "  -v                    debug logging (same as --log-level debug)\n"
+	    "  -v                    debug logging (--log-level debug)\n"
 	    "  -h, --help            print this help and exit\n"
 	    "      --version         print the version and exit\n",
 	    DEFAULT_CONFIG);
@@ -615,7 +615,8 @@ main(int argc, char *argv[])
 			break;
 		case 'S':
 			if (*optarg == '\0')
-				bad_value(optarg, "--store", "a path is needed");
+				bad_value(optarg, "--store",
+				    "a path is needed");
 			ov.store = optarg;
 			break;
 		case 'v':
