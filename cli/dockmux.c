@@ -415,17 +415,20 @@ cli_args_check(struct cli *cli, int nargs, int min, int max)
 
 int
 cli_simple_flags(struct cli *cli, int argc, char **argv, int *json,
-    int maxargs)
+    int *no_trunc, int maxargs)
 {
-	static const struct option json_opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int	ch;
+	struct option	opts[3];
+	size_t		n = 0;
+	int		ch;
 
-	while ((ch = cli_getopt(cli, argc, argv, "", json != NULL ?
-	    json_opts : NULL)) > 0)
-		*json = 1;	/* 'j', the only flag there is */
+	if (json != NULL)
+		opts[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	if (no_trunc != NULL)
+		opts[n++] = (struct option){ "no-trunc", no_argument, NULL,
+		    'T' };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	while ((ch = cli_getopt(cli, argc, argv, "", opts)) > 0)
+		*(ch == 'j' ? json : no_trunc) = 1;
 	if (ch == 0)
 		return cli->exit;
 	if (cli_args_check(cli, argc - optind, 0, maxargs) == -1)

@@ -123,12 +123,13 @@ int	cli_getopt(struct cli *, int argc, char **argv, const char *shortopts,
 	    const struct option *longopts);
 
 /*
- * A command's flags when --json (json not NULL) is its only one, with at
- * most maxargs arguments.  -1 to go on (*json set), or the exit status
- * after printing help or a usage error.
+ * A command's flags when they are at most --json (json not NULL) and
+ * --no-trunc (no_trunc not NULL), with at most maxargs arguments.  -1 to
+ * go on (*json, *no_trunc set when given), or the exit status after
+ * printing help or a usage error.
  */
 int	cli_simple_flags(struct cli *, int argc, char **argv, int *json,
-	    int maxargs);
+	    int *no_trunc, int maxargs);
 
 /*
  * The number of arguments left after the flags, nargs, against what the

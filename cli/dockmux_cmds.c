@@ -27,6 +27,9 @@ static int	cmd_version(struct cli *, int, char **);
 /* The flags' help, the description starting at column 24. */
 #define OPT_JSON \
 	"      --json            print the JSON that dockmuxd answers\n"
+/* Taken by every listing, as docker's are; these tables cut nothing. */
+#define OPT_LIST OPT_JSON \
+	"      --no-trunc        print every value whole (none is cut)\n"
 
 /*
  * Every command, in the order `dockmux --help` lists them.  Without
@@ -35,7 +38,7 @@ static int	cmd_version(struct cli *, int, char **);
 static const struct cli_cmd cli_cmds[] = {
 	{ "backends", "[OPTIONS]",
 	  "List the engines behind dockmuxd and their state", NULL,
-	  OPT_JSON, 1, CLI_EXIT_FAIL, cli_cmd_backends },
+	  OPT_LIST, 1, CLI_EXIT_FAIL, cli_cmd_backends },
 	{ "check-config", "[FILE]",
 	  "Validate a configuration file; dockmuxd need not run",
 	  "FILE is " CLI_DEFAULT_CONFIG " unless given.\n", NULL, 0,
@@ -53,7 +56,7 @@ static const struct cli_cmd cli_cmds[] = {
 	  OPT_JSON, 1, CLI_EXIT_FAIL, cli_cmd_explain },
 	{ "networks", "[OPTIONS]",
 	  "List the networks and the backends each one is on", NULL,
-	  OPT_JSON, 1, CLI_EXIT_FAIL, cli_cmd_objects },
+	  OPT_LIST, 1, CLI_EXIT_FAIL, cli_cmd_objects },
 	{ "routes", "[OPTIONS]",
 	  "List the containers dockmuxd routes and their backends", NULL,
 	  "      --backend B       only the routes to backend B\n"
@@ -74,7 +77,7 @@ static const struct cli_cmd cli_cmds[] = {
 	  NULL, 1, CLI_EXIT_FAIL, cmd_version },
 	{ "volumes", "[OPTIONS]",
 	  "List the volumes and the backends each one is on", NULL,
-	  OPT_JSON, 1, CLI_EXIT_FAIL, cli_cmd_objects },
+	  OPT_LIST, 1, CLI_EXIT_FAIL, cli_cmd_objects },
 };
 
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
@@ -120,7 +123,7 @@ cmd_check_config(struct cli *cli, int argc, char **argv)
 	size_t		 i;
 	int		 rc;
 
-	if ((rc = cli_simple_flags(cli, argc, argv, NULL, 1)) != -1)
+	if ((rc = cli_simple_flags(cli, argc, argv, NULL, NULL, 1)) != -1)
 		return rc;
 	if (optind < argc)
 		path = argv[optind];
@@ -142,7 +145,7 @@ cmd_version(struct cli *cli, int argc, char **argv)
 {
 	int	rc;
 
-	if ((rc = cli_simple_flags(cli, argc, argv, NULL, 0)) != -1)
+	if ((rc = cli_simple_flags(cli, argc, argv, NULL, NULL, 0)) != -1)
 		return rc;
 	printf("Client: dockmux %s\n", DOCKMUX_VERSION);
 	fflush(stdout);

@@ -42,9 +42,11 @@ cli_cmd_backends(struct cli *cli, int argc, char **argv)
 	struct cli_table	 t;
 	const char		*row[8];
 	size_t			 i, j, n;
-	int			 as_json = 0, rc;
+	int			 as_json = 0, no_trunc = 0, rc;
 
-	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, 0)) != -1)
+	/* --no-trunc, as on every listing: nothing here is cut. */
+	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, &no_trunc,
+	    0)) != -1)
 		return rc;
 	if ((list = cli_get_list(cli, "/_dockmux/backends")) == NULL)
 		return CLI_EXIT_FAIL;
@@ -90,7 +92,8 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 	int			 as_json = 0, rc;
 	const char		*state, *reason;
 
-	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, 0)) != -1)
+	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, NULL, 0)) !=
+	    -1)
 		return rc;
 	if ((list = cli_get_list(cli, "/_dockmux/backends")) == NULL)
 		return STATUS_UNREACHABLE;
@@ -293,9 +296,11 @@ cli_cmd_objects(struct cli *cli, int argc, char **argv)
 	const char		*row[2];
 	char			 path[64], backends[1024];
 	size_t			 i, k, len;
-	int			 as_json = 0, rc;
+	int			 as_json = 0, no_trunc = 0, rc;
 
-	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, 0)) != -1)
+	/* --no-trunc, as on every listing: nothing here is cut. */
+	if ((rc = cli_simple_flags(cli, argc, argv, &as_json, &no_trunc,
+	    0)) != -1)
 		return rc;
 	snprintf(path, sizeof(path), "/_dockmux/objects?type=%s", argv[0]);
 	if ((list = cli_get_list(cli, path)) == NULL)

@@ -5,8 +5,9 @@
 # 2 in both tools; `routes --rule` / `--backend` that name nothing exit 1
 # listing what there is; `dockmux status` exits 0 all up, 1 with a backend
 # down, 2 without dockmuxd; --json of every listing parses; `routes
-# --no-trunc` prints 64-hex IDs; dockmuxd -H (repeatable, unix and tcp)
-# and --store replace the file's listen and store, also across a reload.
+# --no-trunc` prints 64-hex IDs (every listing takes the flag); dockmuxd
+# -H (repeatable, unix and tcp) and --store replace the file's listen and
+# store, also across a reload.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +123,9 @@ id=$(docker inspect -f '{{.Id}}' "$n")
 isjson() { python3 -c 'import json, sys; json.load(sys.stdin)'; }
 for cmd in backends routes networks volumes status; do
 	"$DMX" "$cmd" --json | isjson || t_fail "dockmux $cmd --json: not JSON"
+done
+for cmd in backends routes networks volumes; do
+	"$DMX" "$cmd" --no-trunc >/dev/null || t_fail "dockmux $cmd --no-trunc"
 done
 "$DMX" explain --json busybox | isjson || t_fail "explain --json: not JSON"
 out=$("$DMX" routes --no-trunc --name "$n") || t_fail "routes --no-trunc"
