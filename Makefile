@@ -59,8 +59,9 @@ DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 API_SRCS = api/api.c api/api_listen.c api/api_conns.c api/api_tls.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)
-DAEMON_SRCS = daemon/main.c daemon/upgrade.c $(CORE_SRCS)
-CLI_SRCS = cli/dockmux.c cli/dockmux_cmds.c $(CONFIG_SRCS) $(LIB_SRCS)
+DAEMON_SRCS = daemon/main.c daemon/main_notify.c daemon/upgrade.c $(CORE_SRCS)
+CLI_SRCS = cli/dockmux.c cli/dockmux_lists.c cli/dockmux_explain.c \
+	cli/dockmux_cmds.c $(CONFIG_SRCS) $(LIB_SRCS)
 FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
 UNIT_TESTS = check_cfg check_table check_dmerr check_lib check_rules check_store \

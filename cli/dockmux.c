@@ -1,7 +1,8 @@
 /*
  * dockmux.c: what the dockmux CLI's commands share (dockmux.h): which
- * socket, one HTTP exchange with dockmuxd, JSON and aligned-table output.
- * The bottom of cli/: dockmux_cmds.c calls here, never the reverse.
+ * socket, one HTTP exchange with dockmuxd, flags and help the docker
+ * CLI's way, JSON and aligned-table output.  The bottom of cli/: the
+ * commands call here, never the reverse.
  */
 /* Threads: single-threaded. */
 
@@ -10,6 +11,8 @@
 
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +291,161 @@ cli_get_json(struct cli *cli, const char *path)
 		warnx("GET %s: the answer is not JSON", path);
 	free(r.body);
 	return root;
+}
+
+struct json_object *
+cli_get_list(struct cli *cli, const char *path)
+{
+	struct json_object	*list;
+
+	if (cli_ping(cli) == -1)
+		return NULL;
+	if ((list = cli_get_json(cli, path)) == NULL)
+		return NULL;
+	if (!json_object_is_type(list, json_type_array)) {
+		warnx("GET %s: expected a JSON array", path);
+		json_object_put(list);
+		return NULL;
+	}
+	return list;
+}
+
+int
+cli_query_add(char *path, const char *key, const char *value)
+{
+	char	*esc;
+	size_t	 len = strlen(path);
+	int	 n;
+
+	if ((esc = curl_easy_escape(NULL, value, 0)) == NULL)
+		errx(1, "curl_easy_escape failed");
+	n = snprintf(path + len, DM_MAX_PATH - len, "%c%s=%s",
+	    strchr(path, '?') != NULL ? '&' : '?', key, esc);
+	curl_free(esc);
+	if (n < 0 || (size_t)n >= DM_MAX_PATH - len) {
+		warnx("%s: value too long", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- flags and help, the docker CLI's way ---- */
+
+#define CLI_MAX_FLAGS	16	/* long flags of one command, --help too */
+
+void
+cli_usage_error(const struct cli *cli, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "dockmux: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nSee 'dockmux %s%s--help'.\n",
+	    cli->cmd != NULL ? cli->cmd->name : "",
+	    cli->cmd != NULL ? " " : "");
+}
+
+/*
+ * The command's flags with --help added, and shortopts with ':' (report
+ * a missing value) and 'h': "+l:" becomes "+:l:h".  getopt_long() keeps
+ * no pointer into either between calls, so locals will do.
+ */
+int
+cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+    const struct option *longopts)
+{
+	struct option	 opts[CLI_MAX_FLAGS + 1];
+	char		 shorts[64], why[128];
+	size_t		 n = 0;
+	int		 ch, plus = shortopts[0] == '+';
+
+	while (longopts != NULL && longopts[n].name != NULL &&
+	    n < CLI_MAX_FLAGS - 1) {
+		opts[n] = longopts[n];
+		n++;
+	}
+	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	snprintf(shorts, sizeof(shorts), "%s:%sh", plus ? "+" : "",
+	    shortopts + plus);
+	if (!cli->opts_begun) {
+		optind = 0;	/* glibc: start over, on this argv */
+		opterr = 0;
+		cli->opts_begun = 1;
+	}
+	ch = getopt_long(argc, argv, shorts, opts, NULL);
+	if (ch == -1) {
+		cli->opts_begun = 0;
+		return -1;
+	}
+	if (ch != 'h' && ch != '?' && ch != ':')
+		return ch;
+	cli->opts_begun = 0;
+	if (ch == 'h') {
+		cli_cmd_help(stdout, cli->cmd);
+		cli->exit = 0;
+	} else {
+		dm_flag_error(why, sizeof(why), ch, optopt, argv[optind - 1]);
+		cli_usage_error(cli, "%s", why);
+		cli->exit = CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int
+cli_args_check(struct cli *cli, int nargs, int min, int max)
+{
+	const char	*name = cli->cmd->name;
+
+	if (nargs >= min && nargs <= max)
+		return 0;
+	if (max == 0)
+		cli_usage_error(cli, "\"dockmux %s\" accepts no arguments.",
+		    name);
+	else if (nargs < min)
+		cli_usage_error(cli, "\"dockmux %s\" requires at least %d "
+		    "argument%s.", name, min, min == 1 ? "" : "s");
+	else
+		cli_usage_error(cli, "\"dockmux %s\" requires at most %d "
+		    "argument%s.", name, max, max == 1 ? "" : "s");
+	return -1;
+}
+
+int
+cli_simple_flags(struct cli *cli, int argc, char **argv, int *json,
+    int *no_trunc, int maxargs)
+{
+	struct option	opts[3];
+	size_t		n = 0;
+	int		ch;
+
+	if (json != NULL)
+		opts[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	if (no_trunc != NULL)
+		opts[n++] = (struct option){ "no-trunc", no_argument, NULL,
+		    'T' };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	while ((ch = cli_getopt(cli, argc, argv, "", opts)) > 0)
+		*(ch == 'j' ? json : no_trunc) = 1;
+	if (ch == 0)
+		return cli->exit;
+	if (cli_args_check(cli, argc - optind, 0, maxargs) == -1)
+		return CLI_EXIT_USAGE;
+	return -1;
+}
+
+void
+cli_cmd_help(FILE *fp, const struct cli_cmd *cmd)
+{
+	fprintf(fp, "Usage:  dockmux %s%s%s\n\n%s\n", cmd->name,
+	    cmd->usage[0] != '\0' ? " " : "", cmd->usage, cmd->help);
+	if (cmd->more != NULL)
+		fprintf(fp, "\n%s", cmd->more);
+	fprintf(fp, "\nOptions:\n%s"
+	    "  -h, --help            print this help and exit\n",
+	    cmd->options != NULL ? cmd->options : "");
 }
 
 void

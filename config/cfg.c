@@ -1108,20 +1108,21 @@ out:
  * against its CA), or loopback, or "allow_plain_tcp": true.
  */
 static void
-check_listeners(struct cfg_parse *p, const struct cfg *cfg)
+check_listeners(struct cfg_parse *p, const char *what, const struct cfg *cfg,
+    const struct cfg_listen *ls, size_t n)
 {
 	const struct cfg_listen	*l;
 	size_t			 i;
 
-	for (i = 0; i < cfg->nlisten; i++) {
-		l = &cfg->listens[i];
+	for (i = 0; i < n; i++) {
+		l = &ls[i];
 		if (l->ep.transport != CFG_TCP || cfg->tls_set ||
 		    cfg->allow_plain_tcp || cfg_host_is_loopback(l->ep.host))
 			continue;
-		cfg_err(p, "listen: \"%s\": plain TCP beyond loopback gives "
+		cfg_err(p, "%s: \"%s\": plain TCP beyond loopback gives "
 		    "the host to anyone who can connect: set \"tls\" (with "
 		    "client certificates) or \"allow_plain_tcp\": true",
-		    l->url);
+		    what, l->url);
 	}
 }
 
@@ -1145,7 +1146,7 @@ load_text(struct cfg_parse *p, const char *text)
 	}
 	cfg = xcalloc(1, sizeof(*cfg));
 	parse_keys(p, top_keys, NITEMS(top_keys), "", root, cfg);
-	check_listeners(p, cfg);
+	check_listeners(p, "listen", cfg, cfg->listens, cfg->nlisten);
 	if (cfg->unknown_os_backend != NULL) {
 		for (i = 0; i < cfg->nbackends; i++)
 			if (strcmp(cfg->backends[i].name,
@@ -1234,6 +1235,76 @@ out:
 	return cfg;
 }
 
+static void
+listens_clear(struct cfg_listen *ls, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(ls[i].url);
+		ls[i].url = NULL;
+		cfg_endpoint_clear(&ls[i].ep);
+	}
+}
+
+/*
+ * The command line over the file: each -H parsed and checked as a
+ * "listen" entry is, into a scratch list swapped in only when all pass.
+ */
+int
+cfg_override_apply(struct cfg *cfg, const struct cfg_override *ov,
+    char *errbuf, size_t errlen)
+{
+	struct cfg_parse	 p = { errbuf, errlen, 0, 0, NULL, 0 };
+	struct cfg_listen	 ls[DM_MAX_LISTEN];
+	char			 why[160];
+	size_t			 i, n = 0;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	else
+		p.errbuf = NULL;
+	memset(ls, 0, sizeof(ls));
+	if (ov->nlisten > DM_MAX_LISTEN) {
+		cfg_err(&p, "-H: %zu listeners, at most %d are supported",
+		    ov->nlisten, DM_MAX_LISTEN);
+		return -1;
+	}
+	if (ov->store != NULL && *ov->store == '\0')
+		cfg_err(&p, "--store: must not be empty");
+	for (i = 0; i < ov->nlisten; i++) {
+		if (cfg_endpoint_parse(ov->listen[i], 0, &ls[n].ep, why,
+		    sizeof(why)) == -1) {
+			cfg_err(&p, "-H \"%s\": %s", ov->listen[i], why);
+			cfg_endpoint_clear(&ls[n].ep);
+			continue;
+		}
+		ls[n++].url = xstrdup(ov->listen[i]);
+	}
+	check_listeners(&p, "-H", cfg, ls, n);
+	if (p.nerr > 0) {
+		listens_clear(ls, n);
+		return -1;
+	}
+	if (n > 0) {
+		listens_clear(cfg->listens, cfg->nlisten);
+		free(cfg->listen);
+		free(cfg->socket_path);
+		cfg->socket_path = NULL;
+		memcpy(cfg->listens, ls, sizeof(ls));
+		cfg->nlisten = n;
+		cfg->listen = xstrdup(ls[0].url);
+		for (i = 0; i < n && cfg->socket_path == NULL; i++)
+			if (ls[i].ep.transport == CFG_UNIX)
+				cfg->socket_path = xstrdup(ls[i].ep.path);
+	}
+	if (ov->store != NULL) {
+		free(cfg->store);
+		cfg->store = xstrdup(ov->store);
+	}
+	return 0;
+}
+
 const struct cfg_backend *
 cfg_backend_find(const struct cfg *cfg, const char *name)
 {
@@ -1289,10 +1360,7 @@ cfg_free(struct cfg *cfg)
 	}
 	free(cfg->listen);
 	free(cfg->socket_path);
-	for (i = 0; i < cfg->nlisten; i++) {
-		free(cfg->listens[i].url);
-		cfg_endpoint_clear(&cfg->listens[i].ep);
-	}
+	listens_clear(cfg->listens, cfg->nlisten);
 	tls_free(&cfg->tls);
 	free(cfg->socket_group);
 	free(cfg->store);

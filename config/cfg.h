@@ -162,6 +162,27 @@ const char	*cfg_default_socket_dir(void);
  */
 const char	*cfg_xdg_dir(const char *var);
 
+/*
+ * What dockmuxd's command line sets over the file, as dockerd's -H and
+ * --data-root do: listeners (-H, repeatable) and the store (--store).
+ */
+struct cfg_override {
+	const char	*listen[DM_MAX_LISTEN];	/* borrowed URLs */
+	size_t		 nlisten;		/* 0: keep "listen" */
+	const char	*store;			/* borrowed; NULL: keep it */
+};
+
+/*
+ * Apply ov to cfg (loaded, or autodetected) as if the file had said so:
+ * the -H URLs replace "listen" (listens[], listen, socket_path), each
+ * parsed and checked as a "listen" entry is (unix:// or tcp://; plain TCP
+ * beyond loopback needs "tls" or "allow_plain_tcp"), and ov->store
+ * replaces "store".  0; or -1 with every problem in errbuf ("-H
+ * \"tcp://x\": the port is missing (tcp://host:2376)") and cfg unchanged.
+ */
+int		 cfg_override_apply(struct cfg *, const struct cfg_override *,
+		    char *errbuf, size_t errlen);
+
 /* Borrowed: valid while cfg lives.  NULL when no backend has that name. */
 const struct cfg_backend *cfg_backend_find(const struct cfg *, const char *);
 

@@ -171,6 +171,22 @@ void		 disp_reply_json(struct disp_reply *, int status,
 		    char *json_text);
 void		 disp_reply_free(struct disp_reply *);
 
+/* How dockmuxd is doing, in a few numbers: what systemd is told. */
+struct disp_summary {
+	size_t		 nbackends;
+	size_t		 nup;		/* backends up at their last probe */
+	char		 down[256];	/* the others' names, ", "-separated */
+	size_t		 nroutes;	/* containers in the store */
+	long long	 health_age_ms;	/* since the health thread last went
+					 * round; -1 before disp_start() */
+};
+
+/*
+ * Fill out from the current view and the store.  Any thread; it takes
+ * the view's and the store's locks briefly, so a wedged store blocks it.
+ */
+void		 disp_summary(struct dispatcher *, struct disp_summary *);
+
 /* Number of calls and streams in progress (for a graceful stop). */
 unsigned int	 disp_active_calls(const struct dispatcher *);
 

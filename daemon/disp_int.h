@@ -70,6 +70,7 @@ struct dispatcher {
 	int			 stopping;
 	int			 health_running;
 	pthread_t		 health_thread;
+	atomic_llong		 health_beat_ms; /* its last round, mono ms */
 	atomic_uint		 active;
 	atomic_uint		 streams;
 	pthread_mutex_t		 copy_lock;	/* guards copies */

@@ -123,6 +123,7 @@ disp_new(const struct cfg *cfg, struct dm_err *err)
 	pthread_cond_init(&root->copy_done, NULL);
 	atomic_init(&root->active, 0);
 	atomic_init(&root->streams, 0);
+	atomic_init(&root->health_beat_ms, 0);
 	root->store = store_open(cfg->store, err);
 	if (root->store == NULL) {
 		pthread_cond_destroy(&root->copy_done);
@@ -142,6 +143,7 @@ disp_new(const struct cfg *cfg, struct dm_err *err)
 int
 disp_start(struct dispatcher *root)
 {
+	atomic_store(&root->health_beat_ms, dm_mono_ms());
 	if (pthread_create(&root->health_thread, NULL, disp_probe_main, root) !=
 	    0)
 		return -1;

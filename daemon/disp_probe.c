@@ -184,6 +184,33 @@ disp_backend_down(struct disp *d, size_t i, char *msg, size_t len)
 	return 1;
 }
 
+void
+disp_summary(struct dispatcher *root, struct disp_summary *out)
+{
+	struct disp		*d;
+	struct disp_health	 h;
+	size_t			 i, len = 0;
+	long long		 beat;
+
+	memset(out, 0, sizeof(*out));
+	d = disp_view_acquire(root);
+	out->nbackends = d->n;
+	for (i = 0; i < d->n; i++) {
+		disp_health_copy(d, i, &h);
+		if (h.probed && h.up)
+			out->nup++;
+		else if (len < sizeof(out->down))
+			len += (size_t)snprintf(out->down + len,
+			    sizeof(out->down) - len, "%s%s", len > 0 ? ", " :
+			    "", d->b[i].cfg->name);
+	}
+	disp_view_release(d);
+	out->nroutes = store_route_count(root->store);
+	beat = atomic_load(&root->health_beat_ms);
+	out->health_age_ms = root->health_running && beat > 0 ?
+	    dm_mono_ms() - beat : -1;
+}
+
 void *
 disp_probe_main(void *arg)
 {
@@ -205,6 +232,8 @@ disp_probe_main(void *arg)
 		pthread_cond_timedwait(&root->wake, &root->lock, &ts);
 		if (root->stopping)
 			break;
+		/* For the watchdog: this thread still goes round. */
+		atomic_store(&root->health_beat_ms, dm_mono_ms());
 		d = root->cur;
 		atomic_fetch_add(&d->refs, 1);
 		pthread_mutex_unlock(&root->lock);

@@ -15,6 +15,7 @@
 #include "daemon/disp_int.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/rules.h"
 #include "lib/util.h"
 
 size_t
@@ -63,7 +64,7 @@ adopt_on_miss(struct disp *d, const char *ref, struct store_route *route)
 		    name + (name[0] == '/'));
 	snprintf(route->backend, sizeof(route->backend), "%s",
 	    d->b[i].cfg->name);
-	snprintf(route->rule, sizeof(route->rule), "adopted");
+	snprintf(route->rule, sizeof(route->rule), "%s", DM_RULE_ADOPTED);
 	route->created = (long long)time(NULL);
 	if (store_route_put(d->store, route, &err) == -1) {
 		route->name[0] = '\0';
@@ -425,7 +426,7 @@ disp_reconcile(struct disp *d)
 			snprintf(r.id, sizeof(r.id), "%s", id);
 			snprintf(r.backend, sizeof(r.backend), "%s",
 			    d->b[i].cfg->name);
-			snprintf(r.rule, sizeof(r.rule), "adopted");
+			snprintf(r.rule, sizeof(r.rule), "%s", DM_RULE_ADOPTED);
 			if (dm_json_str(e, "Image") != NULL)
 				snprintf(r.image, sizeof(r.image), "%s",
 				    dm_json_str(e, "Image"));

@@ -20,10 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +29,7 @@
 #include "backends/backend.h"
 #include "config/cfg.h"
 #include "daemon/disp.h"
+#include "daemon/main_notify.h"
 #include "daemon/upgrade.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -43,37 +42,55 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: dockmuxd [-c FILE] [--check-config] [--log-level LEVEL]\n"
-	    "  -c, --config FILE    configuration (default %s;\n"
-	    "                       without one, engines are autodetected)\n"
-	    "      --check-config   validate the configuration and exit\n"
-	    "  -v                   debug logging (same as --log-level debug)\n"
-	    "      --log-level L    error, warn, info (default) or debug\n"
-	    "      --version        print the version and exit\n",
+	    "Usage:  dockmuxd [OPTIONS]\n\n"
+	    "One Docker API socket in front of several container engines.\n\n"
+	    "Options:\n"
+	    "  -c, --config FILE     configuration (default %s;\n"
+	    "                        without one, engines are autodetected)\n"
+	    "      --check-config    validate the configuration and exit\n"
+	    "  -H, --host ADDR       listen on ADDR, unix:///path or\n"
+	    "                        tcp://host:port, instead of the\n"
+	    "                        configuration's \"listen\" (repeatable)\n"
+	    "      --store PATH      the store (an SQLite file) instead of\n"
+	    "                        the configuration's \"store\"\n"
+	    "      --log-level L     error, warn, info (default) or debug\n"
+	    "  -v                    debug logging (--log-level debug)\n"
+	    "  -h, --help            print this help and exit\n"
+	    "      --version         print the version and exit\n",
 	    DEFAULT_CONFIG);
 }
 
-/* Cleared once a USR2 upgrade has handed the service to a new process. */
-static int	notify_systemd = 1;
-
-/* systemd's notify protocol: one datagram to $NOTIFY_SOCKET. */
-static void
-sd_notify_text(const char *text)
+/*
+ * A usage error, as the docker CLI words it: what is wrong, then where
+ * to look.  Exit status 2, as dockmux's.
+ */
+static void __attribute__((noreturn))
+usage_error(const char *what)
 {
-	const char		*path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un	 sun;
-	int			 fd, len;
+	fprintf(stderr, "dockmuxd: %s\nSee 'dockmuxd --help'.\n", what);
+	exit(2);
+}
 
-	/* "@name" is an abstract socket; dm_sun_path() knows the form. */
-	if (!notify_systemd || path == NULL ||
-	    (len = dm_sun_path(&sun, path)) == -1)
-		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return;
-	(void)sendto(fd, text, strlen(text), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, (socklen_t)len);
-	close(fd);
+/* A flag's value that cannot be right, whatever the file says: one line. */
+static void __attribute__((noreturn))
+bad_value(const char *value, const char *flag, const char *why)
+{
+	fprintf(stderr, "dockmuxd: invalid argument \"%s\" for \"%s\" flag: "
+	    "%s\n", value, flag, why);
+	exit(2);
+}
+
+/* -H and --store over the file's "listen" and "store"; exit 1 if refused. */
+static void
+apply_overrides(struct cfg *cfg, const struct cfg_override *ov)
+{
+	char	err[2048];
+
+	if (cfg_override_apply(cfg, ov, err, sizeof(err)) == -1) {
+		fprintf(stderr, "dockmuxd: %s\n", err);
+		cfg_free(cfg);
+		exit(1);
+	}
 }
 
 static struct cfg *
@@ -320,7 +337,7 @@ limits_of(const struct cfg *cfg, struct api_limits *lim)
  */
 static void
 reload(struct dispatcher *disp, struct api *api, const char *path,
-    int explicit_path, int *grace_s)
+    int explicit_path, const struct cfg_override *ov, int *grace_s)
 {
 	struct api_limits lim;
 	struct cfg	*cfg;
@@ -330,16 +347,21 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 	struct stat	 st;
 	int		 grace;
 
-	sd_notify_text("RELOADING=1");
+	notify_send("RELOADING=1");
 	if (!explicit_path && stat(path, &st) == -1 && errno == ENOENT)
 		cfg = cfg_autodetect(cfg_socket_answers, ebuf,
 		    sizeof(ebuf));
 	else
 		cfg = cfg_load_file(path, ebuf, sizeof(ebuf));
+	if (cfg != NULL && cfg_override_apply(cfg, ov, ebuf, sizeof(ebuf)) ==
+	    -1) {
+		cfg_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		log_warnx("msg=\"reload refused; running configuration kept\" "
 		    "reason=%s", log_q(ebuf));
-		sd_notify_text("READY=1");
+		notify_ready(disp);
 		return;
 	}
 	dm_err_clear(&err);
@@ -352,7 +374,7 @@ reload(struct dispatcher *disp, struct api *api, const char *path,
 		api_set_limits(api, &lim);
 		*grace_s = grace;
 	}
-	sd_notify_text("READY=1");
+	notify_ready(disp);
 }
 
 /* What the signal loop serves with, and where a USR2 upgrade stands. */
@@ -362,6 +384,7 @@ struct serving {
 	struct listeners	*ls;
 	const char		*config;
 	int			 explicit_config;
+	const struct cfg_override *ov;	/* -H, --store */
 	int			 grace_s;	/* upgrade_grace_s in force */
 	int			 upgrading;	/* a new process is starting */
 	int			 handed_over;	/* it serves; we drain */
@@ -374,13 +397,13 @@ struct serving {
  * become (NotifyAccess=main accepts it: the old one has named us first).
  */
 static void
-announce_ready(struct listeners *ls)
+announce_ready(struct listeners *ls, struct dispatcher *disp)
 {
 	char	msg[64];
 	size_t	i;
 
 	if (!upgrade_is_successor()) {
-		sd_notify_text("READY=1");
+		notify_ready(disp);
 		return;
 	}
 	if (!upgrade_tell_ready())
@@ -394,8 +417,9 @@ announce_ready(struct listeners *ls)
 		}
 	log_info("msg=\"upgrade: serving in place of the old process\" "
 	    "pid=%ld", (long)getpid());
+	/* STATUS= follows from the notifier, once it runs. */
 	snprintf(msg, sizeof(msg), "MAINPID=%ld\nREADY=1", (long)getpid());
-	sd_notify_text(msg);
+	notify_send(msg);
 }
 
 /* USR2: the binary anew with every listening socket. */
@@ -434,16 +458,13 @@ begin_upgrade(struct serving *sv)
 static void
 hand_over(struct serving *sv)
 {
-	char	msg[64];
 	size_t	i;
 
 	api_drain(sv->api);
 	for (i = 0; i < DM_MAX_LISTEN; i++)
 		sv->ls->unix_paths[i] = NULL;
 	disp_retire(sv->disp);
-	snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)upgrade_successor());
-	sd_notify_text(msg);
-	notify_systemd = 0;
+	notify_hand_over(upgrade_successor());
 	upgrade_confirm();
 	sv->upgrading = 0;
 	sv->handed_over = 1;
@@ -480,7 +501,7 @@ serve_signals(struct serving *sv, const sigset_t *sigs)
 			    "serves now\"");
 		else if (sig == SIGHUP)
 			reload(sv->disp, sv->api, sv->config,
-			    sv->explicit_config, &sv->grace_s);
+			    sv->explicit_config, sv->ov, &sv->grace_s);
 		else if (sig == SIGUSR2)
 			begin_upgrade(sv);
 		if (sv->upgrading) {
@@ -526,7 +547,8 @@ stop_serving(struct serving *sv, int sig, int cancel)
 		log_info("msg=\"stopping\" signal=%d", sig);
 	else
 		log_info("msg=\"stopping\" reason=\"handed over\"");
-	sd_notify_text("STOPPING=1");
+	notify_send("STOPPING=1");
+	notify_stop();
 	api_quiesce(sv->api);
 	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
 	while (api_unanswered(sv->api) > 0 && dm_mono_ms() < deadline)
@@ -541,12 +563,17 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "store", required_argument, NULL, 'S' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char		*config = DEFAULT_CONFIG;
+	struct cfg_override	 ov = { .nlisten = 0 };
+	struct cfg_endpoint	 ep;
+	char			 why[256];
 	int			 explicit_config = 0, check_only = 0;
 	enum log_level		 level = LOG_LVL_INFO;
 	struct cfg		*cfg;
@@ -561,7 +588,9 @@ main(int argc, char *argv[])
 	size_t			 i;
 
 	upgrade_init(argc, argv);	/* before getopt reorders argv */
-	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:vhH:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -570,15 +599,33 @@ main(int argc, char *argv[])
 		case 'C':
 			check_only = 1;
 			break;
+		case 'H':
+			/* The form here; what the file allows (plain TCP
+			 * beyond loopback) once it is read. */
+			if (cfg_endpoint_parse(optarg, 0, &ep, why,
+			    sizeof(why)) == -1)
+				bad_value(optarg, "-H, --host", why);
+			cfg_endpoint_clear(&ep);
+			if (ov.nlisten == DM_MAX_LISTEN) {
+				snprintf(why, sizeof(why), "at most %d "
+				    "listeners", DM_MAX_LISTEN);
+				bad_value(optarg, "-H, --host", why);
+			}
+			ov.listen[ov.nlisten++] = optarg;
+			break;
+		case 'S':
+			if (*optarg == '\0')
+				bad_value(optarg, "--store",
+				    "a path is needed");
+			ov.store = optarg;
+			break;
 		case 'v':
 			level = LOG_LVL_DEBUG;
 			break;
 		case 'L':
-			if (log_level_parse(optarg, &level) == -1) {
-				fprintf(stderr, "dockmuxd: --log-level: "
-				    "unknown level \"%s\"\n", optarg);
-				return 1;
-			}
+			if (log_level_parse(optarg, &level) == -1)
+				bad_value(optarg, "--log-level", "error, warn, "
+				    "info or debug");
 			break;
 		case 'V':
 			printf("dockmuxd %s\n", DOCKMUX_VERSION);
@@ -587,14 +634,18 @@ main(int argc, char *argv[])
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 1;
+			dm_flag_error(why, sizeof(why), ch, optopt,
+			    argv[optind - 1]);
+			usage_error(why);
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 1;
+	/* "dockmuxd help", as "dockmux help". */
+	if (argc - optind == 1 && strcmp(argv[optind], "help") == 0) {
+		usage(stdout);
+		return 0;
 	}
+	if (optind != argc)
+		usage_error("\"dockmuxd\" accepts no arguments.");
 	log_init(level, "dockmuxd");
 
 	if (check_only) {
@@ -605,6 +656,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "dockmuxd: %s\n", ebuf);
 			return 1;
 		}
+		apply_overrides(cfg, &ov);
 		printf("dockmuxd: %s: configuration OK (%zu backends)\n",
 		    config, cfg->nbackends);
 		cfg_free(cfg);
@@ -629,6 +681,7 @@ main(int argc, char *argv[])
 	if (backend_lib_init(cancel[0]) == -1)
 		fatalx("msg=\"libcurl init failed\"");
 	cfg = load_config(config, explicit_config);
+	apply_overrides(cfg, &ov);
 
 	/* The sockets first: a second daemon must not touch the store of
 	 * the one already serving there. */
@@ -661,7 +714,10 @@ main(int argc, char *argv[])
 		    "yes" : "no");
 	log_info("msg=\"serving\" backends=%zu primary=%s%s", cfg->nbackends,
 	    cfg->backends[0].name, ls.inherited ? " activation=socket" : "");
-	announce_ready(&ls);
+	announce_ready(&ls, disp);
+	if (notify_start(disp, upgrade_is_successor()) == -1)
+		log_warnx("msg=\"cannot start the systemd notifier; no STATUS= "
+		    "updates or watchdog pings\"");
 
 	memset(&sv, 0, sizeof(sv));
 	sv.disp = disp;
@@ -669,6 +725,7 @@ main(int argc, char *argv[])
 	sv.ls = &ls;
 	sv.config = config;
 	sv.explicit_config = explicit_config;
+	sv.ov = &ov;
 	sv.grace_s = cfg->upgrade_grace_s;
 	sig = serve_signals(&sv, &sigs);
 	stop_serving(&sv, sig, cancel[1]);

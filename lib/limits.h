@@ -83,6 +83,7 @@
 #define DM_HEALTH_INTERVAL_MS	2000		/* probe period of an up backend */
 #define DM_HEALTH_MAX_BACKOFF_MS 30000		/* longest wait for a down one */
 #define DM_HEALTH_TICK_MS	250		/* how often probes fall due */
+#define DM_NOTIFY_POLL_MS	1000		/* STATUS= checked for a change */
 #define DM_SETTLE_MS		2		/* for the rest of a small answer */
 #define DM_FAN_TIMEOUT_MS	60000		/* one fan-out exchange, exec create */
 #define DM_INSPECT_TIMEOUT_MS	10000		/* one inspect or /info */

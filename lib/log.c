@@ -1,5 +1,13 @@
-/* log.c: leveled key=value lines on stderr, errno kept (after relayd log.c). */
-/* Threads: any thread may log; each line is one fputs under stdio's lock. */
+/*
+ * log.c: leveled key=value lines on stderr, errno kept (after relayd
+ * log.c); each line led by its syslog priority when stderr is the journal.
+ */
+/*
+ * Threads: any thread may log; each line is one fputs under stdio's lock.
+ * log_init() runs before the first thread.
+ */
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,11 +16,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
 enum log_level		 log_max_level = LOG_LVL_INFO;
 static const char	*log_prog = "dockmux";
+static int		 log_journal;	/* lead lines with "<N>" */
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -21,12 +31,45 @@ static const char *const level_names[] = {
 	[LOG_LVL_DEBUG] = "debug",
 };
 
+/* syslog(3)'s LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int level_priorities[] = {
+	[LOG_LVL_ERROR] = 3,
+	[LOG_LVL_WARN] = 4,
+	[LOG_LVL_INFO] = 6,
+	[LOG_LVL_DEBUG] = 7,
+};
+
+/*
+ * Is stderr the journal?  systemd then sets JOURNAL_STREAM to its
+ * "device:inode" (systemd.exec(5)), and the journal reads a leading "<N>"
+ * as the line's priority (sd-daemon(3)), so `journalctl -p warning`
+ * finds the warnings.  The numbers are compared with stderr's, as
+ * systemd.exec(5) asks: a child of a service (a test run from one, with
+ * dockmuxd's stderr sent to a file) inherits the variable but not the
+ * stream, and its lines stay unprefixed.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*js = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(enum log_level lvl, const char *progname)
 {
 	log_max_level = lvl;
 	if (progname != NULL)
 		log_prog = progname;
+	log_journal = stderr_is_journal();
 }
 
 int
@@ -136,8 +179,13 @@ vlog(enum log_level lvl, int saved_errno, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "time=%s.%03ldZ level=%s ", ts,
-	    now.tv_nsec / 1000000, level_names[lvl]);
+	n = 0;
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%d>",
+		    level_priorities[lvl]);
+	n += snprintf(line + n, sizeof(line) - (size_t)n,
+	    "time=%s.%03ldZ level=%s ", ts, now.tv_nsec / 1000000,
+	    level_names[lvl]);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -1,6 +1,7 @@
 /*
- * log.h: one line per event on stderr, key=value fields (leaf header: it
- * includes only the other leaf, limits.h).
+ * log.h: one line per event on stderr, key=value fields, led by "<N>",
+ * the syslog priority, when stderr is the journal ($JOURNAL_STREAM)
+ * (leaf header: it includes only the other leaf, limits.h).
  */
 #ifndef DOCKMUX_LIB_LOG_H
 #define DOCKMUX_LIB_LOG_H
@@ -18,6 +19,8 @@ enum log_level {
 
 extern enum log_level log_max_level;
 
+/* The level; and whether lines get "<N>": stderr is the stream that
+ * $JOURNAL_STREAM names.  Call again after moving stderr. */
 void	log_init(enum log_level, const char *progname);
 int	log_level_parse(const char *, enum log_level *);
 

@@ -1,7 +1,7 @@
 /*
  * util.c: monotonic milliseconds, allocation that aborts, typed JSON
- * getters, unix socket addresses, private directories and the text of an
- * engine's error.
+ * getters, unix socket addresses, private directories, the text of an
+ * engine's error and of a refused command-line flag.
  */
 /* Threads: pure functions (json-c objects are the caller's); any thread. */
 
@@ -288,4 +288,33 @@ dm_path_clean_abs(const char *path)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * getopt_long() sets optopt to 0 for a long flag it does not know, and
+ * to the flag's letter (or value) otherwise: an unknown letter, or a
+ * value given to a long flag that takes none ("--json=1").  A missing
+ * argument leaves optind past the word that lacked it, the last one; an
+ * unknown letter inside a cluster ("-xv") does not, so arg is not the
+ * word then.
+ */
+void
+dm_flag_error(char *buf, size_t len, int ch, int opt, const char *arg)
+{
+	if (arg == NULL)
+		arg = "";
+	if (ch == ':' && strncmp(arg, "--", 2) == 0)
+		snprintf(buf, len, "flag needs an argument: %.*s",
+		    (int)strcspn(arg, "="), arg);
+	else if (ch == ':')
+		snprintf(buf, len, "flag needs an argument: -%c", opt);
+	else if (opt != 0 && strncmp(arg, "--", 2) == 0 &&
+	    strchr(arg, '=') != NULL)
+		snprintf(buf, len, "flag takes no argument: %.*s",
+		    (int)strcspn(arg, "="), arg);
+	else if (opt != 0)
+		snprintf(buf, len, "unknown shorthand flag: '%c'", opt);
+	else
+		snprintf(buf, len, "unknown flag: %.*s",
+		    (int)strcspn(arg, "="), arg);
 }

@@ -1,8 +1,8 @@
 /*
  * util.h: the small helpers every floor shares: monotonic time, allocation
  * that aborts, typed JSON getters, unix socket addresses, private
- * directories and the text of an engine's error answer (leaf header:
- * system and json-c headers only).
+ * directories, the text of an engine's error answer and of a refused
+ * command-line flag (leaf header: system and json-c headers only).
  */
 #ifndef DOCKMUX_LIB_UTIL_H
 #define DOCKMUX_LIB_UTIL_H
@@ -94,5 +94,16 @@ int		 dm_private_dir(const char *dir, int create, char *msg,
  * caller then says what it knows ("answered 500").  Truncated to len.
  */
 void		 dm_engine_message(const char *body, char *out, size_t len);
+
+/*
+ * What getopt_long() refused, in the docker CLI's words, for dockmux and
+ * dockmuxd alike: ch is what it returned ('?', or ':' when the optstring
+ * starts with ':'), opt is optopt and arg argv[optind - 1].  Writes
+ * "unknown flag: --bogus", "unknown shorthand flag: 'x'", "flag needs
+ * an argument: --backend" (or "-l") or "flag takes no argument: --json";
+ * truncated to len.
+ */
+void		 dm_flag_error(char *buf, size_t len, int ch, int opt,
+		    const char *arg);
 
 #endif

@@ -9,7 +9,9 @@
 # at once, and the new one goes on.  Under socket activation with
 # NOTIFY_SOCKET, systemd's socket is handed on and systemd hears MAINPID=
 # from the old process, then MAINPID= and READY=1 from the new one, and
-# nothing more from the old one.  No sanitizer report from any of them.
+# nothing more from the old one; the watchdog's pings (WATCHDOG_PID the
+# old one's) go on from the new one.  No sanitizer report from any of
+# them.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -187,13 +189,17 @@ npid=$RIG_NOTIFY_PID
 trap 'rc=$?; stop_mine; kill "$npid" 2>/dev/null; (exit $rc); t_cleanup' EXIT
 rig_write_config_for "$acfg" "$T_TMP/not-bound.sock" "$T_TMP/act.db" \
     "a=$ENGINE_A_SOCK"
-# It binds, and execs dockmuxd (environment: -E only) at the first client.
-setsid systemd-socket-activate -E "NOTIFY_SOCKET=$nsock" -l "$asock" \
-    "$BUILD/dockmuxd" -c "$acfg" >"$alog" 2>&1 </dev/null &
+# It binds, and execs dockmuxd (environment: -E only) at the first client;
+# sh execs it, so WATCHDOG_PID is the activated dockmuxd's pid.
+# shellcheck disable=SC2016 # $$ is the inner shell's
+setsid sh -c 'exec systemd-socket-activate -E "NOTIFY_SOCKET=$0" \
+    -E WATCHDOG_USEC=1000000 -E "WATCHDOG_PID=$$" -l "$1" \
+    "$2" -c "$3"' "$nsock" "$asock" "$BUILD/dockmuxd" "$acfg" \
+    >"$alog" 2>&1 </dev/null &
 apid=$!
 pids="$pids $apid"
 t_wait_for 20 rig_ping "$asock" || t_fail "nothing answers on $asock"
-t_wait_for 20 grep -qx 'READY=1' "$nlog" || t_fail "no READY=1 (activated)"
+t_wait_for 20 grep -q '^READY=1' "$nlog" || t_fail "no READY=1 (activated)"
 kill -USR2 "$apid"
 # What systemd hears: the main process names its successor, which then
 # says it is ready.
@@ -207,6 +213,11 @@ rig_wait_gone "$apid" 20 || t_fail "the activated old process did not exit"
 rc=0
 wait "$apid" || rc=$?
 t_expect_eq "activated old process exit status" 0 "$rc"
+# The old process is gone: pings that still come are the new one's.
+n0=$(grep -cx 'WATCHDOG=1' "$nlog")
+[ "$n0" -ge 1 ] || t_fail "no WATCHDOG=1 before the upgrade"
+more_pings() { [ "$(grep -cx 'WATCHDOG=1' "$nlog")" -ge $((n0 + 2)) ]; }
+t_wait_for 10 more_pings || t_fail "no WATCHDOG=1 from the new process"
 [ -S "$asock" ] || t_fail "systemd's socket file went with the old process"
 [ ! -e "$T_TMP/not-bound.sock" ] ||
     t_fail "the new process bound the config's socket despite systemd's"

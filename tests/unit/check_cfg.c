@@ -1173,6 +1173,134 @@ START_TEST(test_hijack_headers_refused)
 }
 END_TEST
 
+/*
+ * dockmuxd -H and --store over a loaded file (cfg_override_apply): -H
+ * replaces "listen" as a whole, like dockerd's -H replaces the hosts of
+ * daemon.json; --store replaces "store"; what is not given stays.
+ */
+START_TEST(test_override_listen_and_store)
+{
+	struct cfg_override	 ov = { .listen = { "tcp://127.0.0.1:2375",
+	    "unix:///tmp/o/one.sock", "unix:///tmp/o/two.sock" },
+	    .nlisten = 3, .store = "/tmp/o/store.db" };
+	struct cfg		*cfg;
+	char			 err[1024];
+
+	cfg = load("{'listen': ['unix:///run/f.sock', 'tcp://127.0.0.1:1'], "
+	    "'store': '/var/f.db', 'backends': [" BE_A "]}", err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg_override_apply(cfg, &ov, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(cfg->nlisten, 3);
+	ck_assert_str_eq(cfg->listen, "tcp://127.0.0.1:2375");
+	ck_assert_int_eq(cfg->listens[0].ep.transport, CFG_TCP);
+	ck_assert_str_eq(cfg->listens[0].ep.host, "127.0.0.1");
+	ck_assert_int_eq(cfg->listens[0].ep.port, 2375);
+	ck_assert_str_eq(cfg->listens[1].url, "unix:///tmp/o/one.sock");
+	ck_assert_str_eq(cfg->listens[2].ep.path, "/tmp/o/two.sock");
+	/* The first unix listener, though not the first listener. */
+	ck_assert_str_eq(cfg->socket_path, "/tmp/o/one.sock");
+	ck_assert_str_eq(cfg->store, "/tmp/o/store.db");
+	ck_assert_str_eq(cfg->backends[0].name, "a");
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_override_nothing_keeps_file)
+{
+	struct cfg_override	 ov = { .nlisten = 0 };
+	struct cfg		*cfg;
+	char			 err[256];
+
+	cfg = load("{'listen': 'unix:///run/f.sock', 'store': '/var/f.db', "
+	    "'backends': [" BE_A "]}", err, sizeof(err));
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg_override_apply(cfg, &ov, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg->nlisten, 1);
+	ck_assert_str_eq(cfg->listen, "unix:///run/f.sock");
+	ck_assert_str_eq(cfg->socket_path, "/run/f.sock");
+	ck_assert_str_eq(cfg->store, "/var/f.db");
+	/* Only the store. */
+	ov.store = "/var/g.db";
+	ck_assert_int_eq(cfg_override_apply(cfg, &ov, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg->listen, "unix:///run/f.sock");
+	ck_assert_str_eq(cfg->store, "/var/g.db");
+	/* Only tcp: no unix socket path any more. */
+	ov.listen[0] = "tcp://[::1]:2375";
+	ov.nlisten = 1;
+	ck_assert_int_eq(cfg_override_apply(cfg, &ov, err, sizeof(err)), 0);
+	ck_assert_ptr_null(cfg->socket_path);
+	ck_assert_str_eq(cfg->listens[0].ep.host, "::1");
+	cfg_free(cfg);
+}
+END_TEST
+
+/* A refused override names the flag and the value, and changes nothing. */
+static const struct override_bad {
+	const char	*name;
+	const char	*listen[3];
+	const char	*store;
+	const char	*want;
+} override_bad[] = {
+	{ "relative", { "unix://run/x.sock" }, NULL,
+	  "-H \"unix://run/x.sock\": the socket path must be absolute" },
+	{ "no_port", { "tcp://127.0.0.1" }, NULL,
+	  "-H \"tcp://127.0.0.1\": the port is missing" },
+	{ "ssh", { "ssh://h" }, NULL,
+	  "-H \"ssh://h\": only unix:// and tcp:// listeners" },
+	{ "bare_path", { "/run/x.sock" }, NULL,
+	  "-H \"/run/x.sock\": only unix:// and tcp://" },
+	{ "plain_tcp_open", { "tcp://0.0.0.0:2375" }, NULL,
+	  "-H: \"tcp://0.0.0.0:2375\": plain TCP beyond loopback" },
+	{ "empty_store", { NULL }, "", "--store: must not be empty" },
+	{ "both_named", { "unix:///ok.sock", "tcp://h" }, "",
+	  "--store: must not be empty; -H \"tcp://h\": the port is missing" },
+};
+
+START_TEST(test_override_refused)
+{
+	const struct override_bad	*row = &override_bad[_i];
+	struct cfg_override		 ov = { .store = row->store };
+	struct cfg			*cfg;
+	char				 err[1024];
+
+	cfg = load("{'listen': 'unix:///run/f.sock', 'store': '/var/f.db', "
+	    "'backends': [" BE_A "]}", err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	while (ov.nlisten < 3 && row->listen[ov.nlisten] != NULL) {
+		ov.listen[ov.nlisten] = row->listen[ov.nlisten];
+		ov.nlisten++;
+	}
+	ck_assert_int_eq(cfg_override_apply(cfg, &ov, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, row->want) != NULL, "%s: got \"%s\"",
+	    row->name, err);
+	ck_assert_uint_eq(cfg->nlisten, 1);
+	ck_assert_str_eq(cfg->listen, "unix:///run/f.sock");
+	ck_assert_str_eq(cfg->listens[0].url, "unix:///run/f.sock");
+	ck_assert_str_eq(cfg->socket_path, "/run/f.sock");
+	ck_assert_str_eq(cfg->store, "/var/f.db");
+	cfg_free(cfg);
+}
+END_TEST
+
+/* Plain TCP beyond loopback: allowed by the file's own settings. */
+START_TEST(test_override_plain_tcp_allowed)
+{
+	struct cfg_override	 ov = { .listen = { "tcp://0.0.0.0:2375" },
+	    .nlisten = 1 };
+	struct cfg		*cfg;
+	char			 err[1024];
+
+	cfg = load("{'allow_plain_tcp': true, 'backends': [" BE_A "]}", err,
+	    sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	ck_assert_int_eq(cfg_override_apply(cfg, &ov, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg->listen, "tcp://0.0.0.0:2375");
+	ck_assert_ptr_null(cfg->socket_path);
+	cfg_free(cfg);
+}
+END_TEST
+
 static Suite *
 cfg_suite(void)
 {
@@ -1203,6 +1331,14 @@ cfg_suite(void)
 	tcase_add_test(tc, test_file_good);
 	tcase_add_test(tc, test_file_missing);
 	tcase_add_test(tc, test_file_errors_name_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("override");
+	tcase_add_test(tc, test_override_listen_and_store);
+	tcase_add_test(tc, test_override_nothing_keeps_file);
+	tcase_add_loop_test(tc, test_override_refused, 0,
+	    (int)NITEMS(override_bad));
+	tcase_add_test(tc, test_override_plain_tcp_allowed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("defaults");

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -634,6 +635,112 @@ START_TEST(test_log_quoted_values_parse_back)
 }
 END_TEST
 
+/*
+ * Under systemd with stderr on the journal, JOURNAL_STREAM holds stderr's
+ * "device:inode" and each line starts with its syslog priority,
+ * "<4>time=...": the journal keeps it as the priority, so `journalctl -p
+ * warning` finds the warnings.  A JOURNAL_STREAM naming another stream
+ * (inherited from a parent), or none, leaves the line unchanged.
+ */
+static const struct journal_row {
+	enum log_level	 lvl;
+	const char	*journal;	/* "stderr": its dev:ino; NULL: unset */
+	const char	*lead;		/* how the line must start */
+} journal_rows[] = {
+	{ LOG_LVL_ERROR, "stderr", "<3>time=" },
+	{ LOG_LVL_WARN, "stderr", "<4>time=" },
+	{ LOG_LVL_INFO, "stderr", "<6>time=" },
+	{ LOG_LVL_DEBUG, "stderr", "<7>time=" },
+	{ LOG_LVL_WARN, NULL, "time=" },
+	{ LOG_LVL_WARN, "", "time=" },
+	{ LOG_LVL_WARN, "1:1", "time=" },
+	{ LOG_LVL_INFO, "journal", "time=" },
+};
+
+static void
+journal_teardown(void)
+{
+	unsetenv("JOURNAL_STREAM");
+	log_init(LOG_LVL_INFO, "check_lib");
+}
+
+START_TEST(test_log_journal_priority)
+{
+	const struct journal_row	*row = &journal_rows[_i];
+	char				 buf[4096], level[32], js[64];
+	struct stat			 st;
+
+	log_capture_begin();
+	unsetenv("JOURNAL_STREAM");
+	if (row->journal != NULL && strcmp(row->journal, "stderr") == 0) {
+		ck_assert_int_eq(fstat(2, &st), 0);
+		snprintf(js, sizeof(js), "%llu:%llu",
+		    (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+		ck_assert_int_eq(setenv("JOURNAL_STREAM", js, 1), 0);
+	} else if (row->journal != NULL)
+		ck_assert_int_eq(setenv("JOURNAL_STREAM", row->journal, 1),
+		    0);
+	log_init(LOG_LVL_DEBUG, "check_lib");
+	log_emit(row->lvl, 0, "msg=\"journal\"");
+	(void)log_capture_end(buf, sizeof(buf));
+	ck_assert_msg(strncmp(buf, row->lead, strlen(row->lead)) == 0,
+	    "row %d: got %s", _i, buf);
+	/* The rest of the line reads as before. */
+	ck_assert(logfmt_get(buf, "level", level, sizeof(level)));
+	ck_assert(strstr(buf, " msg=\"journal\"\n") != NULL);
+}
+END_TEST
+
+/*
+ * dm_flag_error(): what getopt_long() refused, named as the docker CLI
+ * names it, for real argument vectors (optind and optopt as glibc leaves
+ * them).  Options as dockmux routes has them: --backend B, --json, -l V.
+ */
+static const struct flag_row {
+	const char	*argv[4];
+	const char	*want;
+} flag_rows[] = {
+	{ { "routes", "--bogus" }, "unknown flag: --bogus" },
+	{ { "routes", "--bogus=1" }, "unknown flag: --bogus" },
+	{ { "routes", "--json", "--bogus" }, "unknown flag: --bogus" },
+	{ { "routes", "-x" }, "unknown shorthand flag: 'x'" },
+	{ { "routes", "-jx" }, "unknown shorthand flag: 'x'" },
+	{ { "routes", "-xj" }, "unknown shorthand flag: 'x'" },
+	{ { "routes", "--backend" }, "flag needs an argument: --backend" },
+	{ { "routes", "--json", "--backend" },
+	  "flag needs an argument: --backend" },
+	{ { "routes", "-l" }, "flag needs an argument: -l" },
+	{ { "routes", "-jl" }, "flag needs an argument: -l" },
+	{ { "routes", "--json=yes" }, "flag takes no argument: --json" },
+};
+
+START_TEST(test_flag_error)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct flag_row	*row = &flag_rows[_i];
+	char			*argv[5] = { NULL }, buf[128];
+	int			 argc = 0, ch;
+
+	while (argc < 4 && row->argv[argc] != NULL) {
+		argv[argc] = (char *)(uintptr_t)row->argv[argc];
+		argc++;
+	}
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":jl:", longopts, NULL)) == 'j')
+		;
+	ck_assert_msg(ch == '?' || ch == ':', "row %d: getopt gave %d", _i,
+	    ch);
+	dm_flag_error(buf, sizeof(buf), ch, optopt, argv[optind - 1]);
+	ck_assert_str_eq(buf, row->want);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -683,6 +790,16 @@ lib_suite(void)
 	tcase_add_loop_test(tc, test_log_quote, 0, (int)NITEMS(quote_cases));
 	tcase_add_test(tc, test_log_quote_null_and_long);
 	tcase_add_test(tc, test_log_quoted_values_parse_back);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("journal");
+	tcase_add_checked_fixture(tc, NULL, journal_teardown);
+	tcase_add_loop_test(tc, test_log_journal_priority, 0,
+	    (int)NITEMS(journal_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flags");
+	tcase_add_loop_test(tc, test_flag_error, 0, (int)NITEMS(flag_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labels");

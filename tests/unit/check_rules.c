@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/disp_int.h"
+#include "lib/rules.h"
 
 static char *iso_sandbox[] = { "sandbox", NULL };
 static char *iso_vz[] = { "vz", NULL };
@@ -281,6 +282,19 @@ START_TEST(test_platform_check)
 }
 END_TEST
 
+/* The list the CLI checks --rule against: every rule, then "adopted". */
+START_TEST(test_rule_names_listed)
+{
+	static const char *const names[] = DM_RULE_NAMES;
+	enum disp_rule		 r;
+
+	for (r = RULE_PIN; r <= RULE_DEFAULT; r++)
+		ck_assert_str_eq(names[r], disp_rule_name(r));
+	ck_assert_uint_eq(sizeof(names) / sizeof(names[0]), RULE_DEFAULT + 2);
+	ck_assert_str_eq(names[RULE_DEFAULT + 1], "adopted");
+}
+END_TEST
+
 START_TEST(test_rule_names)
 {
 	ck_assert_str_eq(disp_rule_name(RULE_PIN), "pin");
@@ -310,6 +324,7 @@ rules_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_rule_names);
+	tcase_add_test(tc, test_rule_names_listed);
 	tcase_add_loop_test(tc, test_platform_check, 0,
 	    (int)(sizeof(platform_rows) / sizeof(platform_rows[0])));
 	suite_add_tcase(s, tc);
