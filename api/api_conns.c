@@ -332,6 +332,8 @@ api_conn_open(struct api_conns *cs, int fd, const struct api_remote *remote)
 void
 api_conn_closed(struct api_conns *cs, struct api_conn *c)
 {
+	struct peer_count	*pc;
+
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&cs->lock);
@@ -344,7 +346,12 @@ api_conn_closed(struct api_conns *cs, struct api_conn *c)
 	cs->open--;
 	if (c->counted) {
 		cs->total--;
-		peer_count(cs, c->key)->n--;
+		pc = peer_count(cs, c->key);
+		/* A peer with no connection left and no recent refusal goes:
+		 * remote addresses must not grow the table for ever. */
+		if (--pc->n == 0 && (pc->logged_ms == 0 || dm_mono_ms() -
+		    pc->logged_ms >= DM_API_REFUSAL_LOG_MS))
+			*pc = cs->peers[--cs->npeers];
 	}
 	pthread_mutex_unlock(&cs->lock);
 	free(c);
