@@ -41,7 +41,7 @@ stop_mine() {
 	done
 	rm -rf "$D"
 }
-trap 'rc=$?; stop_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT
 
 mkuser() {
 	local u=dmx$1$tag
@@ -193,6 +193,7 @@ flood=$!
 backlog() {
 	ss -xlH 2>/dev/null | awk -v p="$sock" '$5 == p { print $3 }'
 }
+backlog_empty() { [ "$(backlog)" = 0 ]; }
 t_wait_for 60 grep -q 'connected\|Error' "$T_TMP/flood.out" ||
     { cat "$T_TMP/flood.out"; t_fail "the flood did not connect"; }
 grep -q connected "$T_TMP/flood.out" ||
@@ -200,7 +201,7 @@ grep -q connected "$T_TMP/flood.out" ||
 cat "$T_TMP/flood.out"
 # The flood is all in: what dockmuxd has not accepted yet would queue the
 # ping behind it; 5,000 *open* idle connections are what is measured.
-t_wait_for 30 test "$(backlog)" = 0 ||
+t_wait_for 30 backlog_empty ||
     t_fail "dockmuxd did not take the flood's connections: backlog $(backlog)"
 runuser -u "$NOBODY" -- /usr/bin/python3 "$D/dribble.py" "$sock" \
     >"$T_TMP/dribble.out" 2>&1 &

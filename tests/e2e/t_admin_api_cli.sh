@@ -25,7 +25,7 @@ nb=$T_PREFIX-on-b
 cleanup_mine() {
 	D rm -f "$na" "$nb" >/dev/null 2>&1 || true
 }
-trap 'rc=$?; cleanup_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; cleanup_mine; (exit $rc); t_cleanup' EXIT
 
 # ---- backends -------------------------------------------------------------
 out=$("$DMX" backends) || t_fail "dockmux backends failed"

@@ -25,7 +25,7 @@ stop_mine() {
 	fi
 	pid=""
 }
-trap 'rc=$?; stop_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT
 
 # run WHAT CMD...: CMD's stdout in $out, stderr in $err, status in $rc.
 run() {

@@ -113,7 +113,7 @@ c = json.load(open(sys.argv[1]))
 c.update(listen="unix://" + sys.argv[2], store=sys.argv[3])
 json.dump(c, open(sys.argv[4], "w"))' "$conf" "$sock" "$T_TMP/pkg.db" "$cfg"
 dpid=""
-trap 'rc=$?; if [ -n "$dpid" ]; then kill -TERM "$dpid" 2>/dev/null;
+trap 'rc=$?; set +e; if [ -n "$dpid" ]; then kill -TERM "$dpid" 2>/dev/null;
     rig_wait_gone "$dpid" 10 || kill -KILL "$dpid" 2>/dev/null; fi;
     (exit $rc); t_cleanup' EXIT
 DOCKMUX_AUTODETECT_SOCKETS=$engines setsid "$root/usr/sbin/dockmuxd" \

@@ -28,7 +28,7 @@ cleanup_mine() {
 	timeout 30 docker -H "unix://$sock" rm -f "$n" >/dev/null 2>&1 || true
 	rig_engine_purge c
 }
-trap 'rc=$?; cleanup_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; cleanup_mine; (exit $rc); t_cleanup' EXIT
 
 # state of c as "state failures error" from /_dockmux/backends
 c_health() {

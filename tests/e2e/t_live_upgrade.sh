@@ -40,7 +40,7 @@ stop_mine() {
 		rig_wait_gone "$p" 10 || kill -KILL "$p" 2>/dev/null || true
 	done
 }
-trap 'rc=$?; stop_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT
 
 # The pid of the process that answers a new connection.
 answering() {
@@ -186,7 +186,7 @@ asock=$T_TMP/activated.sock
 acfg=$T_TMP/activated.json
 rig_notify_listen "$nsock" "$nlog"
 npid=$RIG_NOTIFY_PID
-trap 'rc=$?; stop_mine; kill "$npid" 2>/dev/null; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_mine; kill "$npid" 2>/dev/null; (exit $rc); t_cleanup' EXIT
 rig_write_config_for "$acfg" "$T_TMP/not-bound.sock" "$T_TMP/act.db" \
     "a=$ENGINE_A_SOCK"
 # It binds, and execs dockmuxd (environment: -E only) at the first client;

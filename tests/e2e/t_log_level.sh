@@ -20,7 +20,7 @@ stop_mine() {
 	fi
 	pid=""
 }
-trap 'rc=$?; stop_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT
 
 # run_at LOG ARGS...: a dockmuxd with ARGS, some traffic (a run with
 # attach, logs, an unknown container), SIGTERM; its stderr in LOG.

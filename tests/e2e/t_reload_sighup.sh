@@ -27,7 +27,7 @@ cleanup_mine() {
 	D rm -f "$n1" >/dev/null 2>&1 || true
 	docker -H "unix://$ENGINE_B_SOCK" rm -f "$n2" >/dev/null 2>&1 || true
 }
-trap 'rc=$?; cleanup_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; cleanup_mine; (exit $rc); t_cleanup' EXIT
 
 backend_names() {
 	DMX backends --json | python3 -c '

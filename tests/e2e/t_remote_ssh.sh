@@ -75,7 +75,7 @@ stop_sshd() {
 		rig_wait_gone "$sshd_pid" 10 || kill -KILL "$sshd_pid" 2>/dev/null || true
 	fi
 }
-trap 'rc=$?; stop_sshd; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_sshd; (exit $rc); t_cleanup' EXIT
 rig_dockmuxd_start "$cfg" ssh
 pid=$(cat "$RIG_DIR/ssh.pid")
 D() { docker -H "unix://$sock" "$@"; }

@@ -103,7 +103,7 @@ stop_mine() {
 	stop_pid "$npid"
 	stop_pid "$fpid"
 }
-trap 'rc=$?; stop_mine; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT
 
 # Without --accept, systemd-socket-activate binds, then execs dockmuxd
 # with the listening fd as fd 3 and LISTEN_FDS=1, LISTEN_PID=its pid.
