@@ -348,17 +348,15 @@ metric_backend(const struct disp_call *c)
 }
 
 static void
-count_call(struct disp_call *c, const struct disp_reply *r)
+count_call(struct disp_call *c, const struct disp_reply *r, const char *be)
 {
 	struct timespec	now;
 	double		secs;
-	const char	*be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - c->started.tv_sec) +
 	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e9;
-	disp_metrics_request(c->d->metrics, c->req->kind, be != NULL ? be :
-	    metric_backend(c), r->status, secs);
+	disp_metrics_request(c->d->metrics, c->req->kind, be, r->status, secs);
 }
 
 /*
@@ -366,9 +364,9 @@ count_call(struct disp_call *c, const struct disp_reply *r)
  * who, what, where it went, the verdict and the rule that gave it.
  */
 static void
-log_access(const struct disp_call *c, const struct disp_reply *r)
+log_access(const struct disp_call *c, const struct disp_reply *r,
+    const char *be)
 {
-	const char	*be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
 	const char	*m = c->req->method;
 
 	if (!c->acc.policed || (!c->denied && (strcmp(m, "GET") == 0 ||
@@ -377,9 +375,9 @@ log_access(const struct disp_call *c, const struct disp_reply *r)
 	log_info("msg=\"access\" uid=%ld pid=%ld method=%s path=%s "
 	    "backend=%s verdict=%s grant=%s rule=%s status=%d",
 	    (long)c->req->peer->uid, (long)c->req->peer->pid, log_q(m),
-	    log_q(c->req->path), be != NULL ? be : metric_backend(c),
-	    c->denied ? "deny" : "allow", c->denied && c->acc.rule == NULL ?
-	    "none" : disp_access_grant_name(c->acc.grant),
+	    log_q(c->req->path), be, c->denied ? "deny" : "allow",
+	    c->denied && c->acc.rule == NULL ? "none" :
+	    disp_access_grant_name(c->acc.grant),
 	    log_q(c->acc.rule != NULL ? c->acc.rule->name :
 	    c->acc.peer != NULL && c->acc.peer->uid == 0 ? "root" : "none"),
 	    r->status);
@@ -391,12 +389,13 @@ disp_end(struct disp_call *c, struct disp_reply *r)
 	const char	*be;
 
 	disp_end_inner(c, r);
-	count_call(c, r);
-	log_access(c, r);
-	be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend");
+	/* Which backend served it: the answer's header, else the call's. */
+	if ((be = dm_hdrs_get(&r->hdrs, "X-Dockmux-Backend")) == NULL)
+		be = metric_backend(c);
+	count_call(c, r, be);
+	log_access(c, r, be);
 	log_debug("msg=\"request\" method=%s path=%s status=%d backend=%s",
-	    log_q(c->req->method), log_q(c->req->path), r->status,
-	    be != NULL ? be : metric_backend(c));
+	    log_q(c->req->method), log_q(c->req->path), r->status, be);
 }
 
 static void
