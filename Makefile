@@ -56,7 +56,8 @@ DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 	daemon/disp_copy.c daemon/disp_access.c daemon/disp_table.c \
 	daemon/disp_call.c \
 	daemon/disp_life.c
-API_SRCS = api/api.c api/api_listen.c api/api_conns.c api/api_tls.c
+API_SRCS = api/api.c api/api_listen.c api/api_conns.c api/api_tls.c \
+	   api/api_loop.c api/api_work.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)
 DAEMON_SRCS = daemon/main.c daemon/main_notify.c daemon/upgrade.c $(CORE_SRCS)
@@ -101,6 +102,7 @@ FUZZERS = fuzz_target fuzz_query fuzz_cfg fuzz_ps fuzz_images \
 	fuzz_jsonkeys
 FUZZ_UTIL = tests/fuzz/fuzz_util.c
 FUZZ_DISP = tests/fuzz/fuzz_engines.c api/api.c api/api_conns.c api/api_tls.c \
+	api/api_loop.c api/api_work.c \
 	$(DISP_SRCS) $(STORE_SRCS) \
 	$(CONFIG_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
 FUZZ_SERVE = tests/fuzz/fuzz_serve.c $(FUZZ_DISP)

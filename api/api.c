@@ -4,13 +4,23 @@
  * as it arrives, or upgraded to a raw relay.
  */
 /*
- * Threads: one MHD thread per connection (so a content reader and an
- * upgrade handler may block); per-request state hangs off con_cls and is
- * freed in the completed callback only.
+ * Threads: one libmicrohttpd thread per listener runs every connection's
+ * I/O from epoll and never waits on an engine.  What may wait (the
+ * dispatcher's begin, a streamed body piece, the end; a relay; a read of
+ * a stream that can only block) runs on a worker (api_work.c) while the
+ * connection is suspended, and the worker resumes it.  A stream with
+ * nothing to send suspends its connection and waits in the stream loop
+ * (api_loop.c) for its engine's socket: no thread per stream.
+ * Per-request state hangs off con_cls and is freed in the completed
+ * callback only; a suspended connection's state is the worker's until it
+ * resumes the connection.
  */
 
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +30,10 @@
 
 #include "api/api.h"
 #include "api/api_conns.h"
-#include "api/api_tls.h"
 #include "api/api_int.h"
+#include "api/api_loop.h"
+#include "api/api_tls.h"
+#include "api/api_work.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -44,23 +56,43 @@ struct api {
 	size_t			 nlsn;
 	struct dispatcher	*disp;		/* borrowed */
 	struct api_conns	*conns;		/* owned */
+	struct api_loop		*loop;		/* owned: idle streams wait */
+	struct api_work		*work;		/* owned: blocking calls run */
 	atomic_uint		 unanswered;
+	atomic_uint		 suspended;	/* connections now suspended */
 	atomic_int		 draining;	/* replies ask clients to close */
+	atomic_int		 stopping;	/* no new work; streams end */
 	int			 quiesced;	/* main's: listeners let go */
 };
 
 /* The peer of a connection whose credentials could not be read. */
 static const struct disp_peer unknown_peer;
 
+/* Where a request is; a worker moves it on while it is suspended. */
+enum api_phase {
+	PHASE_READING = 0,	/* head and body coming */
+	PHASE_ENDING,		/* a worker runs disp_end() */
+	PHASE_ANSWERED,		/* the reply is ready to queue */
+	PHASE_SENT		/* queued */
+};
+
 /* One request: what was read, the dispatcher's call, the reply. */
 struct api_req {
 	struct api		*api;
+	struct MHD_Connection	*mhd;		/* borrowed */
 	struct api_conn		*conn;		/* borrowed: the registry's */
 	struct disp_req		 req;
 	struct dm_hdrs		 hdrs;
 	char			*path;		/* owned: raw, as the client sent */
 	char			*query;		/* owned: raw, without '?' */
-	int			 begun;		/* headers read, call begun */
+	int			 begun;		/* headers read */
+	int			 ok;		/* a call is to be made */
+	enum api_phase		 phase;
+	int			 suspended;	/* by us; MHD's thread's flag */
+	atomic_int		 busy;		/* a worker has it */
+	struct api_job		 job;		/* a worker's, while suspended */
+	char			*piece;		/* owned: a body piece to send */
+	size_t			 piece_len;
 	int			 too_many_hdrs;	/* past DM_MAX_HEADERS: 431 */
 	const char		*refused;	/* static: why the head is a 400 */
 	struct disp_call	*call;		/* owned */
@@ -68,9 +100,30 @@ struct api_req {
 	int			 counted;	/* in api->unanswered */
 };
 
+/* A streamed reply: the MHD response's cls, freed with it. */
 struct stream_ctx {
+	struct api		*api;
+	struct MHD_Connection	*mhd;		/* borrowed */
 	struct disp_stream	*s;		/* owned */
-	int			 client_fd;
+	int			 client_fd;	/* watched while idle; -1 not */
+	int			 suspended;	/* by us; MHD's thread's flag */
+	int			 gone;		/* the client left, or stopping */
+	struct api_waiter	 wait;		/* the loop's, while idle */
+	/* a stream that can only block: what a worker read */
+	struct api_job		 job;
+	char			*buf;		/* owned: DM_API_BLOCK */
+	size_t			 len, off;
+	int			 ended;
+};
+
+/* An upgraded connection's relay, run by a worker. */
+struct relay_job {
+	struct api_job		 job;		/* first: the job is the relay */
+	struct disp_reply	 reply;		/* owned: moved from the request */
+	MHD_socket		 sock;
+	char			*extra;		/* owned: bytes read past the head */
+	size_t			 extra_len;
+	struct MHD_UpgradeResponseHandle *urh;
 };
 
 static void
@@ -111,18 +164,108 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+/*
+ * Take the connection from MHD's loop until a worker or the stream loop
+ * gives it back; flag is the suspender's (MHD's thread only).
+ */
+static void
+suspend(struct api *api, struct MHD_Connection *c, int *flag)
+{
+	MHD_suspend_connection(c);
+	*flag = 1;
+	atomic_fetch_add(&api->suspended, 1);
+}
+
+/* The first callback after a resume: the connection is MHD's again. */
+static void
+resumed(struct api *api, int *flag)
+{
+	if (*flag) {
+		*flag = 0;
+		atomic_fetch_sub(&api->suspended, 1);
+	}
+}
+
+/* The stream loop's wake: the engine has bytes, or the client left. */
+static void
+stream_wake(struct api_waiter *w, enum api_wake why)
+{
+	struct stream_ctx	*sc = (struct stream_ctx *)(void *)((char *)w -
+	    offsetof(struct stream_ctx, wait));
+
+	if (why == API_WAKE_CLIENT_DATA)
+		sc->client_fd = -1;	/* bytes from it: stop watching */
+	else if (why == API_WAKE_CLIENT_GONE || why == API_WAKE_CANCEL)
+		sc->gone = 1;
+	MHD_resume_connection(sc->mhd);
+}
+
+/* A worker's read of a stream that can only block. */
+static void
+stream_job(struct api_job *j)
+{
+	struct stream_ctx	*sc = (struct stream_ctx *)(void *)((char *)j -
+	    offsetof(struct stream_ctx, job));
+	ssize_t			 n;
+
+	if (sc->buf == NULL)
+		sc->buf = xmalloc(DM_API_BLOCK);
+	n = sc->s->read(sc->s, sc->buf, DM_API_BLOCK, sc->client_fd);
+	sc->off = 0;
+	sc->len = n > 0 ? (size_t)n : 0;
+	sc->ended = n <= 0;
+	MHD_resume_connection(sc->mhd);
+}
+
+/*
+ * MHD's content reader, on its thread: never blocks.  Nothing to send
+ * yet: the connection is suspended and waits in the stream loop (or on a
+ * worker's read), and 0 tells MHD to ask again once it is resumed.
+ */
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream_ctx	*sc = cls;
+	struct api		*api = sc->api;
+	struct dm_wait		 w;
 	ssize_t			 n;
 
 	(void)pos;
-	n = sc->s->read(sc->s, buf, max, sc->client_fd);
+	resumed(api, &sc->suspended);
+	if (sc->gone || atomic_load(&api->stopping))
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (sc->s->try_read == NULL) {
+		if (sc->off < sc->len) {
+			n = (ssize_t)(sc->len - sc->off < max ?
+			    sc->len - sc->off : max);
+			memcpy(buf, sc->buf + sc->off, (size_t)n);
+			sc->off += (size_t)n;
+			return n;
+		}
+		if (sc->ended)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		suspend(api, sc->mhd, &sc->suspended);
+		sc->job.fn = stream_job;
+		api_work_submit(api->work, &sc->job);
+		return 0;
+	}
+	n = sc->s->try_read(sc->s, buf, max, &w);
 	if (n > 0)
 		return n;
 	/* The engine's end, or a broken stream: end the client's cleanly. */
-	return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n != DM_WOULD_BLOCK)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	sc->wait.wake = stream_wake;
+	sc->wait.fd = w.fd;
+	sc->wait.client_fd = sc->client_fd;
+	sc->wait.deadline = w.ms >= 0 ? dm_mono_ms() + w.ms : 0;
+	suspend(api, sc->mhd, &sc->suspended);
+	if (api_loop_watch(api->loop, &sc->wait) == -1) {
+		/* Stopping, or a socket epoll refuses: end, never spin. */
+		sc->gone = 1;
+		MHD_resume_connection(sc->mhd);
+	}
+	return 0;
 }
 
 static void
@@ -130,23 +273,52 @@ stream_free(void *cls)
 {
 	struct stream_ctx	*sc = cls;
 
+	resumed(sc->api, &sc->suspended);
 	sc->s->free(sc->s);
+	free(sc->buf);
 	free(sc);
 }
 
+/* A worker's relay of an upgraded connection, to its end. */
+static void
+relay_run(struct api_job *j)
+{
+	struct relay_job	*rj = (struct relay_job *)(void *)j;
+	int			 fl;
+
+	/* MHD's sockets are non-blocking; the relay's writes block. */
+	if ((fl = fcntl(rj->sock, F_GETFL)) != -1)
+		(void)fcntl(rj->sock, F_SETFL, fl & ~O_NONBLOCK);
+	(void)disp_relay(&rj->reply, rj->sock, rj->extra, rj->extra_len);
+	disp_reply_free(&rj->reply);
+	MHD_upgrade_action(rj->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(rj->extra);
+	free(rj);
+}
+
+/* On MHD's thread: the relay goes to a worker with the engine side. */
 static void
 on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
     const char *extra_in, size_t extra_in_size, MHD_socket sock,
     struct MHD_UpgradeResponseHandle *urh)
 {
-	struct api_req	*ar = cls;
+	struct api_req		*ar = cls;
+	struct relay_job	*rj;
 
 	(void)conn;
 	(void)con_cls;
-	(void)disp_relay(&ar->reply, sock, extra_in, extra_in_size);
-	/* Free the engine side now: the request may outlive us. */
-	disp_reply_free(&ar->reply);
-	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	rj = xcalloc(1, sizeof(*rj));
+	rj->reply = ar->reply;
+	disp_reply_init(&ar->reply);
+	rj->sock = sock;
+	if (extra_in_size > 0) {
+		rj->extra = xmalloc(extra_in_size);
+		memcpy(rj->extra, extra_in, extra_in_size);
+		rj->extra_len = extra_in_size;
+	}
+	rj->urh = urh;
+	rj->job.fn = relay_run;
+	api_work_submit(ar->api->work, &rj->job);
 }
 
 static int
@@ -179,6 +351,8 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 			break;
 		}
 		sc = xcalloc(1, sizeof(*sc));
+		sc->api = ar->api;
+		sc->mhd = conn;
 		sc->s = r->stream;
 		sc->client_fd = ar->req.client_fd;
 		resp = MHD_create_response_from_callback(r->length >= 0 ?
@@ -382,6 +556,7 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	const char			*cl, *te;
 
 	ar->begun = 1;
+	ar->mhd = conn;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, ar);
 	ar->req.method = method;
 	ar->req.path = ar->path;
@@ -421,7 +596,7 @@ begin_request(struct api_req *ar, struct MHD_Connection *conn,
 	    strlen(ar->path) + strlen(ar->query) > DM_MAX_PATH ||
 	    disp_classify(method, ar->path, &ar->req) == -1)
 		return;		/* answered as an error at the end */
-	ar->call = disp_begin(api->disp, &ar->req);
+	ar->ok = 1;	/* disp_begin() may wait: a worker calls it */
 }
 
 static void
@@ -433,6 +608,98 @@ uncount(struct api_req *ar)
 	}
 }
 
+/* Hand ar to a worker for j until it resumes the connection. */
+static void
+to_worker(struct api_req *ar, void (*fn)(struct api_job *))
+{
+	suspend(ar->api, ar->mhd, &ar->suspended);
+	atomic_store(&ar->busy, 1);
+	ar->job.fn = fn;
+	api_work_submit(ar->api->work, &ar->job);
+}
+
+static struct api_req *
+job_req(struct api_job *j)
+{
+	return (struct api_req *)(void *)((char *)j -
+	    offsetof(struct api_req, job));
+}
+
+/* The connection goes back to MHD, which calls on_request() again. */
+static void
+from_worker(struct api_req *ar)
+{
+	atomic_store(&ar->busy, 0);
+	MHD_resume_connection(ar->mhd);
+}
+
+/* A worker: begin the call if not yet begun, send it a body piece. */
+static void
+body_job(struct api_job *j)
+{
+	struct api_req	*ar = job_req(j);
+
+	if (ar->call == NULL)
+		ar->call = disp_begin(ar->api->disp, &ar->req);
+	disp_body(ar->call, ar->piece, ar->piece_len);
+	free(ar->piece);
+	ar->piece = NULL;
+	ar->piece_len = 0;
+	from_worker(ar);
+}
+
+/* A worker: begin the call if not yet begun, end it into the reply. */
+static void
+end_job(struct api_job *j)
+{
+	struct api_req	*ar = job_req(j);
+
+	if (ar->call == NULL)
+		ar->call = disp_begin(ar->api->disp, &ar->req);
+	disp_end(ar->call, &ar->reply);
+	ar->phase = PHASE_ANSWERED;
+	from_worker(ar);
+}
+
+/* A body piece: kept by the call at once, or sent by a worker. */
+static enum MHD_Result
+take_body(struct api_req *ar, const char *data, size_t *size)
+{
+	if (!ar->ok || ar->phase != PHASE_READING) {
+		*size = 0;	/* refused or answered: the rest is dropped */
+		return MHD_YES;
+	}
+	if (ar->call != NULL && !disp_body_blocks(ar->call)) {
+		disp_body(ar->call, data, *size);
+		*size = 0;
+		return MHD_YES;
+	}
+	if (atomic_load(&ar->api->stopping))
+		return MHD_NO;
+	ar->piece = xmalloc(*size);
+	memcpy(ar->piece, data, *size);
+	ar->piece_len = *size;
+	*size = 0;
+	to_worker(ar, body_job);
+	return MHD_YES;
+}
+
+/* The request is all in and was refused before any call: answer it. */
+static void
+answer_refused(struct MHD_Connection *conn, struct api_req *ar)
+{
+	if (ar->too_many_hdrs)
+		refuse_headers(conn, ar);
+	else if (ar->refused != NULL)
+		;	/* answered when the head came */
+	else
+		answer_error(conn, ar, 0, DM_EBADREQ, "invalid request path");
+}
+
+/*
+ * MHD's access handler: the head (once), body pieces, then the end,
+ * called again after every resume.  What may wait goes to a worker.
+ */
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -446,36 +713,44 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)url;
 	if (ar == NULL)
 		return MHD_NO;	/* on_uri always sets it */
+	if (atomic_load(&ar->busy))
+		return MHD_YES;	/* a worker has it: nothing taken now */
+	resumed(ar->api, &ar->suspended);
 	if (!ar->begun) {
 		begin_request(ar, conn, method);
 		/* Refused at the head: answered now, the body never read. */
 		if (ar->refused != NULL && !ar->too_many_hdrs) {
 			refuse_request(conn, ar);
+			ar->phase = PHASE_SENT;
 			uncount(ar);
 		}
 		return MHD_YES;
 	}
-	if (*upload_data_size > 0) {
-		if (ar->call != NULL)
-			disp_body(ar->call, upload_data, *upload_data_size);
-		*upload_data_size = 0;
+	if (*upload_data_size > 0)
+		return take_body(ar, upload_data, upload_data_size);
+	switch (ar->phase) {
+	case PHASE_READING:
+		break;
+	case PHASE_ENDING:
+	case PHASE_SENT:
 		return MHD_YES;
+	case PHASE_ANSWERED:
+		ar->phase = PHASE_SENT;
+		ret = send_reply(conn, ar);
+		uncount(ar);
+		return ret;
 	}
-	if (ar->call == NULL) {
-		if (ar->too_many_hdrs)
-			refuse_headers(conn, ar);
-		else if (ar->refused != NULL)
-			;	/* answered when the head came */
-		else
-			answer_error(conn, ar, 0, DM_EBADREQ,
-			    "invalid request path");
+	if (!ar->ok) {
+		answer_refused(conn, ar);
+		ar->phase = PHASE_SENT;
 		uncount(ar);
 		return MHD_YES;
 	}
-	disp_end(ar->call, &ar->reply);
-	ret = send_reply(conn, ar);
-	uncount(ar);
-	return ret;
+	if (atomic_load(&ar->api->stopping))
+		return MHD_NO;
+	ar->phase = PHASE_ENDING;
+	to_worker(ar, end_job);
+	return MHD_YES;
 }
 
 static void
@@ -491,7 +766,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (ar->conn != NULL)
 		api_conn_waiting(ar->api->conns, ar->conn);
+	resumed(ar->api, &ar->suspended);
 	uncount(ar);
+	free(ar->piece);
 	disp_reply_free(&ar->reply);
 	disp_call_free(ar->call);
 	dm_hdrs_clear(&ar->hdrs);
@@ -539,7 +816,7 @@ static struct MHD_Daemon *
 start_one(struct api_lsn *l, int fd, int tls)
 {
 	unsigned int	flags = MHD_USE_INTERNAL_POLLING_THREAD |
-			    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+			    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			    MHD_ALLOW_UPGRADE | MHD_USE_ITC |
 			    MHD_USE_ERROR_LOG;
 
@@ -576,8 +853,19 @@ api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
 	api->disp = disp;
 	atomic_init(&api->unanswered, 0);
 	atomic_init(&api->draining, 0);
+	atomic_init(&api->suspended, 0);
+	atomic_init(&api->stopping, 0);
 	api->conns = api_conns_new(lim->max_connections,
 	    lim->max_connections_per_peer, lim->idle_timeout_s);
+	if ((api->loop = api_loop_new(err)) == NULL ||
+	    (api->work = api_work_new(DM_API_WORKERS_MAX)) == NULL) {
+		if (api->loop != NULL)
+			dm_err_set(err, DM_EINTERNAL, "cannot start workers");
+		for (i = 0; i < n && i < DM_MAX_LISTEN; i++)
+			close(ls[i].fd);
+		api_stop(api);
+		return NULL;
+	}
 	for (i = 0; i < n && i < DM_MAX_LISTEN; i++) {
 		tls = ls[i].cert_pem != NULL;
 		api->lsn[i].api = api;
@@ -651,6 +939,30 @@ api_unanswered(const struct api *api)
 	return atomic_load(&((struct api *)(uintptr_t)api)->unanswered);
 }
 
+/*
+ * Stopping with connections suspended is undefined in libmicrohttpd:
+ * every waiting stream is woken (and ends), every worker's call returns
+ * (shutdown wakes what waits on an engine), and each connection is seen
+ * back in MHD's hands before its daemon stops.
+ */
+static void
+settle(struct api *api)
+{
+	long long	deadline = dm_mono_ms() + DM_SHUTDOWN_GRACE_MS;
+
+	atomic_store(&api->stopping, 1);
+	if (api->loop != NULL)
+		api_loop_stop(api->loop);
+	if (api->work != NULL && api_work_settle(api->work,
+	    DM_SHUTDOWN_GRACE_MS) == -1)
+		log_warnx("msg=\"calls still running at stop\"");
+	while (atomic_load(&api->suspended) > 0 && dm_mono_ms() < deadline)
+		(void)poll(NULL, 0, DM_SHUTDOWN_POLL_MS);
+	if (atomic_load(&api->suspended) > 0)
+		log_warnx("msg=\"connections still suspended at stop\" "
+		    "n=%u", atomic_load(&api->suspended));
+}
+
 void
 api_stop(struct api *api)
 {
@@ -662,8 +974,11 @@ api_stop(struct api *api)
 	/* TLS first: its pumps end, so MHD sees those connections close. */
 	for (i = 0; i < api->nlsn; i++)
 		api_tls_stop(api->lsn[i].tls);
+	settle(api);
 	for (i = 0; i < api->nlsn; i++)
 		MHD_stop_daemon(api->lsn[i].mhd);
+	api_work_free(api->work);
+	api_loop_free(api->loop);
 	api_conns_free(api->conns);
 	free(api);
 }

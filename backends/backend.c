@@ -68,7 +68,6 @@ pool_get(struct backend *b)
 	pe = xcalloc(1, sizeof(*pe));
 	pe->multi = curl_multi_init();
 	pe->easy = curl_easy_init();
-	pe->buf = xmalloc(DM_STREAM_CHUNK);
 	if (pe->multi == NULL || pe->easy == NULL)
 		abort();
 	return pe;
@@ -86,6 +85,12 @@ pool_ent_free(struct pool_ent *pe)
 void
 pool_put(struct backend *b, struct pool_ent *pe)
 {
+	/* An idle connection keeps a small buffer, not a stream's. */
+	if (pe->cap > DM_POOL_KEEP_BUF) {
+		free(pe->buf);
+		pe->buf = NULL;
+		pe->cap = 0;
+	}
 	pthread_mutex_lock(&b->lock);
 	if (b->nidle < DM_POOL_MAX_IDLE) {
 		pe->next = b->idle;

@@ -7,6 +7,7 @@
 
 #include "lib/dmerr.h"
 #include "lib/hdrs.h"
+#include "lib/wait.h"
 
 struct backend;		/* an engine: name, socket, pooled connections */
 struct backend_xfer;	/* one HTTP exchange, response streamed */
@@ -111,6 +112,14 @@ long long	 backend_xfer_length(const struct backend_xfer *);
  */
 ssize_t		 backend_xfer_read(struct backend_xfer *, char *, size_t,
 		    int watch_fd);
+
+/*
+ * As backend_xfer_read() without ever blocking (an event loop's read):
+ * >0, 0 and -1 as there, or DM_WOULD_BLOCK with *w saying what to
+ * wait for before trying again.  The client is not watched here.
+ */
+ssize_t		 backend_xfer_try_read(struct backend_xfer *, char *, size_t,
+		    struct dm_wait *);
 
 /*
  * Wait up to max_ms for the rest of a small answer (engines send a head

@@ -43,7 +43,6 @@ struct backend_xfer {
 	char			 head_err[96];	/* why the head was refused */
 
 	/* response body: what curl delivered and the client has not read */
-	char			*buf;		/* borrowed from pe */
 	size_t			 off;
 	size_t			 len;
 	int			 rx_paused;
@@ -124,21 +123,24 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 
 /*
  * Keep what fits; ask curl to hold the rest (it delivers the same bytes
- * again after unpausing).  The buffer holds DM_STREAM_CHUNK, at least
- * one curl write (CURLOPT_BUFFERSIZE, DM_CURL_BUFFER, is smaller).
+ * again after unpausing).  The buffer grows as data comes, doubling from
+ * a page, to DM_STREAM_CHUNK at most: at least one curl write
+ * (CURLOPT_BUFFERSIZE, DM_CURL_BUFFER, is smaller).  A quiet stream
+ * keeps a page, not a chunk.
  */
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct backend_xfer	*x = arg;
-	size_t			 n = size * nmemb;
+	struct pool_ent		*pe = x->pe;
+	size_t			 n = size * nmemb, cap;
 
 	if (x->off > 0 && x->off == x->len) {
 		x->off = 0;
 		x->len = 0;
 	}
 	if (DM_STREAM_CHUNK - x->len < n && x->off > 0) {
-		memmove(x->buf, x->buf + x->off, x->len - x->off);
+		memmove(pe->buf, pe->buf + x->off, x->len - x->off);
 		x->len -= x->off;
 		x->off = 0;
 	}
@@ -146,7 +148,16 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 		x->rx_paused = 1;
 		return CURL_WRITEFUNC_PAUSE;
 	}
-	memcpy(x->buf + x->len, data, n);
+	if (pe->cap - x->len < n) {
+		cap = pe->cap > 0 ? pe->cap : 4096;
+		while (cap - x->len < n)
+			cap *= 2;
+		if (cap > DM_STREAM_CHUNK)
+			cap = DM_STREAM_CHUNK;
+		pe->buf = xrealloc(pe->buf, cap);
+		pe->cap = cap;
+	}
+	memcpy(pe->buf + x->len, data, n);
 	x->len += n;
 	return n;
 }
@@ -206,6 +217,27 @@ pump_satisfied(const struct backend_xfer *x, enum pump_until until)
 	return 1;
 }
 
+/* Let curl do what it can without waiting; x->done when it is over. */
+static void
+step(struct backend_xfer *x)
+{
+	CURLMsg	*msg;
+	int	 running, left;
+
+	if (curl_multi_perform(x->pe->multi, &running) != CURLM_OK) {
+		x->done = 1;
+		x->result = CURLE_RECV_ERROR;
+		x->broken = 1;
+		return;
+	}
+	while ((msg = curl_multi_info_read(x->pe->multi, &left)) != NULL) {
+		if (msg->msg == CURLMSG_DONE) {
+			x->done = 1;
+			x->result = msg->data.result;
+		}
+	}
+}
+
 /*
  * Drive the exchange until the condition holds or it is over.  0 when the
  * condition holds or the exchange finished (caller looks at x->done), -1
@@ -230,23 +262,10 @@ pump_until_ms(struct backend_xfer *x, enum pump_until until, int watch_fd,
 {
 	struct curl_waitfd	 wfd[2];
 	unsigned int		 nwfd;
-	int			 running, left, slice;
-	CURLMsg			*msg;
+	int			 slice;
 
 	for (;;) {
-		if (curl_multi_perform(x->pe->multi, &running) != CURLM_OK) {
-			x->done = 1;
-			x->result = CURLE_RECV_ERROR;
-			x->broken = 1;
-			return 0;
-		}
-		while ((msg = curl_multi_info_read(x->pe->multi, &left))
-		    != NULL) {
-			if (msg->msg == CURLMSG_DONE) {
-				x->done = 1;
-				x->result = msg->data.result;
-			}
-		}
+		step(x);
 		if (pump_satisfied(x, until) || x->done)
 			return 0;
 		slice = DM_POLL_SLICE_MS;
@@ -354,7 +373,6 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 		x->head_deadline = dm_mono_ms() + call->head_timeout_ms;
 	dm_hdrs_init(&x->hdrs);
 	x->pe = pool_get(b);
-	x->buf = x->pe->buf;
 	e = x->pe->easy;
 	curl_easy_reset(e);
 	backend_curl_target(b, e, x->url, sizeof(x->url), call->path);
@@ -498,39 +516,78 @@ backend_xfer_length(const struct backend_xfer *x)
 	return x->clen;
 }
 
-ssize_t
-backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
-    int watch_fd)
+/* An empty buffer after a pause: let curl deliver what it held back. */
+static void
+unpause_rx(struct backend_xfer *x)
+{
+	if (x->len == x->off && x->rx_paused) {
+		x->off = x->len = 0;
+		x->rx_paused = 0;
+		set_pause(x);	/* may deliver into the buffer right away */
+	}
+}
+
+/* What is buffered into buf, the end (0) or the break (-1). */
+static ssize_t
+take(struct backend_xfer *x, char *buf, size_t max)
 {
 	size_t	n;
 
 	if (x->len == x->off) {
-		if (x->rx_paused) {
-			x->off = x->len = 0;
-			x->rx_paused = 0;
-			set_pause(x);	/* may deliver into buf right away */
-		}
-		if (x->len == x->off && !x->done &&
-		    pump(x, PUMP_DATA, watch_fd) == -1)
+		if (x->done && x->result != CURLE_OK) {
+			log_warnx("msg=\"engine stream broke\" backend=%s "
+			    "error=%s", x->b->name, log_q(x->errbuf[0] ?
+			    x->errbuf : curl_easy_strerror(x->result)));
+			x->broken = 1;
 			return -1;
-		if (x->len == x->off) {
-			if (x->done && x->result != CURLE_OK) {
-				log_warnx("msg=\"engine stream broke\" "
-				    "backend=%s error=%s", x->b->name,
-				    log_q(x->errbuf[0] ? x->errbuf :
-				    curl_easy_strerror(x->result)));
-				x->broken = 1;
-				return -1;
-			}
-			return 0;
 		}
+		return 0;
 	}
 	n = x->len - x->off;
 	if (n > max)
 		n = max;
-	memcpy(buf, x->buf + x->off, n);
+	memcpy(buf, x->pe->buf + x->off, n);
 	x->off += n;
 	return (ssize_t)n;
+}
+
+ssize_t
+backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
+    int watch_fd)
+{
+	unpause_rx(x);
+	if (x->len == x->off && !x->done &&
+	    pump(x, PUMP_DATA, watch_fd) == -1)
+		return -1;
+	return take(x, buf, max);
+}
+
+ssize_t
+backend_xfer_try_read(struct backend_xfer *x, char *buf, size_t max,
+    struct dm_wait *w)
+{
+	curl_socket_t	sock = CURL_SOCKET_BAD;
+	long		ms = -1;
+	int		i;
+
+	unpause_rx(x);
+	/* curl may have more for us at once (TLS records it holds). */
+	for (i = 0; i < 4 && x->len == x->off && !x->done; i++) {
+		step(x);
+		if (x->len > x->off || x->done ||
+		    curl_multi_timeout(x->pe->multi, &ms) != CURLM_OK ||
+		    ms != 0)
+			break;
+	}
+	if (x->len > x->off || x->done)
+		return take(x, buf, max);
+	if (curl_easy_getinfo(x->pe->easy, CURLINFO_ACTIVESOCKET, &sock) !=
+	    CURLE_OK)
+		sock = CURL_SOCKET_BAD;
+	w->fd = sock == CURL_SOCKET_BAD ? -1 : (int)sock;
+	/* No socket yet, or curl wants to run now: look again soon. */
+	w->ms = w->fd == -1 || ms == 0 ? 1 : ms;
+	return DM_WOULD_BLOCK;
 }
 
 int

@@ -15,7 +15,9 @@
 struct pool_ent {
 	CURLM		*multi;
 	CURL		*easy;
-	char		*buf;		/* DM_STREAM_CHUNK: the relay buffer */
+	char		*buf;		/* owned: the relay buffer, grown as
+					   data comes, DM_STREAM_CHUNK at most */
+	size_t		 cap;
 	struct pool_ent	*next;
 };
 

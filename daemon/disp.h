@@ -7,6 +7,7 @@
 
 #include "lib/dmerr.h"
 #include "lib/hdrs.h"
+#include "lib/wait.h"
 
 struct cfg;
 struct dispatcher;	/* opaque: the backends, their health, the store */
@@ -97,6 +98,13 @@ enum disp_reply_kind {
 struct disp_stream {
 	/* >0 bytes, 0 at the end, -1 broken; blocks until one of those. */
 	ssize_t	(*read)(struct disp_stream *, char *, size_t, int watch_fd);
+	/*
+	 * As read() but never blocking, for an event loop: or
+	 * DM_WOULD_BLOCK with what to wait for.  NULL when the
+	 * stream can only block (a worker thread reads it).
+	 */
+	ssize_t	(*try_read)(struct disp_stream *, char *, size_t,
+		    struct dm_wait *);
 	void	(*free)(struct disp_stream *);
 };
 
@@ -155,6 +163,12 @@ int		 disp_reload(struct dispatcher *, struct cfg *, size_t *orphans,
  */
 struct disp_call *disp_begin(struct dispatcher *, const struct disp_req *);
 void		 disp_body(struct disp_call *, const char *, size_t);
+/*
+ * 1 when disp_body() may wait on an engine (the body is streamed to it);
+ * 0 when it only keeps the piece.  disp_begin() and disp_end() may
+ * always wait.
+ */
+int		 disp_body_blocks(const struct disp_call *);
 void		 disp_end(struct disp_call *, struct disp_reply *);
 void		 disp_call_free(struct disp_call *);
 

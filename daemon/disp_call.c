@@ -226,6 +226,12 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 	}
 }
 
+int
+disp_body_blocks(const struct disp_call *c)
+{
+	return c->mode == CALL_FORWARD;
+}
+
 static void
 end_forward(struct disp_call *c, struct disp_reply *r)
 {

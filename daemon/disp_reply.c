@@ -94,6 +94,17 @@ xfer_stream_read(struct disp_stream *s, char *buf, size_t len, int watch_fd)
 	return (ssize_t)n;
 }
 
+static ssize_t
+xfer_stream_try_read(struct disp_stream *s, char *buf, size_t len,
+    struct dm_wait *w)
+{
+	struct xfer_stream	*xs = (struct xfer_stream *)s;
+
+	if (xs->x != NULL)
+		return backend_xfer_try_read(xs->x, buf, len, w);
+	return xfer_stream_read(s, buf, len, -1);
+}
+
 static void
 xfer_stream_free(struct disp_stream *s)
 {
@@ -155,6 +166,7 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 	r->kind = DISP_REPLY_STREAM;
 	xs = xcalloc(1, sizeof(*xs));
 	xs->base.read = xfer_stream_read;
+	xs->base.try_read = xfer_stream_try_read;
 	xs->base.free = xfer_stream_free;
 	xs->x = x;
 	if (x == NULL) {

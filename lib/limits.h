@@ -16,7 +16,8 @@
 #define DM_MAX_PATH		4096		/* request path + query */
 #define DM_MAX_CREATE_BODY	(4 * 1024 * 1024) /* JSON bodies dockmux parses */
 #define DM_MAX_SMALL_BODY	(16 * 1024 * 1024) /* JSON answers dockmux merges */
-#define DM_STREAM_CHUNK		(256 * 1024)	/* relay buffer per stream */
+#define DM_STREAM_CHUNK		(256 * 1024)	/* relay buffer per stream, most */
+#define DM_POOL_KEEP_BUF	(16 * 1024)	/* an idle connection's, most */
 #define DM_MAX_BACKENDS		32
 #define DM_MAX_NAME		64		/* backend name */
 #define DM_MAX_LISTEN		8		/* entries of "listen" */
@@ -50,6 +51,9 @@
  * max_connections_per_peer and idle_timeout_s.
  */
 #define DM_API_CONN_MEMORY	(32 * 1024)	/* MHD per connection */
+#define DM_API_WORKERS_MIN	4		/* kept even when idle */
+#define DM_API_WORKERS_MAX	1024		/* blocking calls at once */
+#define DM_API_WORKER_IDLE_MS	10000		/* an idle worker leaves */
 #define DM_API_BLOCK		(16 * 1024)	/* one streamed reply block */
 #define DM_API_MAX_CONNECTIONS	1024		/* client connections */
 #define DM_API_MAX_PER_PEER	256		/* of them, per uid */

@@ -1,0 +1,294 @@
+/*
+ * api_loop.c: the stream loop (api_loop.h).  Each armed waiter has its
+ * engine socket, and its client's socket while that is watched, in the
+ * epoll set, one-shot; the first to fire disarms both and wakes the
+ * owner.  Deadlines are few (curl timers on TLS streams): a list scan
+ * finds the next one only while some waiter has one.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/api_loop.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+struct api_loop {
+	int			 ep;
+	int			 evfd;		/* wakes the thread */
+	pthread_t		 thread;
+	int			 started;
+	pthread_mutex_t		 lock;		/* guards the list, armed */
+	struct api_waiter	*head;		/* armed waiters */
+	size_t			 n;
+	size_t			 ndeadline;	/* of them with a deadline */
+	int			 stopping;
+};
+
+/* Take w out of the set and the list; the lock is held. */
+static void
+disarm(struct api_loop *l, struct api_waiter *w)
+{
+	if (w->fd != -1)
+		(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	if (w->client_fd != -1)
+		(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, w->client_fd, NULL);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		l->head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	if (w->deadline != 0)
+		l->ndeadline--;
+	l->n--;
+	w->armed = 0;
+}
+
+/* What the client's readable socket means: closed, or bytes to read. */
+static enum api_wake
+client_says(int fd)
+{
+	char	c;
+	ssize_t	n;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR))
+		return API_WAKE_CLIENT_GONE;
+	return API_WAKE_CLIENT_DATA;
+}
+
+/* ms until the nearest deadline, -1 none; the lock is held. */
+static int
+next_timeout(struct api_loop *l, long long now)
+{
+	struct api_waiter	*w;
+	long long		 best = -1;
+
+	if (l->ndeadline == 0)
+		return -1;
+	for (w = l->head; w != NULL; w = w->next)
+		if (w->deadline != 0 && (best == -1 || w->deadline < best))
+			best = w->deadline;
+	if (best == -1)
+		return -1;
+	return best <= now ? 0 : (int)(best - now);
+}
+
+/* Wake every waiter whose deadline passed. */
+static void
+expire(struct api_loop *l)
+{
+	struct api_waiter	*w, *next, *due = NULL;
+	long long		 now = dm_mono_ms();
+
+	pthread_mutex_lock(&l->lock);
+	if (l->ndeadline > 0)
+		for (w = l->head; w != NULL; w = next) {
+			next = w->next;
+			if (w->deadline == 0 || w->deadline > now)
+				continue;
+			disarm(l, w);
+			w->next = due;
+			due = w;
+		}
+	pthread_mutex_unlock(&l->lock);
+	for (w = due; w != NULL; w = next) {
+		next = w->next;
+		w->next = NULL;
+		w->wake(w, API_WAKE_READY);
+	}
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct api_loop		*l = arg;
+	struct epoll_event	 ev[64];
+	struct api_waiter_tag	*t;
+	struct api_waiter	*w;
+	enum api_wake		 why;
+	uint64_t		 v;
+	int			 i, n, timeout;
+
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		if (l->stopping) {
+			pthread_mutex_unlock(&l->lock);
+			break;
+		}
+		timeout = next_timeout(l, dm_mono_ms());
+		pthread_mutex_unlock(&l->lock);
+		n = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])),
+		    timeout);
+		if (n == -1 && errno != EINTR) {
+			log_warnx("msg=\"stream loop\" error=%s",
+			    log_q(strerror(errno)));
+			(void)poll(NULL, 0, DM_POLL_SLICE_MS);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.ptr == NULL) {
+				(void)!read(l->evfd, &v, sizeof(v));
+				continue;
+			}
+			t = ev[i].data.ptr;
+			w = t->w;
+			pthread_mutex_lock(&l->lock);
+			if (!w->armed) {	/* its other fd fired first */
+				pthread_mutex_unlock(&l->lock);
+				continue;
+			}
+			why = t->client ? client_says(w->client_fd) :
+			    API_WAKE_READY;
+			disarm(l, w);
+			pthread_mutex_unlock(&l->lock);
+			w->wake(w, why);
+		}
+		expire(l);
+	}
+	return NULL;
+}
+
+struct api_loop *
+api_loop_new(struct dm_err *err)
+{
+	struct api_loop		*l;
+	struct epoll_event	 ev;
+	sigset_t		 all, old;
+
+	l = xcalloc(1, sizeof(*l));
+	l->ep = l->evfd = -1;
+	pthread_mutex_init(&l->lock, NULL);
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	l->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->ep == -1 || l->evfd == -1)
+		goto fail;
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->evfd, &ev) == -1)
+		goto fail;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	l->started = pthread_create(&l->thread, NULL, loop_main, l) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!l->started)
+		goto fail;
+	return l;
+fail:
+	dm_err_set(err, DM_EINTERNAL, "cannot start the stream loop: %s",
+	    strerror(errno));
+	api_loop_free(l);
+	return NULL;
+}
+
+static int
+add(struct api_loop *l, int fd, struct api_waiter_tag *t)
+{
+	struct epoll_event	ev;
+
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+	ev.data.ptr = t;
+	return epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int
+api_loop_watch(struct api_loop *l, struct api_waiter *w)
+{
+	uint64_t	one = 1;
+
+	w->tag[0].w = w;
+	w->tag[0].client = 0;
+	w->tag[1].w = w;
+	w->tag[1].client = 1;
+	pthread_mutex_lock(&l->lock);
+	if (l->stopping) {
+		pthread_mutex_unlock(&l->lock);
+		return -1;
+	}
+	if (w->fd != -1 && add(l, w->fd, &w->tag[0]) == -1) {
+		pthread_mutex_unlock(&l->lock);
+		return -1;
+	}
+	/* A client socket that cannot be watched is only not watched. */
+	if (w->client_fd != -1 && add(l, w->client_fd, &w->tag[1]) == -1)
+		w->client_fd = -1;
+	w->armed = 1;
+	w->prev = NULL;
+	w->next = l->head;
+	if (l->head != NULL)
+		l->head->prev = w;
+	l->head = w;
+	l->n++;
+	if (w->deadline != 0) {
+		l->ndeadline++;
+		pthread_mutex_unlock(&l->lock);
+		/* The thread's timeout may be later than this one. */
+		(void)!write(l->evfd, &one, sizeof(one));
+		return 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+size_t
+api_loop_count(struct api_loop *l)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&l->lock);
+	n = l->n;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+void
+api_loop_stop(struct api_loop *l)
+{
+	struct api_waiter	*w;
+	uint64_t		 one = 1;
+
+	pthread_mutex_lock(&l->lock);
+	l->stopping = 1;
+	pthread_mutex_unlock(&l->lock);
+	if (l->started) {
+		(void)!write(l->evfd, &one, sizeof(one));
+		pthread_join(l->thread, NULL);
+		l->started = 0;
+	}
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		if ((w = l->head) != NULL)
+			disarm(l, w);
+		pthread_mutex_unlock(&l->lock);
+		if (w == NULL)
+			break;
+		w->wake(w, API_WAKE_CANCEL);
+	}
+}
+
+void
+api_loop_free(struct api_loop *l)
+{
+	if (l == NULL)
+		return;
+	api_loop_stop(l);
+	if (l->evfd != -1)
+		close(l->evfd);
+	if (l->ep != -1)
+		close(l->ep);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

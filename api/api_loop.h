@@ -1,0 +1,53 @@
+/*
+ * api_loop.h: one thread and one epoll set where every stream that has
+ * nothing to send waits for its engine, instead of a thread per stream.
+ * A waiter is armed once; it fires once, from the loop's thread.
+ */
+#ifndef DOCKMUX_API_API_LOOP_H
+#define DOCKMUX_API_API_LOOP_H
+
+#include "lib/dmerr.h"
+
+struct api_loop;	/* opaque */
+
+enum api_wake {
+	API_WAKE_READY = 0,	/* the engine's socket, or the time came */
+	API_WAKE_CLIENT_DATA,	/* the client sent bytes: stop watching it */
+	API_WAKE_CLIENT_GONE,	/* the client closed its end */
+	API_WAKE_CANCEL		/* the loop is stopping */
+};
+
+struct api_waiter_tag {
+	struct api_waiter	*w;
+	int			 client;
+};
+
+/* Embedded in its owner, which must outlive the wake. */
+struct api_waiter {
+	/* the owner's, set before api_loop_watch() */
+	void		(*wake)(struct api_waiter *, enum api_wake);
+	int		 fd;		/* readable: wake; -1 none */
+	int		 client_fd;	/* closed by the peer: wake; -1 none */
+	long long	 deadline;	/* monotonic ms: wake; 0 none */
+
+	/* the loop's */
+	struct api_waiter_tag	 tag[2];
+	struct api_waiter	*prev, *next;
+	int			 armed;
+};
+
+/* Owned: api_loop_free().  NULL with err. */
+struct api_loop	*api_loop_new(struct dm_err *);
+/* Arm w (not armed); any thread.  -1 (not armed) when fd cannot be added. */
+int		 api_loop_watch(struct api_loop *, struct api_waiter *);
+/* Waiters armed now. */
+size_t		 api_loop_count(struct api_loop *);
+/*
+ * Stop the thread; every armed waiter wakes with API_WAKE_CANCEL, and
+ * api_loop_watch() refuses from here on.
+ */
+void		 api_loop_stop(struct api_loop *);
+/* Stop, then free. */
+void		 api_loop_free(struct api_loop *);
+
+#endif

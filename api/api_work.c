@@ -1,0 +1,242 @@
+/*
+ * api_work.c: the worker pool (api_work.h).  Jobs are intrusive (the
+ * caller's struct api_job), so a submit allocates nothing.  A worker idle
+ * for DM_API_WORKER_IDLE_MS leaves, down to DM_API_WORKERS_MIN; one that
+ * left is joined by the next submit or by api_work_free().
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "api/api_work.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+struct worker {
+	pthread_t	 tid;
+	struct worker	*next;
+};
+
+struct api_work {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 more;		/* a job came, or stopping */
+	pthread_cond_t	 quiet;		/* a job ended, or a worker left */
+	struct api_job	*head, *tail;	/* queued */
+	size_t		 queued;
+	size_t		 nthreads;
+	size_t		 nidle;		/* waiting on more */
+	size_t		 running;	/* jobs in fn now */
+	size_t		 max;
+	int		 stopping;
+	struct worker	*gone;		/* left, to be joined */
+	struct worker	*live;
+};
+
+static void
+deadline_in(struct timespec *ts, long long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Move w from live to gone; the lock is held. */
+static void
+leave(struct api_work *wk, pthread_t self)
+{
+	struct worker	**pp, *w;
+
+	for (pp = &wk->live; (w = *pp) != NULL; pp = &w->next)
+		if (pthread_equal(w->tid, self)) {
+			*pp = w->next;
+			w->next = wk->gone;
+			wk->gone = w;
+			break;
+		}
+	wk->nthreads--;
+	pthread_cond_broadcast(&wk->quiet);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct api_work	*wk = arg;
+	struct api_job	*j;
+	struct timespec	 until;
+	int		 rc;
+
+	pthread_mutex_lock(&wk->lock);
+	for (;;) {
+		while (wk->head == NULL && !wk->stopping) {
+			deadline_in(&until, DM_API_WORKER_IDLE_MS);
+			wk->nidle++;
+			rc = pthread_cond_timedwait(&wk->more, &wk->lock,
+			    &until);
+			wk->nidle--;
+			if (rc == ETIMEDOUT && wk->head == NULL &&
+			    wk->nthreads > DM_API_WORKERS_MIN)
+				goto out;
+		}
+		if ((j = wk->head) == NULL)
+			break;	/* stopping, nothing queued */
+		wk->head = j->next;
+		if (wk->head == NULL)
+			wk->tail = NULL;
+		wk->queued--;
+		wk->running++;
+		pthread_mutex_unlock(&wk->lock);
+		j->next = NULL;
+		j->fn(j);
+		pthread_mutex_lock(&wk->lock);
+		wk->running--;
+		pthread_cond_broadcast(&wk->quiet);
+	}
+out:
+	leave(wk, pthread_self());
+	pthread_mutex_unlock(&wk->lock);
+	return NULL;
+}
+
+/* Start one worker; the lock is held.  0 or -1. */
+static int
+spawn(struct api_work *wk)
+{
+	struct worker	*w;
+	sigset_t	 all, old;
+	int		 rc;
+
+	w = xcalloc(1, sizeof(*w));
+	/* Signals are main's alone (sigwait): workers block them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->tid, NULL, worker_main, wk);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		free(w);
+		return -1;
+	}
+	w->next = wk->live;
+	wk->live = w;
+	wk->nthreads++;
+	return 0;
+}
+
+/* Join the workers that left, taken off the list under the lock. */
+static void
+reap(struct worker *w)
+{
+	struct worker	*next;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
+		pthread_join(w->tid, NULL);
+		free(w);
+	}
+}
+
+struct api_work *
+api_work_new(size_t max_threads)
+{
+	struct api_work	*wk;
+	size_t		 i;
+
+	wk = xcalloc(1, sizeof(*wk));
+	pthread_mutex_init(&wk->lock, NULL);
+	pthread_cond_init(&wk->more, NULL);
+	pthread_cond_init(&wk->quiet, NULL);
+	wk->max = max_threads > DM_API_WORKERS_MIN ? max_threads :
+	    DM_API_WORKERS_MIN;
+	pthread_mutex_lock(&wk->lock);
+	for (i = 0; i < DM_API_WORKERS_MIN; i++)
+		if (spawn(wk) == -1)
+			break;
+	pthread_mutex_unlock(&wk->lock);
+	if (i == 0) {
+		api_work_free(wk);
+		return NULL;
+	}
+	return wk;
+}
+
+void
+api_work_submit(struct api_work *wk, struct api_job *j)
+{
+	struct worker	*gone;
+
+	j->next = NULL;
+	pthread_mutex_lock(&wk->lock);
+	if (wk->tail != NULL)
+		wk->tail->next = j;
+	else
+		wk->head = j;
+	wk->tail = j;
+	wk->queued++;
+	/* More queued than idle workers to take them: one more worker. */
+	if (wk->queued > wk->nidle && wk->nthreads < wk->max &&
+	    spawn(wk) == -1)
+		log_warnx("msg=\"cannot start a worker\" workers=%zu",
+		    wk->nthreads);
+	pthread_cond_signal(&wk->more);
+	gone = wk->gone;
+	wk->gone = NULL;
+	pthread_mutex_unlock(&wk->lock);
+	reap(gone);
+}
+
+size_t
+api_work_threads(struct api_work *wk, size_t *busy)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&wk->lock);
+	n = wk->nthreads;
+	if (busy != NULL)
+		*busy = wk->running;
+	pthread_mutex_unlock(&wk->lock);
+	return n;
+}
+
+int
+api_work_settle(struct api_work *wk, long long ms)
+{
+	struct timespec	until;
+	int		rc = 0;
+
+	deadline_in(&until, ms);
+	pthread_mutex_lock(&wk->lock);
+	while ((wk->queued > 0 || wk->running > 0) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&wk->quiet, &wk->lock, &until);
+	rc = wk->queued > 0 || wk->running > 0 ? -1 : 0;
+	pthread_mutex_unlock(&wk->lock);
+	return rc;
+}
+
+void
+api_work_free(struct api_work *wk)
+{
+	struct worker	*gone;
+
+	if (wk == NULL)
+		return;
+	pthread_mutex_lock(&wk->lock);
+	wk->stopping = 1;
+	pthread_cond_broadcast(&wk->more);
+	while (wk->nthreads > 0)
+		pthread_cond_wait(&wk->quiet, &wk->lock);
+	gone = wk->gone;
+	wk->gone = NULL;
+	pthread_mutex_unlock(&wk->lock);
+	reap(gone);
+	pthread_cond_destroy(&wk->quiet);
+	pthread_cond_destroy(&wk->more);
+	pthread_mutex_destroy(&wk->lock);
+	free(wk);
+}

@@ -1,0 +1,16 @@
+/*
+ * wait.h: what a read that would block waits for, so an event loop can
+ * wait for it instead of a thread.
+ */
+#ifndef DOCKMUX_LIB_WAIT_H
+#define DOCKMUX_LIB_WAIT_H
+
+/* A non-blocking read's answer when nothing is there yet. */
+#define DM_WOULD_BLOCK	(-2)
+
+struct dm_wait {
+	int	fd;	/* readable: try again; -1 none */
+	long	ms;	/* at most this long, then try again; -1 none */
+};
+
+#endif
