@@ -66,7 +66,7 @@ CLI_SRCS = cli/dockmux.c cli/dockmux_lists.c cli/dockmux_explain.c \
 FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
 UNIT_TESTS = check_cfg check_table check_dmerr check_lib check_rules check_store \
-	check_lines check_backend check_api
+	check_lines check_backend check_api check_work
 check_cfg_SRCS = tests/unit/check_cfg.c $(CONFIG_SRCS) $(BACKEND_SRCS) \
 	$(LIB_SRCS)
 check_table_SRCS = tests/unit/check_table.c $(DISP_SRCS) $(BACKEND_SRCS) \
@@ -79,6 +79,8 @@ check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c \
 check_lines_SRCS = tests/unit/check_lines.c lib/lines.c
 check_backend_SRCS = tests/unit/check_backend.c $(BACKEND_SRCS) $(LIB_SRCS)
 check_api_SRCS = tests/unit/check_api.c api/api_listen.c $(LIB_SRCS)
+check_work_SRCS = tests/unit/check_work.c api/api_loop.c api/api_work.c \
+	$(LIB_SRCS)
 check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
 # libFuzzer harnesses (tests/fuzz/): clang with ASan + UBSan, objects of
