@@ -41,7 +41,7 @@ CHECKLIBS = $(shell pkg-config --libs check)
 #   lib <- {config, backends, store} <- dispatcher <- api <- main
 #   cli -> {config, lib}
 LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c \
-	lib/jsonkeys.c
+	lib/jsonkeys.c lib/work.c
 CONFIG_SRCS = config/cfg.c config/cfg_detect.c config/cfg_net.c
 BACKEND_SRCS = backends/backend.c backends/backend_http.c backends/backend_ssh.c \
 	backends/backend_hijack.c
@@ -57,7 +57,7 @@ DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \
 	daemon/disp_call.c \
 	daemon/disp_life.c
 API_SRCS = api/api.c api/api_listen.c api/api_conns.c api/api_tls.c \
-	   api/api_loop.c api/api_work.c
+	   api/api_loop.c
 CORE_SRCS = $(LIB_SRCS) $(CONFIG_SRCS) $(BACKEND_SRCS) $(STORE_SRCS) \
 	$(DISP_SRCS) $(API_SRCS)
 DAEMON_SRCS = daemon/main.c daemon/main_notify.c daemon/upgrade.c $(CORE_SRCS)
@@ -79,7 +79,7 @@ check_rules_SRCS = tests/unit/check_rules.c daemon/disp_rules.c lib/dmerr.c \
 check_lines_SRCS = tests/unit/check_lines.c lib/lines.c
 check_backend_SRCS = tests/unit/check_backend.c $(BACKEND_SRCS) $(LIB_SRCS)
 check_api_SRCS = tests/unit/check_api.c api/api_listen.c $(LIB_SRCS)
-check_work_SRCS = tests/unit/check_work.c api/api_loop.c api/api_work.c \
+check_work_SRCS = tests/unit/check_work.c api/api_loop.c \
 	$(LIB_SRCS)
 check_store_SRCS = tests/unit/check_store.c $(STORE_SRCS) $(LIB_SRCS)
 
@@ -104,7 +104,7 @@ FUZZERS = fuzz_target fuzz_query fuzz_cfg fuzz_ps fuzz_images \
 	fuzz_jsonkeys
 FUZZ_UTIL = tests/fuzz/fuzz_util.c
 FUZZ_DISP = tests/fuzz/fuzz_engines.c api/api.c api/api_conns.c api/api_tls.c \
-	api/api_loop.c api/api_work.c \
+	api/api_loop.c \
 	$(DISP_SRCS) $(STORE_SRCS) \
 	$(CONFIG_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
 FUZZ_SERVE = tests/fuzz/fuzz_serve.c $(FUZZ_DISP)

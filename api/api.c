@@ -7,7 +7,7 @@
  * Threads: one libmicrohttpd thread per listener runs every connection's
  * I/O from epoll and never waits on an engine.  What may wait (the
  * dispatcher's begin, a streamed body piece, the end; a relay; a read of
- * a stream that can only block) runs on a worker (api_work.c) while the
+ * a stream that can only block) runs on a worker (work.c) while the
  * connection is suspended, and the worker resumes it.  A stream with
  * nothing to send suspends its connection and waits in the stream loop
  * (api_loop.c) for its engine's socket: no thread per stream.
@@ -33,7 +33,7 @@
 #include "api/api_int.h"
 #include "api/api_loop.h"
 #include "api/api_tls.h"
-#include "api/api_work.h"
+#include "lib/work.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -57,7 +57,7 @@ struct api {
 	struct dispatcher	*disp;		/* borrowed */
 	struct api_conns	*conns;		/* owned */
 	struct api_loop		*loop;		/* owned: idle streams wait */
-	struct api_work		*work;		/* owned: blocking calls run */
+	struct dm_work		*work;		/* owned: blocking calls run */
 	atomic_uint		 unanswered;
 	atomic_uint		 suspended;	/* connections now suspended */
 	atomic_int		 draining;	/* replies ask clients to close */
@@ -90,7 +90,7 @@ struct api_req {
 	enum api_phase		 phase;
 	int			 suspended;	/* by us; MHD's thread's flag */
 	atomic_int		 busy;		/* a worker has it */
-	struct api_job		 job;		/* a worker's, while suspended */
+	struct dm_job		 job;		/* a worker's, while suspended */
 	char			*piece;		/* owned: a body piece to send */
 	size_t			 piece_len;
 	int			 too_many_hdrs;	/* past DM_MAX_HEADERS: 431 */
@@ -110,7 +110,7 @@ struct stream_ctx {
 	int			 gone;		/* the client left, or stopping */
 	struct api_waiter	 wait;		/* the loop's, while idle */
 	/* a stream that can only block: what a worker read */
-	struct api_job		 job;
+	struct dm_job		 job;
 	char			*buf;		/* owned: DM_API_BLOCK */
 	size_t			 len, off;
 	int			 ended;
@@ -118,7 +118,7 @@ struct stream_ctx {
 
 /* An upgraded connection's relay, run by a worker. */
 struct relay_job {
-	struct api_job		 job;		/* first: the job is the relay */
+	struct dm_job		 job;		/* first: the job is the relay */
 	struct disp_reply	 reply;		/* owned: moved from the request */
 	MHD_socket		 sock;
 	char			*extra;		/* owned: bytes read past the head */
@@ -202,7 +202,7 @@ stream_wake(struct api_waiter *w, enum api_wake why)
 
 /* A worker's read of a stream that can only block. */
 static void
-stream_job(struct api_job *j)
+stream_job(struct dm_job *j)
 {
 	struct stream_ctx	*sc = (struct stream_ctx *)(void *)((char *)j -
 	    offsetof(struct stream_ctx, job));
@@ -246,7 +246,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		suspend(api, sc->mhd, &sc->suspended);
 		sc->job.fn = stream_job;
-		api_work_submit(api->work, &sc->job);
+		dm_work_submit(api->work, &sc->job);
 		return 0;
 	}
 	n = sc->s->try_read(sc->s, buf, max, &w);
@@ -281,7 +281,7 @@ stream_free(void *cls)
 
 /* A worker's relay of an upgraded connection, to its end. */
 static void
-relay_run(struct api_job *j)
+relay_run(struct dm_job *j)
 {
 	struct relay_job	*rj = (struct relay_job *)(void *)j;
 	int			 fl;
@@ -318,7 +318,7 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	}
 	rj->urh = urh;
 	rj->job.fn = relay_run;
-	api_work_submit(ar->api->work, &rj->job);
+	dm_work_submit(ar->api->work, &rj->job);
 }
 
 static int
@@ -610,16 +610,16 @@ uncount(struct api_req *ar)
 
 /* Hand ar to a worker for j until it resumes the connection. */
 static void
-to_worker(struct api_req *ar, void (*fn)(struct api_job *))
+to_worker(struct api_req *ar, void (*fn)(struct dm_job *))
 {
 	suspend(ar->api, ar->mhd, &ar->suspended);
 	atomic_store(&ar->busy, 1);
 	ar->job.fn = fn;
-	api_work_submit(ar->api->work, &ar->job);
+	dm_work_submit(ar->api->work, &ar->job);
 }
 
 static struct api_req *
-job_req(struct api_job *j)
+job_req(struct dm_job *j)
 {
 	return (struct api_req *)(void *)((char *)j -
 	    offsetof(struct api_req, job));
@@ -635,7 +635,7 @@ from_worker(struct api_req *ar)
 
 /* A worker: begin the call if not yet begun, send it a body piece. */
 static void
-body_job(struct api_job *j)
+body_job(struct dm_job *j)
 {
 	struct api_req	*ar = job_req(j);
 
@@ -650,7 +650,7 @@ body_job(struct api_job *j)
 
 /* A worker: begin the call if not yet begun, end it into the reply. */
 static void
-end_job(struct api_job *j)
+end_job(struct dm_job *j)
 {
 	struct api_req	*ar = job_req(j);
 
@@ -858,7 +858,7 @@ api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
 	api->conns = api_conns_new(lim->max_connections,
 	    lim->max_connections_per_peer, lim->idle_timeout_s);
 	if ((api->loop = api_loop_new(err)) == NULL ||
-	    (api->work = api_work_new(DM_API_WORKERS_MAX)) == NULL) {
+	    (api->work = dm_work_new(DM_WORKERS_MAX)) == NULL) {
 		if (api->loop != NULL)
 			dm_err_set(err, DM_EINTERNAL, "cannot start workers");
 		for (i = 0; i < n && i < DM_MAX_LISTEN; i++)
@@ -953,7 +953,7 @@ settle(struct api *api)
 	atomic_store(&api->stopping, 1);
 	if (api->loop != NULL)
 		api_loop_stop(api->loop);
-	if (api->work != NULL && api_work_settle(api->work,
+	if (api->work != NULL && dm_work_settle(api->work,
 	    DM_SHUTDOWN_GRACE_MS) == -1)
 		log_warnx("msg=\"calls still running at stop\"");
 	while (atomic_load(&api->suspended) > 0 && dm_mono_ms() < deadline)
@@ -977,7 +977,7 @@ api_stop(struct api *api)
 	settle(api);
 	for (i = 0; i < api->nlsn; i++)
 		MHD_stop_daemon(api->lsn[i].mhd);
-	api_work_free(api->work);
+	dm_work_free(api->work);
 	api_loop_free(api->loop);
 	api_conns_free(api->conns);
 	free(api);

@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "config/cfg.h"
 #include "daemon/disp.h"
+#include "lib/work.h"
 #include "store/store.h"
 
 struct json_object;
@@ -67,6 +68,7 @@ struct dispatcher {
 	struct disp		*cur;		/* holds one reference */
 	struct store		*store;		/* owned */
 	struct disp_metrics	*metrics;	/* owned */
+	struct dm_work		*work;		/* owned: fan-outs, probes */
 	int			 stopping;
 	int			 health_running;
 	pthread_t		 health_thread;
@@ -88,8 +90,9 @@ void		 disp_view_release(struct disp *);
 void		 disp_stream_hold(struct disp *);
 void		 disp_stream_release(struct disp *);
 /*
- * Run fn(d, i, arg[i]) for every backend at once (a thread each but the
- * last, which runs in the caller's); returns when all end.  A NULL
+ * Run fn(d, i, arg[i]) for every backend at once (on the dispatcher's
+ * workers, but the last, which runs in the caller's thread); returns
+ * when all end.  A NULL
  * args[i] skips backend i.
  */
 void		 disp_each_backend(struct disp *,

@@ -134,6 +134,8 @@ disp_new(const struct cfg *cfg, struct dm_err *err)
 		return NULL;
 	}
 	root->metrics = disp_metrics_new();
+	/* NULL: fan-outs run one backend after the other, and still work. */
+	root->work = dm_work_new(DM_WORKERS_MAX);
 	root->cur = view_new(root, cfg, 0, NULL);
 	disp_probe_all(root->cur);
 	disp_reconcile(root->cur);
@@ -242,6 +244,7 @@ disp_free(struct dispatcher *root)
 	disp_view_release(root->cur);
 	store_close(root->store);
 	disp_metrics_free(root->metrics);
+	dm_work_free(root->work);
 	pthread_cond_destroy(&root->copy_done);
 	pthread_mutex_destroy(&root->copy_lock);
 	pthread_cond_destroy(&root->wake);

@@ -71,30 +71,43 @@ disp_view_release(struct disp *d)
 
 /* ---- every backend at once ---- */
 
+/* The backends of one disp_each_backend(): how many are still running. */
+struct each_run {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 done;
+	size_t		 left;
+};
+
 struct each_arg {
+	struct dm_job	 job;		/* first: the job is the argument */
+	struct each_run	*run;
 	struct disp	*d;
 	size_t		 i;
 	void		(*fn)(struct disp *, size_t, void *);
 	void		*arg;
 };
 
-static void *
-each_main(void *p)
+static void
+each_job(struct dm_job *j)
 {
-	struct each_arg	*a = p;
+	struct each_arg	*a = (struct each_arg *)(void *)j;
+	struct each_run	*run = a->run;
 
 	a->fn(a->d, a->i, a->arg);
-	return NULL;
+	pthread_mutex_lock(&run->lock);
+	if (--run->left == 0)
+		pthread_cond_signal(&run->done);
+	pthread_mutex_unlock(&run->lock);
 }
 
 void
 disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
     void **args)
 {
-	struct each_arg	a[DM_MAX_BACKENDS];
-	pthread_t	t[DM_MAX_BACKENDS];
-	int		started[DM_MAX_BACKENDS];
-	size_t		i, n = 0, last = 0;
+	struct each_arg	 a[DM_MAX_BACKENDS];
+	struct each_run	 run;
+	struct dm_work	*wk = d->root->work;
+	size_t		 i, n = 0, last = 0;
 
 	/* A NULL among args: that backend sits this one out. */
 	for (i = 0; i < d->n; i++)
@@ -104,22 +117,30 @@ disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
 		}
 	if (n == 0)
 		return;
-	/* The last one runs here: n - 1 threads, none for a lone one. */
+	pthread_mutex_init(&run.lock, NULL);
+	pthread_cond_init(&run.done, NULL);
+	run.left = n - 1;
+	/* The last one runs here: n - 1 jobs, none for a lone one. */
 	for (i = 0; i < d->n; i++) {
-		started[i] = 0;
 		if ((args != NULL && args[i] == NULL) || i == last)
 			continue;
+		a[i].job.fn = each_job;
+		a[i].run = &run;
 		a[i].d = d;
 		a[i].i = i;
 		a[i].fn = fn;
 		a[i].arg = args != NULL ? args[i] : NULL;
-		started[i] = pthread_create(&t[i], NULL, each_main, &a[i]) == 0;
-		if (!started[i])
-			fn(d, i, a[i].arg);
+		if (wk != NULL)
+			dm_work_submit(wk, &a[i].job);
+		else
+			each_job(&a[i].job);
 	}
 	fn(d, last, args != NULL ? args[last] : NULL);
-	for (i = 0; i < d->n; i++)
-		if (started[i])
-			pthread_join(t[i], NULL);
+	pthread_mutex_lock(&run.lock);
+	while (run.left > 0)
+		pthread_cond_wait(&run.done, &run.lock);
+	pthread_mutex_unlock(&run.lock);
+	pthread_cond_destroy(&run.done);
+	pthread_mutex_destroy(&run.lock);
 }
 

@@ -51,9 +51,9 @@
  * max_connections_per_peer and idle_timeout_s.
  */
 #define DM_API_CONN_MEMORY	(32 * 1024)	/* MHD per connection */
-#define DM_API_WORKERS_MIN	4		/* kept even when idle */
-#define DM_API_WORKERS_MAX	1024		/* blocking calls at once */
-#define DM_API_WORKER_IDLE_MS	10000		/* an idle worker leaves */
+#define DM_WORKERS_MIN	4		/* kept even when idle */
+#define DM_WORKERS_MAX	1024		/* blocking calls at once */
+#define DM_WORKER_IDLE_MS	10000		/* an idle worker leaves */
 #define DM_API_BLOCK		(16 * 1024)	/* one streamed reply block */
 #define DM_API_MAX_CONNECTIONS	1024		/* client connections */
 #define DM_API_MAX_PER_PEER	256		/* of them, per uid */

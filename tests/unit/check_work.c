@@ -1,5 +1,5 @@
 /*
- * check_work.c: the front end's worker pool (api_work.c) and stream loop
+ * check_work.c: the front end's worker pool (work.c) and stream loop
  * (api_loop.c): jobs run concurrently up to the cap, the pool settles and
  * joins; a waiter wakes once, for the right reason.
  */
@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #include "api/api_loop.h"
-#include "api/api_work.h"
+#include "lib/work.h"
 #include "lib/util.h"
 
 /* A job that holds its worker until the gate opens. */
 struct gated {
-	struct api_job	 job;
+	struct dm_job	 job;
 	pthread_mutex_t	*lock;
 	pthread_cond_t	*cv;
 	int		*open;
@@ -29,7 +29,7 @@ struct gated {
 };
 
 static void
-gated_run(struct api_job *j)
+gated_run(struct dm_job *j)
 {
 	struct gated	*g = (struct gated *)(void *)j;
 	int		 now, seen;
@@ -53,7 +53,7 @@ run_gated(size_t cap, int njobs, int *most_out, size_t *threads_out)
 	pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t	 cv = PTHREAD_COND_INITIALIZER;
 	struct gated	*g;
-	struct api_work	*wk;
+	struct dm_work	*wk;
 	atomic_int	 inside, most, done;
 	int		 open = 0, i;
 	long long	 until;
@@ -61,7 +61,7 @@ run_gated(size_t cap, int njobs, int *most_out, size_t *threads_out)
 	atomic_init(&inside, 0);
 	atomic_init(&most, 0);
 	atomic_init(&done, 0);
-	wk = api_work_new(cap);
+	wk = dm_work_new(cap);
 	ck_assert_ptr_nonnull(wk);
 	g = xcalloc((size_t)njobs, sizeof(*g));
 	for (i = 0; i < njobs; i++) {
@@ -72,23 +72,23 @@ run_gated(size_t cap, int njobs, int *most_out, size_t *threads_out)
 		g[i].inside = &inside;
 		g[i].most = &most;
 		g[i].done = &done;
-		api_work_submit(wk, &g[i].job);
+		dm_work_submit(wk, &g[i].job);
 	}
 	/* Let as many start as will. */
 	until = dm_mono_ms() + 2000;
 	while (atomic_load(&inside) < njobs && dm_mono_ms() < until)
 		usleep(5000);
 	usleep(50000);
-	*threads_out = api_work_threads(wk, NULL);
-	ck_assert_int_eq(api_work_settle(wk, 10), -1);	/* still held */
+	*threads_out = dm_work_threads(wk, NULL);
+	ck_assert_int_eq(dm_work_settle(wk, 10), -1);	/* still held */
 	pthread_mutex_lock(&lock);
 	open = 1;
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&lock);
-	ck_assert_int_eq(api_work_settle(wk, 5000), 0);
+	ck_assert_int_eq(dm_work_settle(wk, 5000), 0);
 	ck_assert_int_eq(atomic_load(&done), njobs);
 	*most_out = atomic_load(&most);
-	api_work_free(wk);
+	dm_work_free(wk);
 	free(g);
 }
 

@@ -1,8 +1,8 @@
 /*
- * api_work.c: the worker pool (api_work.h).  Jobs are intrusive (the
- * caller's struct api_job), so a submit allocates nothing.  A worker idle
- * for DM_API_WORKER_IDLE_MS leaves, down to DM_API_WORKERS_MIN; one that
- * left is joined by the next submit or by api_work_free().
+ * work.c: the worker pool (work.h).  Jobs are intrusive (the
+ * caller's struct dm_job), so a submit allocates nothing.  A worker idle
+ * for DM_WORKER_IDLE_MS leaves, down to DM_WORKERS_MIN; one that
+ * left is joined by the next submit or by dm_work_free().
  */
 
 #include <errno.h>
@@ -11,21 +11,21 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "api/api_work.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/work.h"
 
 struct worker {
 	pthread_t	 tid;
 	struct worker	*next;
 };
 
-struct api_work {
+struct dm_work {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 more;		/* a job came, or stopping */
 	pthread_cond_t	 quiet;		/* a job ended, or a worker left */
-	struct api_job	*head, *tail;	/* queued */
+	struct dm_job	*head, *tail;	/* queued */
 	size_t		 queued;
 	size_t		 nthreads;
 	size_t		 nidle;		/* waiting on more */
@@ -50,7 +50,7 @@ deadline_in(struct timespec *ts, long long ms)
 
 /* Move w from live to gone; the lock is held. */
 static void
-leave(struct api_work *wk, pthread_t self)
+leave(struct dm_work *wk, pthread_t self)
 {
 	struct worker	**pp, *w;
 
@@ -68,21 +68,21 @@ leave(struct api_work *wk, pthread_t self)
 static void *
 worker_main(void *arg)
 {
-	struct api_work	*wk = arg;
-	struct api_job	*j;
+	struct dm_work	*wk = arg;
+	struct dm_job	*j;
 	struct timespec	 until;
 	int		 rc;
 
 	pthread_mutex_lock(&wk->lock);
 	for (;;) {
 		while (wk->head == NULL && !wk->stopping) {
-			deadline_in(&until, DM_API_WORKER_IDLE_MS);
+			deadline_in(&until, DM_WORKER_IDLE_MS);
 			wk->nidle++;
 			rc = pthread_cond_timedwait(&wk->more, &wk->lock,
 			    &until);
 			wk->nidle--;
 			if (rc == ETIMEDOUT && wk->head == NULL &&
-			    wk->nthreads > DM_API_WORKERS_MIN)
+			    wk->nthreads > DM_WORKERS_MIN)
 				goto out;
 		}
 		if ((j = wk->head) == NULL)
@@ -107,7 +107,7 @@ out:
 
 /* Start one worker; the lock is held.  0 or -1. */
 static int
-spawn(struct api_work *wk)
+spawn(struct dm_work *wk)
 {
 	struct worker	*w;
 	sigset_t	 all, old;
@@ -142,32 +142,32 @@ reap(struct worker *w)
 	}
 }
 
-struct api_work *
-api_work_new(size_t max_threads)
+struct dm_work *
+dm_work_new(size_t max_threads)
 {
-	struct api_work	*wk;
+	struct dm_work	*wk;
 	size_t		 i;
 
 	wk = xcalloc(1, sizeof(*wk));
 	pthread_mutex_init(&wk->lock, NULL);
 	pthread_cond_init(&wk->more, NULL);
 	pthread_cond_init(&wk->quiet, NULL);
-	wk->max = max_threads > DM_API_WORKERS_MIN ? max_threads :
-	    DM_API_WORKERS_MIN;
+	wk->max = max_threads > DM_WORKERS_MIN ? max_threads :
+	    DM_WORKERS_MIN;
 	pthread_mutex_lock(&wk->lock);
-	for (i = 0; i < DM_API_WORKERS_MIN; i++)
+	for (i = 0; i < DM_WORKERS_MIN; i++)
 		if (spawn(wk) == -1)
 			break;
 	pthread_mutex_unlock(&wk->lock);
 	if (i == 0) {
-		api_work_free(wk);
+		dm_work_free(wk);
 		return NULL;
 	}
 	return wk;
 }
 
 void
-api_work_submit(struct api_work *wk, struct api_job *j)
+dm_work_submit(struct dm_work *wk, struct dm_job *j)
 {
 	struct worker	*gone;
 
@@ -192,7 +192,7 @@ api_work_submit(struct api_work *wk, struct api_job *j)
 }
 
 size_t
-api_work_threads(struct api_work *wk, size_t *busy)
+dm_work_threads(struct dm_work *wk, size_t *busy)
 {
 	size_t	n;
 
@@ -205,7 +205,7 @@ api_work_threads(struct api_work *wk, size_t *busy)
 }
 
 int
-api_work_settle(struct api_work *wk, long long ms)
+dm_work_settle(struct dm_work *wk, long long ms)
 {
 	struct timespec	until;
 	int		rc = 0;
@@ -220,7 +220,7 @@ api_work_settle(struct api_work *wk, long long ms)
 }
 
 void
-api_work_free(struct api_work *wk)
+dm_work_free(struct dm_work *wk)
 {
 	struct worker	*gone;
 
