@@ -355,9 +355,15 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 		sc->mhd = conn;
 		sc->s = r->stream;
 		sc->client_fd = ar->req.client_fd;
+		/*
+		 * Chunked (length unknown), MHD reads into the connection's
+		 * own write buffer: the response's block would sit unused
+		 * (and zeroed) for every open logs -f, so it stays small.
+		 */
 		resp = MHD_create_response_from_callback(r->length >= 0 ?
-		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, DM_API_BLOCK,
-		    stream_read, sc, stream_free);
+		    (uint64_t)r->length : MHD_SIZE_UNKNOWN, r->length >= 0 ?
+		    DM_API_BLOCK : DM_API_CHUNKED_BLOCK, stream_read, sc,
+		    stream_free);
 		if (resp == NULL)
 			free(sc);
 		else

@@ -50,11 +50,20 @@
  * The three defaults are dockmux.json's max_connections,
  * max_connections_per_peer and idle_timeout_s.
  */
-#define DM_API_CONN_MEMORY	(32 * 1024)	/* MHD per connection */
+/*
+ * MHD per connection.  Above 32 KiB libmicrohttpd maps its pool instead
+ * of taking it from malloc: an idle stream's untouched pages cost
+ * nothing, and a closed connection's go back to the system.
+ */
+#define DM_API_CONN_MEMORY	(36 * 1024)
 #define DM_WORKERS_MIN	4		/* kept even when idle */
 #define DM_WORKERS_MAX	1024		/* blocking calls at once */
 #define DM_WORKER_IDLE_MS	10000		/* an idle worker leaves */
+#define DM_WORKERS_EAGER	16		/* started at once when needed */
+#define DM_WORKER_SPAWN_MS	5		/* then one per this, at most */
 #define DM_API_BLOCK		(16 * 1024)	/* one streamed reply block */
+#define DM_API_CHUNKED_BLOCK	1024		/* ... of a chunked one (unused
+						   by MHD over HTTP/1.1) */
 #define DM_API_MAX_CONNECTIONS	1024		/* client connections */
 #define DM_API_MAX_PER_PEER	256		/* of them, per uid */
 #define DM_API_IDLE_TIMEOUT_S	60		/* a whole head must come */

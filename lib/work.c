@@ -31,6 +31,7 @@ struct dm_work {
 	size_t		 nidle;		/* waiting on more */
 	size_t		 running;	/* jobs in fn now */
 	size_t		 max;
+	long long	 spawned_ms;	/* the last worker started */
 	int		 stopping;
 	struct worker	*gone;		/* left, to be joined */
 	struct worker	*live;
@@ -179,11 +180,21 @@ dm_work_submit(struct dm_work *wk, struct dm_job *j)
 		wk->head = j;
 	wk->tail = j;
 	wk->queued++;
-	/* More queued than idle workers to take them: one more worker. */
+	/*
+	 * More queued than idle workers to take them: one more worker, at
+	 * once up to DM_WORKERS_EAGER, then one per DM_WORKER_SPAWN_MS.  A
+	 * burst of quick calls (a thousand logs -f heads) is served by the
+	 * workers there are; calls that hold theirs still get more soon.
+	 */
 	if (wk->queued > wk->nidle && wk->nthreads < wk->max &&
-	    spawn(wk) == -1)
-		log_warnx("msg=\"cannot start a worker\" workers=%zu",
-		    wk->nthreads);
+	    (wk->nthreads < DM_WORKERS_EAGER ||
+	    dm_mono_ms() - wk->spawned_ms >= DM_WORKER_SPAWN_MS)) {
+		if (spawn(wk) == -1)
+			log_warnx("msg=\"cannot start a worker\" "
+			    "workers=%zu", wk->nthreads);
+		else
+			wk->spawned_ms = dm_mono_ms();
+	}
 	pthread_cond_signal(&wk->more);
 	gone = wk->gone;
 	wk->gone = NULL;
