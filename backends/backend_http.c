@@ -612,9 +612,19 @@ backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
 	ssize_t	 n;
 	int	 rc = -1;
 
+	/*
+	 * Sized to the answer: what its Content-Length says, else what is
+	 * here already, plus room; an inspect allocates a few KiB, not a
+	 * chunk, on every call.
+	 */
+	if (x->clen >= 0 && (size_t)x->clen <= max)
+		cap = (size_t)x->clen + 1;
+	else
+		cap = x->len - x->off + DM_SLURP_STEP;
+	out = xmalloc(cap);
 	for (;;) {
-		if (cap - have < DM_STREAM_CHUNK + 1) {
-			cap = cap == 0 ? DM_STREAM_CHUNK + 1 : cap * 2;
+		if (cap - have - 1 == 0) {	/* full: never a 0-byte read */
+			cap *= 2;
 			out = xrealloc(out, cap);
 		}
 		n = backend_xfer_read(x, out + have, cap - have - 1, -1);
