@@ -25,6 +25,9 @@ struct dm_work {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 more;		/* a job came, or stopping */
 	pthread_cond_t	 quiet;		/* a job ended, or a worker left */
+	pthread_cond_t	 starved;	/* a worker is owed, not yet started */
+	pthread_t	 pacer;		/* starts the workers owed */
+	int		 has_pacer;
 	struct dm_job	*head, *tail;	/* queued */
 	size_t		 queued;
 	size_t		 nthreads;
@@ -130,6 +133,43 @@ spawn(struct dm_work *wk)
 	return 0;
 }
 
+/* More queued than idle workers to take them, and room for one more. */
+static int
+wants_worker(const struct dm_work *wk)
+{
+	return wk->queued > wk->nidle && wk->nthreads < wk->max;
+}
+
+/*
+ * Past DM_WORKERS_EAGER a worker is started at most every
+ * DM_WORKER_SPAWN_MS.  One owed meanwhile is started here, so queued
+ * jobs never wait for the next submit (every worker may be held).
+ */
+static void *
+pacer_main(void *arg)
+{
+	struct dm_work	*wk = arg;
+	struct timespec	 nap = { 0, DM_WORKER_SPAWN_MS * 1000000L };
+
+	pthread_mutex_lock(&wk->lock);
+	while (!wk->stopping) {
+		if (!wants_worker(wk)) {
+			pthread_cond_wait(&wk->starved, &wk->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&wk->lock);
+		nanosleep(&nap, NULL);
+		pthread_mutex_lock(&wk->lock);
+		if (!wk->stopping && wants_worker(wk) &&
+		    dm_mono_ms() - wk->spawned_ms >= DM_WORKER_SPAWN_MS) {
+			if (spawn(wk) == 0)
+				wk->spawned_ms = dm_mono_ms();
+		}
+	}
+	pthread_mutex_unlock(&wk->lock);
+	return NULL;
+}
+
 /* Join the workers that left, taken off the list under the lock. */
 static void
 reap(struct worker *w)
@@ -153,6 +193,7 @@ dm_work_new(size_t max_threads)
 	pthread_mutex_init(&wk->lock, NULL);
 	pthread_cond_init(&wk->more, NULL);
 	pthread_cond_init(&wk->quiet, NULL);
+	pthread_cond_init(&wk->starved, NULL);
 	wk->max = max_threads > DM_WORKERS_MIN ? max_threads :
 	    DM_WORKERS_MIN;
 	pthread_mutex_lock(&wk->lock);
@@ -160,7 +201,16 @@ dm_work_new(size_t max_threads)
 		if (spawn(wk) == -1)
 			break;
 	pthread_mutex_unlock(&wk->lock);
-	if (i == 0) {
+	if (i > 0) {
+		sigset_t	all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		wk->has_pacer = pthread_create(&wk->pacer, NULL, pacer_main,
+		    wk) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (i == 0 || !wk->has_pacer) {
 		dm_work_free(wk);
 		return NULL;
 	}
@@ -186,10 +236,11 @@ dm_work_submit(struct dm_work *wk, struct dm_job *j)
 	 * burst of quick calls (a thousand logs -f heads) is served by the
 	 * workers there are; calls that hold theirs still get more soon.
 	 */
-	if (wk->queued > wk->nidle && wk->nthreads < wk->max &&
-	    (wk->nthreads < DM_WORKERS_EAGER ||
-	    dm_mono_ms() - wk->spawned_ms >= DM_WORKER_SPAWN_MS)) {
-		if (spawn(wk) == -1)
+	if (wants_worker(wk)) {
+		if (wk->nthreads >= DM_WORKERS_EAGER &&
+		    dm_mono_ms() - wk->spawned_ms < DM_WORKER_SPAWN_MS)
+			pthread_cond_signal(&wk->starved);	/* owed */
+		else if (spawn(wk) == -1)
 			log_warnx("msg=\"cannot start a worker\" "
 			    "workers=%zu", wk->nthreads);
 		else
@@ -240,12 +291,18 @@ dm_work_free(struct dm_work *wk)
 	pthread_mutex_lock(&wk->lock);
 	wk->stopping = 1;
 	pthread_cond_broadcast(&wk->more);
+	pthread_cond_broadcast(&wk->starved);
+	pthread_mutex_unlock(&wk->lock);
+	if (wk->has_pacer)
+		pthread_join(wk->pacer, NULL);
+	pthread_mutex_lock(&wk->lock);
 	while (wk->nthreads > 0)
 		pthread_cond_wait(&wk->quiet, &wk->lock);
 	gone = wk->gone;
 	wk->gone = NULL;
 	pthread_mutex_unlock(&wk->lock);
 	reap(gone);
+	pthread_cond_destroy(&wk->starved);
 	pthread_cond_destroy(&wk->quiet);
 	pthread_cond_destroy(&wk->more);
 	pthread_mutex_destroy(&wk->lock);
