@@ -867,9 +867,7 @@ api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
 	    (api->work = dm_work_new(DM_WORKERS_MAX)) == NULL) {
 		if (api->loop != NULL)
 			dm_err_set(err, DM_EINTERNAL, "cannot start workers");
-		for (i = 0; i < n && i < DM_MAX_LISTEN; i++)
-			close(ls[i].fd);
-		api_stop(api);
+		api_stop(api);	/* no listener yet: the caller closes them */
 		return NULL;
 	}
 	for (i = 0; i < n && i < DM_MAX_LISTEN; i++) {
