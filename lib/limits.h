@@ -60,7 +60,8 @@
 #define DM_WORKERS_MAX	1024		/* blocking calls at once */
 #define DM_WORKER_IDLE_MS	10000		/* an idle worker leaves */
 #define DM_WORKERS_EAGER	16		/* started at once when needed */
-#define DM_WORKER_SPAWN_MS	5		/* then one per this, at most */
+#define DM_WORKER_SPAWN_MS	5		/* then one per this, at most, per
+						   DM_WORKERS_EAGER there are */
 #define DM_API_BLOCK		(16 * 1024)	/* one streamed reply block */
 #define DM_API_CHUNKED_BLOCK	1024		/* ... of a chunked one (unused
 						   by MHD over HTTP/1.1) */
