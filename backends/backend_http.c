@@ -4,9 +4,11 @@
  * whole and a slow client slows the engine instead of growing memory.
  */
 /*
- * Threads: an exchange belongs to the thread that started it (one MHD
- * connection thread).  Only the per-backend pool of idle connections is
- * shared (backend.c, under backend->lock).
+ * Threads: an exchange is used by one thread at a time: started and
+ * answered on a call worker; a streamed body then read without blocking
+ * (backend_xfer_try_read) on libmicrohttpd's thread, or by a worker.
+ * Only the per-backend pool of idle connections is shared (backend.c,
+ * under backend->lock).
  */
 
 #include <curl/curl.h>

@@ -5,7 +5,7 @@
  * "scope": "owner", which containers a peer may see.  Also the one place
  * request bodies get their keys read the way the engine reads them.
  */
-/* Threads: MHD connection threads, each for its own call. */
+/* Threads: the front end's call workers, each for its own call. */
 
 #include <json-c/json.h>
 #include <stdarg.h>

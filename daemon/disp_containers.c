@@ -2,7 +2,7 @@
  * disp_containers.c: the container list, answered by every backend and merged
  * (seed: the image fan-outs): GET /containers/json.
  */
-/* Threads: MHD connection threads; one helper thread per backend. */
+/* Threads: the call workers; the fan-out workers, one job per backend. */
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * never held whole in memory or on disk.
  */
 /*
- * Threads: MHD connection threads.  Copies in flight are listed under
+ * Threads: the call workers.  Copies in flight are listed under
  * root->copy_lock; a create that needs an image already being copied to
  * the same backend waits on root->copy_done for that copy instead of
  * starting another.

@@ -4,7 +4,7 @@
  * Actor.Attributes, into a bounded queue the client's stream drains.
  */
 /*
- * Threads: the reader threads and the MHD connection thread share the
+ * Threads: the reader threads and the worker reading the stream share the
  * queue under ev->lock; the stream's free() stops and joins the readers.
  */
 

@@ -4,7 +4,7 @@
  */
 /*
  * Threads: main builds, starts, reloads and frees; root->lock guards
- * root->cur against the MHD threads that take views.
+ * root->cur against the call workers that take views.
  */
 
 #include <pthread.h>

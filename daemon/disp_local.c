@@ -2,7 +2,7 @@
  * disp_local.c: requests dockmuxd answers itself: /_ping, /version and
  * /info over every backend.
  */
-/* Threads: MHD connection threads; health is copied out under disp->lock. */
+/* Threads: the call workers; health is copied out under disp->lock. */
 
 #include <json-c/json.h>
 #include <stdio.h>

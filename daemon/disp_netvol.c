@@ -4,7 +4,7 @@
  * merged and tagged, inspect from the first holder, connect and
  * disconnect by the container's owner; and the merged GET /system/df.
  */
-/* Threads: MHD connection threads; lists use one thread per backend. */
+/* Threads: the call workers; lists run on the fan-out workers. */
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * it arrives, with the engines' in-stream errors judged, then the image's
  * facts recorded from a local store.
  */
-/* Threads: one MHD connection thread drives a pull stream. */
+/* Threads: one call worker at a time drives a pull stream. */
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * kept true: remove, rename and exec create update it; start-up
  * reconciliation adopts and drops.
  */
-/* Threads: MHD connection threads, and main (reconcile) before serving. */
+/* Threads: the call workers, and main (reconcile) before serving. */
 
 #include <json-c/json.h>
 #include <stdio.h>

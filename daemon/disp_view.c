@@ -4,7 +4,7 @@
  * backend of a view in parallel.
  */
 /*
- * Threads: MHD threads, the health thread and main take and drop view
+ * Threads: call workers, the health thread and main take and drop view
  * references (atomic); root->lock guards root->cur.
  */
 
