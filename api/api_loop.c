@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api/api_loop.h"
@@ -54,20 +53,6 @@ disarm(struct api_loop *l, struct api_waiter *w)
 		l->ndeadline--;
 	l->n--;
 	w->armed = 0;
-}
-
-/* What the client's readable socket means: closed, or bytes to read. */
-static enum api_wake
-client_says(int fd)
-{
-	char	c;
-	ssize_t	n;
-
-	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR))
-		return API_WAKE_CLIENT_GONE;
-	return API_WAKE_CLIENT_DATA;
 }
 
 /* ms until the nearest deadline, -1 none; the lock is held. */
@@ -151,8 +136,9 @@ loop_main(void *arg)
 				pthread_mutex_unlock(&l->lock);
 				continue;
 			}
-			why = t->client ? client_says(w->client_fd) :
-			    API_WAKE_READY;
+			why = !t->client ? API_WAKE_READY :
+			    dm_peer_gone(w->client_fd) ? API_WAKE_CLIENT_GONE :
+			    API_WAKE_CLIENT_DATA;
 			disarm(l, w);
 			pthread_mutex_unlock(&l->lock);
 			w->wake(w, why);

@@ -9,12 +9,10 @@
  */
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "backend_int.h"
 #include "lib/limits.h"
@@ -288,8 +286,6 @@ int
 fd_says_stop(int fd)
 {
 	struct pollfd	pfd;
-	char		c;
-	ssize_t		n;
 
 	if (fd == -1)
 		return 0;
@@ -302,11 +298,5 @@ fd_says_stop(int fd)
 		return 1;
 	if (pfd.revents & (POLLERR | POLLNVAL))
 		return 1;
-	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0)
-		return 1;
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR)
-		return 1;
-	return 0;
+	return dm_peer_gone(fd);
 }

@@ -21,6 +21,17 @@
 
 #include "lib/util.h"
 
+int
+dm_peer_gone(int fd)
+{
+	char	c;
+	ssize_t	n;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR);
+}
+
 long long
 dm_mono_ms(void)
 {

@@ -15,6 +15,11 @@ struct json_object;
 
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines and durations only. */
 long long	 dm_mono_ms(void);
+/*
+ * 1 when a readable socket means its peer is gone (EOF or an error),
+ * 0 when bytes wait to be read; peeks, never consumes.
+ */
+int		 dm_peer_gone(int fd);
 
 /*
  * Allocation that never fails: out of memory prints one line on stderr
