@@ -21,7 +21,7 @@
 #   rig_dockmuxd_stop [TAG]       SIGTERM by recorded pid, 10 s, SIGKILL
 #   rig_cleanup                   stop what this process started
 #
-# Test helpers (t_*.sh): t_init (DOCKER_HOST, $T_TMP, trap), t_name,
+# Test helpers (t_*.sh): t_init (DOCKER_HOST, $T_TMP, trap), t_name, t_stop_pid,
 # t_needs_dockmuxd, t_fail, t_expect_eq, t_wait_for, t_man_renders;
 # rig_notify_listen (a stand-in for systemd's notify socket).
 
@@ -510,6 +510,15 @@ t_needs_dockmuxd() {
 		exit 77
 	fi
 	[ -x "$BUILD/dockmuxd" ] || t_fail "$BUILD/dockmuxd not built"
+}
+
+# t_stop_pid PID: SIGTERM a process this test started itself (not through
+# rig_dockmuxd_start), SIGKILL after 10 s.  An empty or gone PID is done.
+t_stop_pid() {
+	if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1"
+		rig_wait_gone "$1" 10 || kill -KILL "$1" 2>/dev/null || true
+	fi
 }
 
 t_fail() {

@@ -19,10 +19,7 @@ DMXD=$BUILD/dockmuxd
 export DOCKMUX_HOST=unix://$DOCKMUX_SOCK	# the shared dockmuxd: a, b up
 pid=""
 stop_mine() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		rig_wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
-	fi
+	t_stop_pid "$pid"
 	pid=""
 }
 trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT

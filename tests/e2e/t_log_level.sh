@@ -14,10 +14,7 @@ rig_write_config_for "$cfg" "$sock" "$T_TMP/loglevel.db" \
     "a=$ENGINE_A_SOCK" "b=$ENGINE_B_SOCK"
 pid=""
 stop_mine() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		rig_wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
-	fi
+	t_stop_pid "$pid"
 	pid=""
 }
 trap 'rc=$?; set +e; stop_mine; (exit $rc); t_cleanup' EXIT
