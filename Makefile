@@ -43,8 +43,9 @@ CHECKLIBS = $(shell pkg-config --libs check)
 LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c \
 	lib/jsonkeys.c lib/work.c
 CONFIG_SRCS = config/cfg.c config/cfg_detect.c config/cfg_net.c
-BACKEND_SRCS = backends/backend.c backends/backend_http.c backends/backend_ssh.c \
-	backends/backend_hijack.c
+BACKEND_SRCS = backends/backend.c backends/backend_h1.c backends/backend_http.c \
+	backends/backend_raw.c \
+	backends/backend_ssh.c backends/backend_hijack.c
 STORE_SRCS = store/store.c store/store_routes.c store/store_images.c \
 	store/store_index.c
 DISP_SRCS = daemon/disp_reply.c daemon/disp_view.c daemon/disp_query.c \

@@ -8,11 +8,17 @@
  * under backend->lock.
  */
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend_int.h"
 #include "lib/limits.h"
@@ -50,7 +56,7 @@ backend_lib_cleanup(void)
 }
 
 struct pool_ent *
-pool_get(struct backend *b)
+pool_take(struct backend *b)
 {
 	struct pool_ent	*pe;
 
@@ -61,9 +67,18 @@ pool_get(struct backend *b)
 		b->nidle--;
 	}
 	pthread_mutex_unlock(&b->lock);
-	if (pe != NULL)
+	return pe;
+}
+
+struct pool_ent *
+pool_get(struct backend *b)
+{
+	struct pool_ent	*pe;
+
+	if ((pe = pool_take(b)) != NULL)
 		return pe;
 	pe = xcalloc(1, sizeof(*pe));
+	pe->fd = -1;
 	pe->multi = curl_multi_init();
 	pe->easy = curl_easy_init();
 	if (pe->multi == NULL || pe->easy == NULL)
@@ -74,8 +89,12 @@ pool_get(struct backend *b)
 void
 pool_ent_free(struct pool_ent *pe)
 {
-	curl_easy_cleanup(pe->easy);
-	curl_multi_cleanup(pe->multi);
+	if (pe->easy != NULL)
+		curl_easy_cleanup(pe->easy);
+	if (pe->multi != NULL)
+		curl_multi_cleanup(pe->multi);
+	if (pe->fd != -1)
+		close(pe->fd);
 	free(pe->buf);
 	free(pe);
 }
@@ -275,6 +294,137 @@ backend_transport_name(const struct backend *b)
 		return "ssh";
 	}
 	return "unix";
+}
+
+/*
+ * Wait until fd is ready for events, the deadline passes (deadline 0:
+ * none) or shutdown.  1 ready, 0 timed out, -1 shutdown or error.  With
+ * fd -1 it only waits: for the deadline (0) or shutdown (-1).
+ */
+int
+backend_wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd	pfd[2];
+	int		n, timeout;
+
+	for (;;) {
+		pfd[0].fd = fd;
+		pfd[0].events = events;
+		pfd[1].fd = backend_cancel_fd;
+		pfd[1].events = POLLIN;
+		timeout = -1;
+		if (deadline > 0) {
+			long long left = deadline - dm_mono_ms();
+
+			if (left <= 0)
+				return 0;
+			timeout = (int)left;
+		}
+		n = poll(pfd, backend_cancel_fd != -1 ? 2 : 1, timeout);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (backend_cancel_fd != -1 && pfd[1].revents)
+			return -1;
+		return 1;
+	}
+}
+
+int
+backend_send_all(int fd, const char *p, size_t len, long long deadline)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (backend_wait_fd(fd, POLLOUT, deadline) != 1)
+				return -1;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Connect to the engine's socket within DM_CONNECT_TIMEOUT_MS, giving up
+ * at shutdown: an engine that stopped accepting must not hold the client
+ * (or dockmuxd's stop) forever.  A Unix socket whose listen queue is full
+ * fails a non-blocking connect() with EAGAIN and offers nothing to poll,
+ * so that is tried again every DM_CONNECT_RETRY_MS; EINPROGRESS is waited
+ * out.  The fd (blocking again), or -1 with err.
+ */
+int
+backend_dial_unix(const char *name, const char *path, struct dm_err *err)
+{
+	struct sockaddr_un	sun;
+	long long		deadline, next;
+	socklen_t		elen = sizeof(int);
+	int			fd, len, w, soerr = 0;
+
+	if ((len = dm_sun_path(&sun, path)) == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: socket path too "
+		    "long: %s", name, path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: socket: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	deadline = dm_mono_ms() + DM_CONNECT_TIMEOUT_MS;
+	for (;;) {
+		if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) == 0 ||
+		    errno == EISCONN)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINPROGRESS) {
+			w = backend_wait_fd(fd, POLLOUT, deadline);
+			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR,
+			    &soerr, &elen) == 0 && soerr == 0)
+				break;
+			if (w == 1 && soerr != 0)
+				errno = soerr;
+		} else if (errno == EAGAIN) {
+			next = dm_mono_ms() + DM_CONNECT_RETRY_MS;
+			w = backend_wait_fd(-1, 0, next < deadline ? next : deadline);
+			if (w == 0 && dm_mono_ms() < deadline)
+				continue;
+		} else
+			w = 1;
+		soerr = w == 0 ? ETIMEDOUT : w == -1 ? ECANCELED : errno;
+		if (w == 0)
+			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
+			    "no answer within %d ms", name, path,
+			    DM_CONNECT_TIMEOUT_MS);
+		else if (w == -1)
+			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
+			    "dockmuxd is stopping", name, path);
+		else
+			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
+			    "%s", name, path, strerror(errno));
+		close(fd);
+		errno = soerr;
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+		dm_err_set(err, DM_EBACKEND, "backend %s: fcntl: %s", name,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /*

@@ -38,65 +38,6 @@ struct backend_hijack {
 };
 
 /*
- * Wait until fd is ready for events, the deadline passes (deadline 0:
- * none) or shutdown.  1 ready, 0 timed out, -1 shutdown or error.  With
- * fd -1 it only waits: for the deadline (0) or shutdown (-1).
- */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd	pfd[2];
-	int		n, timeout;
-
-	for (;;) {
-		pfd[0].fd = fd;
-		pfd[0].events = events;
-		pfd[1].fd = backend_cancel_fd;
-		pfd[1].events = POLLIN;
-		timeout = -1;
-		if (deadline > 0) {
-			long long left = deadline - dm_mono_ms();
-
-			if (left <= 0)
-				return 0;
-			timeout = (int)left;
-		}
-		n = poll(pfd, backend_cancel_fd != -1 ? 2 : 1, timeout);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (backend_cancel_fd != -1 && pfd[1].revents)
-			return -1;
-		return 1;
-	}
-}
-
-static int
-write_all(int fd, const char *p, size_t len, long long deadline)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline) != 1)
-				return -1;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
  * The engine side of a hijack is a plain socket (unix, an ssh bridge) or,
  * for tcp, curl's connection made with CURLOPT_CONNECT_ONLY, which does
  * TLS; these three are the only reads and writes on it.  hj_recv never
@@ -130,12 +71,12 @@ hj_send_all(struct backend_hijack *h, const char *p, size_t len,
 	size_t		n;
 
 	if (h->curl == NULL)
-		return write_all(h->fd, p, len, deadline);
+		return backend_send_all(h->fd, p, len, deadline);
 	while (len > 0) {
 		n = 0;
 		rc = curl_easy_send(h->curl, p, len, &n);
 		if (rc == CURLE_AGAIN) {
-			if (wait_fd(h->fd, POLLOUT, deadline) != 1)
+			if (backend_wait_fd(h->fd, POLLOUT, deadline) != 1)
 				return -1;
 			continue;
 		}
@@ -178,76 +119,6 @@ dial_tcp(struct backend_hijack *h, struct dm_err *err)
 	}
 	h->fd = (int)sock;
 	return 0;
-}
-
-/*
- * Connect to the engine's socket within DM_CONNECT_TIMEOUT_MS, giving up
- * at shutdown: an engine that stopped accepting must not hold the client
- * (or dockmuxd's stop) forever.  A Unix socket whose listen queue is full
- * fails a non-blocking connect() with EAGAIN and offers nothing to poll,
- * so that is tried again every DM_CONNECT_RETRY_MS; EINPROGRESS is waited
- * out.  The fd (blocking again), or -1 with err.
- */
-static int
-dial(const char *name, const char *path, struct dm_err *err)
-{
-	struct sockaddr_un	sun;
-	long long		deadline, next;
-	socklen_t		elen = sizeof(int);
-	int			fd, len, w, soerr = 0;
-
-	if ((len = dm_sun_path(&sun, path)) == -1) {
-		dm_err_set(err, DM_EBACKEND, "backend %s: socket path too "
-		    "long: %s", name, path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1) {
-		dm_err_set(err, DM_EBACKEND, "backend %s: socket: %s", name,
-		    strerror(errno));
-		return -1;
-	}
-	deadline = dm_mono_ms() + DM_CONNECT_TIMEOUT_MS;
-	for (;;) {
-		if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) == 0 ||
-		    errno == EISCONN)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == EINPROGRESS) {
-			w = wait_fd(fd, POLLOUT, deadline);
-			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR,
-			    &soerr, &elen) == 0 && soerr == 0)
-				break;
-			if (w == 1 && soerr != 0)
-				errno = soerr;
-		} else if (errno == EAGAIN) {
-			next = dm_mono_ms() + DM_CONNECT_RETRY_MS;
-			w = wait_fd(-1, 0, next < deadline ? next : deadline);
-			if (w == 0 && dm_mono_ms() < deadline)
-				continue;
-		} else
-			w = 1;
-		if (w == 0)
-			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
-			    "no answer within %d ms", name, path,
-			    DM_CONNECT_TIMEOUT_MS);
-		else if (w == -1)
-			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
-			    "dockmuxd is stopping", name, path);
-		else
-			dm_err_set(err, DM_EBACKEND, "backend %s: connect %s: "
-			    "%s", name, path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
-		dm_err_set(err, DM_EBACKEND, "backend %s: fcntl: %s", name,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /*
@@ -320,7 +191,7 @@ read_refusal(struct backend_hijack *h, char *have, size_t have_len,
 			break;
 		n = hj_recv(h, buf + len, want - len);
 		if (n == -1 && errno == EAGAIN) {
-			if (wait_fd(h->fd, POLLIN, deadline) != 1)
+			if (backend_wait_fd(h->fd, POLLIN, deadline) != 1)
 				break;
 			continue;
 		}
@@ -375,7 +246,7 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	if (b->transport == BACKEND_TCP) {
 		if (dial_tcp(h, err) == -1)
 			goto fail;
-	} else if ((h->fd = dial(b->name, b->sock, err)) == -1) {
+	} else if ((h->fd = backend_dial_unix(b->name, b->sock, err)) == -1) {
 		if (b->ssh != NULL || b->broken != NULL)
 			backend_unreachable(b, err, err->msg);
 		goto fail;
@@ -414,7 +285,7 @@ backend_hijack_open(struct backend *b, const struct backend_call *call,
 	for (;;) {
 		n = hj_recv(h, buf + len, DM_MAX_HEADER - len);
 		if (n == -1 && errno == EAGAIN) {
-			w = wait_fd(h->fd, POLLIN, deadline);
+			w = backend_wait_fd(h->fd, POLLIN, deadline);
 			if (w != 1) {
 				dm_err_set(err, DM_EBACKEND, "backend %s: %s",
 				    b->name, w == 0 ? "no answer in time" :
@@ -506,7 +377,7 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 
 	buf = xmalloc(DM_STREAM_CHUNK);
 	if (h->early_len > 0 &&
-	    write_all(client_fd, h->early, h->early_len, 0) == -1)
+	    backend_send_all(client_fd, h->early, h->early_len, 0) == -1)
 		goto out;
 	if (extra_len > 0 && hj_send_all(h, extra, extra_len, 0) == -1)
 		goto out;
@@ -535,7 +406,7 @@ backend_hijack_relay(struct backend_hijack *h, int client_fd,
 				rc = n == 0 ? 0 : -1;
 				goto out;
 			}
-			if (write_all(client_fd, buf, (size_t)n, 0) == -1)
+			if (backend_send_all(client_fd, buf, (size_t)n, 0) == -1)
 				goto out;
 			if (h->curl == NULL)
 				break;

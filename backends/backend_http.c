@@ -1,7 +1,10 @@
 /*
- * backend_http.c: HTTP exchanges with an engine over its Unix socket, by
- * libcurl, with the response pulled piece by piece so nothing is buffered
- * whole and a slow client slows the engine instead of growing memory.
+ * backend_http.c: HTTP exchanges with an engine, with the response pulled
+ * piece by piece so nothing is buffered whole and a slow client slows the
+ * engine instead of growing memory.  A tcp engine's (plain or TLS) go
+ * through libcurl, here; a Unix socket's and an ssh bridge's through our
+ * own HTTP/1.1 (backend_raw.c), which costs a stream a socket, not curl's
+ * handles.
  */
 /*
  * Threads: an exchange is used by one thread at a time: started and
@@ -25,9 +28,10 @@
 
 struct backend_xfer {
 	struct backend		*b;		/* a reference */
+	struct raw_xfer		*raw;		/* owned: unix, ssh; the rest
+						   below is curl's, for tcp */
 	struct pool_ent		*pe;
 	struct curl_slist	*slist;
-	char			 url[DM_MAX_PATH + 320];
 	char			 errbuf[CURL_ERROR_SIZE];
 
 	/* streamed request body: the piece being sent */
@@ -355,9 +359,11 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
     struct dm_err *err)
 {
 	struct backend_xfer	*x;
+	struct raw_xfer		*raw = NULL;
 	CURL			*e;
 	size_t			 i, n;
 	char			*line;
+	char			 url[DM_MAX_PATH + 320];
 
 	if (strlen(call->path) > DM_MAX_PATH) {
 		dm_err_set(err, DM_EBADREQ, "request path too long");
@@ -367,17 +373,22 @@ backend_xfer_start(struct backend *b, const struct backend_call *call,
 		dm_err_set(err, DM_EBADREQ, "request head too large");
 		return NULL;
 	}
+	if (b->transport != BACKEND_TCP &&
+	    (raw = raw_start(b, call, err)) == NULL)
+		return NULL;
 	x = xcalloc(1, sizeof(*x));
 	x->b = b;
 	backend_hold(b);
 	x->clen = -1;
+	dm_hdrs_init(&x->hdrs);
+	if ((x->raw = raw) != NULL)
+		return x;
 	if (call->head_timeout_ms > 0)
 		x->head_deadline = dm_mono_ms() + call->head_timeout_ms;
-	dm_hdrs_init(&x->hdrs);
 	x->pe = pool_get(b);
 	e = x->pe->easy;
 	curl_easy_reset(e);
-	backend_curl_target(b, e, x->url, sizeof(x->url), call->path);
+	backend_curl_target(b, e, url, sizeof(url), call->path);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -457,6 +468,8 @@ int
 backend_xfer_send(struct backend_xfer *x, const char *data, size_t len,
     struct dm_err *err)
 {
+	if (x->raw != NULL)
+		return raw_send(x->raw, data, len, err);
 	if (x->done)
 		return 0;	/* the engine answered early; drop the rest */
 	x->up = data;
@@ -482,6 +495,8 @@ backend_xfer_send(struct backend_xfer *x, const char *data, size_t len,
 int
 backend_xfer_head(struct backend_xfer *x, int watch_fd, struct dm_err *err)
 {
+	if (x->raw != NULL)
+		return raw_head(x->raw, watch_fd, err);
 	x->up_eof = 1;
 	if (x->up_paused) {
 		x->up_paused = 0;
@@ -503,18 +518,24 @@ backend_xfer_head(struct backend_xfer *x, int watch_fd, struct dm_err *err)
 int
 backend_xfer_status(const struct backend_xfer *x)
 {
+	if (x->raw != NULL)
+		return raw_status(x->raw);
 	return x->status;
 }
 
 const struct dm_hdrs *
 backend_xfer_headers(const struct backend_xfer *x)
 {
+	if (x->raw != NULL)
+		return raw_headers(x->raw);
 	return &x->hdrs;
 }
 
 long long
 backend_xfer_length(const struct backend_xfer *x)
 {
+	if (x->raw != NULL)
+		return raw_length(x->raw);
 	return x->clen;
 }
 
@@ -557,6 +578,8 @@ ssize_t
 backend_xfer_read(struct backend_xfer *x, char *buf, size_t max,
     int watch_fd)
 {
+	if (x->raw != NULL)
+		return raw_read(x->raw, buf, max, watch_fd);
 	unpause_rx(x);
 	if (x->len == x->off && !x->done &&
 	    pump(x, PUMP_DATA, watch_fd) == -1)
@@ -572,6 +595,8 @@ backend_xfer_try_read(struct backend_xfer *x, char *buf, size_t max,
 	long		ms = -1;
 	int		i;
 
+	if (x->raw != NULL)
+		return raw_try_read(x->raw, buf, max, w);
 	unpause_rx(x);
 	/* curl may have more for us at once (TLS records it holds). */
 	for (i = 0; i < 4 && x->len == x->off && !x->done; i++) {
@@ -595,13 +620,17 @@ backend_xfer_try_read(struct backend_xfer *x, char *buf, size_t max,
 int
 backend_xfer_complete(const struct backend_xfer *x)
 {
+	if (x->raw != NULL)
+		return raw_complete(x->raw);
 	return x->done && x->result == CURLE_OK && !x->rx_paused;
 }
 
 void
 backend_xfer_settle(struct backend_xfer *x, int max_ms)
 {
-	if (!x->done)
+	if (x->raw != NULL)
+		raw_settle(x->raw, max_ms);
+	else if (!x->done)
 		(void)pump_until_ms(x, PUMP_SETTLED, -1, dm_mono_ms() + max_ms);
 }
 
@@ -609,20 +638,23 @@ int
 backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
     size_t *len, struct dm_err *err)
 {
-	char	*out = NULL;
-	size_t	 have = 0, cap = 0;
-	ssize_t	 n;
-	int	 rc = -1;
+	char		*out = NULL;
+	size_t		 have = 0, cap = 0;
+	long long	 clen;
+	ssize_t		 n;
+	int		 rc = -1;
 
 	/*
 	 * Sized to the answer: what its Content-Length says, else what is
 	 * here already, plus room; an inspect allocates a few KiB, not a
 	 * chunk, on every call.
 	 */
-	if (x->clen >= 0 && (size_t)x->clen <= max)
-		cap = (size_t)x->clen + 1;
+	clen = backend_xfer_length(x);
+	if (clen >= 0 && (size_t)clen <= max)
+		cap = (size_t)clen + 1;
 	else
-		cap = x->len - x->off + DM_SLURP_STEP;
+		cap = (x->raw != NULL ? raw_buffered(x->raw) : x->len - x->off) +
+		    DM_SLURP_STEP;
 	out = xmalloc(cap);
 	for (;;) {
 		if (cap - have - 1 == 0) {	/* full: never a 0-byte read */
@@ -630,6 +662,10 @@ backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
 			out = xrealloc(out, cap);
 		}
 		n = backend_xfer_read(x, out + have, cap - have - 1, -1);
+		if (n == -1 && x->raw != NULL) {
+			raw_fail(x->raw, err, "reading answer");
+			goto out;
+		}
 		if (n == -1) {
 			xfer_fail(x, err, "reading answer");
 			goto out;
@@ -658,13 +694,17 @@ backend_xfer_free(struct backend_xfer *x)
 {
 	if (x == NULL)
 		return;
-	curl_multi_remove_handle(x->pe->multi, x->pe->easy);
-	curl_slist_free_all(x->slist);
-	/* A half-read response leaves the connection unusable: drop it. */
-	if (x->broken || !x->done)
-		pool_ent_free(x->pe);
-	else
-		pool_put(x->b, x->pe);
+	if (x->raw != NULL)
+		raw_free(x->raw);
+	else {
+		curl_multi_remove_handle(x->pe->multi, x->pe->easy);
+		curl_slist_free_all(x->slist);
+		/* A half-read answer leaves the connection unusable. */
+		if (x->broken || !x->done)
+			pool_ent_free(x->pe);
+		else
+			pool_put(x->b, x->pe);
+	}
 	backend_release(x->b);
 	dm_hdrs_clear(&x->hdrs);
 	free(x);
@@ -675,6 +715,7 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
     char **body, size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
 {
 	struct backend_xfer	*x;
+	const struct dm_hdrs	*hdrs;
 	size_t			 i;
 	int			 rc = -1;
 
@@ -687,10 +728,11 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
 		goto out;
 	if (backend_xfer_slurp(x, DM_MAX_SMALL_BODY, body, len, err) == -1)
 		goto out;
-	*status = x->status;
-	for (i = 0; hdrs_out != NULL && i < x->hdrs.n; i++) {
-		if (dm_hdrs_add(hdrs_out, x->hdrs.v[i].name,
-		    x->hdrs.v[i].value) == -1) {
+	*status = backend_xfer_status(x);
+	hdrs = backend_xfer_headers(x);
+	for (i = 0; hdrs_out != NULL && i < hdrs->n; i++) {
+		if (dm_hdrs_add(hdrs_out, hdrs->v[i].name,
+		    hdrs->v[i].value) == -1) {
 			dm_err_set(err, DM_EBACKEND, "backend %s: answer has "
 			    "more than %d header lines", b->name,
 			    DM_MAX_HEADERS);

@@ -9,12 +9,14 @@
 #include "backend.h"
 
 /*
- * A pooled connection: with the multi interface the connection cache lives
- * in the multi handle, so the pair is what gets reused.
+ * A pooled connection.  tcp: with curl's multi interface the connection
+ * cache lives in the multi handle, so the pair is what gets reused.  unix
+ * and ssh: our own socket (backend_raw.c), multi and easy NULL.
  */
 struct pool_ent {
 	CURLM		*multi;
 	CURL		*easy;
+	int		 fd;		/* owned: unix, ssh; -1 for curl's */
 	char		*buf;		/* owned: the relay buffer, grown as
 					   data comes, DM_STREAM_CHUNK at most */
 	size_t		 cap;
@@ -51,6 +53,8 @@ void		 backend_hold(struct backend *);
 /* An idle connection of b, or a new one.  Owned: pool_put() it back, or
  * pool_ent_free() it when the exchange left it unusable. */
 struct pool_ent	*pool_get(struct backend *);
+/* An idle connection of b or NULL; owned as pool_get()'s. */
+struct pool_ent	*pool_take(struct backend *);
 void		 pool_put(struct backend *, struct pool_ent *);	/* takes */
 void		 pool_ent_free(struct pool_ent *);
 /*
@@ -74,5 +78,90 @@ void		 backend_unreachable(struct backend *, struct dm_err *,
 
 /* 1 when fd (cancel or a watched client) says stop; polls nothing else. */
 int		 fd_says_stop(int fd);
+
+/*
+ * Plain sockets (backend.c).  _wait_fd: 1 fd ready for events, 0 the
+ * monotonic deadline passed (0: none), -1 shutdown or error.  _send_all:
+ * 0, or -1 with errno.  _dial_unix: a connected blocking fd (owned: close
+ * it), or -1 with err and errno (ETIMEDOUT: no answer in time, ECANCELED:
+ * shutdown, else connect's).
+ */
+int		 backend_wait_fd(int fd, short events, long long deadline);
+int		 backend_send_all(int fd, const char *, size_t,
+		    long long deadline);
+int		 backend_dial_unix(const char *name, const char *path,
+		    struct dm_err *);
+
+/*
+ * backend_h1.c: the framing of an HTTP/1.1 answer.  struct h1_body is a
+ * body's decoder; h1_body_start() sets it from the head.
+ */
+enum h1_frame {
+	H1_NONE = 0,		/* no body: HEAD, 1xx, 204, 304 */
+	H1_LENGTH,		/* Content-Length */
+	H1_CHUNKED,
+	H1_CLOSE		/* until the engine closes */
+};
+
+struct h1_body {
+	enum h1_frame	 frame;
+	long long	 left;		/* LENGTH: to come; CHUNKED: of the chunk */
+	int		 ch;		/* where in the chunked framing */
+	int		 digits;	/* of the chunk size read so far */
+	int		 done;		/* the body ended as framed */
+	int		 bad;		/* framing that cannot be followed */
+	int		 extra;		/* bytes came past the end */
+};
+
+/* The offset past the blank line ending the head in p, or 0: not yet. */
+size_t		 h1_head_end(const char *p, size_t n);
+/*
+ * Parse the head in p (NUL-terminated, ending with its blank line;
+ * written into): the status, whether it is HTTP/1.0, the header lines
+ * into h.  0, or with why: -1 not an HTTP/1.x head, -2 more than
+ * DM_MAX_HEADERS lines (refused, not cut).
+ */
+int		 h1_parse_head(char *p, int *status, int *http10,
+		    struct dm_hdrs *h, char *why, size_t whylen);
+/*
+ * How the body after a head with status and headers h is framed: b set,
+ * *clen to its Content-Length (-1 none), *keep cleared when the
+ * connection cannot carry another exchange.  -1: a bad Content-Length.
+ */
+int		 h1_body_start(struct h1_body *b, int status, int head_req,
+		    int http10, const struct dm_hdrs *h, long long *clen,
+		    int *keep);
+/*
+ * n framed body bytes at p turned into body bytes in place (framing only
+ * shrinks): their count.  Sets done, bad and extra as they happen.
+ */
+size_t		 h1_decode(struct h1_body *, char *p, size_t n);
+
+/*
+ * backend_raw.c: the HTTP/1.1 exchanges over a plain socket (unix, an ssh
+ * bridge), without curl.  The same contract as backend.h's backend_xfer_*,
+ * which hand unix and ssh backends to these.  raw_start: owned, raw_free().
+ */
+struct raw_xfer;
+
+struct raw_xfer	*raw_start(struct backend *, const struct backend_call *,
+		    struct dm_err *);
+int		 raw_send(struct raw_xfer *, const char *, size_t,
+		    struct dm_err *);
+int		 raw_head(struct raw_xfer *, int watch_fd, struct dm_err *);
+int		 raw_status(const struct raw_xfer *);
+const struct dm_hdrs *raw_headers(const struct raw_xfer *);
+long long	 raw_length(const struct raw_xfer *);
+/* Body bytes read ahead and not yet taken. */
+size_t		 raw_buffered(const struct raw_xfer *);
+ssize_t		 raw_read(struct raw_xfer *, char *, size_t, int watch_fd);
+ssize_t		 raw_try_read(struct raw_xfer *, char *, size_t,
+		    struct dm_wait *);
+int		 raw_complete(const struct raw_xfer *);
+void		 raw_settle(struct raw_xfer *, int max_ms);
+/* err saying why the exchange failed, what: the step it failed in. */
+void		 raw_fail(const struct raw_xfer *, struct dm_err *,
+		    const char *what);
+void		 raw_free(struct raw_xfer *);
 
 #endif

@@ -91,9 +91,8 @@ dm_hdr_is_hop_by_hop(const char *name)
 	return 0;
 }
 
-/* 1 when the comma-separated list holds token (case-blind, trimmed). */
-static int
-names_token(const char *list, const char *token)
+int
+dm_hdr_has_token(const char *list, const char *token)
 {
 	size_t		 n = strlen(token), k;
 	const char	*p = list;
@@ -125,7 +124,7 @@ dm_hdrs_copy_end_to_end(const struct dm_hdrs *in, struct dm_hdrs *out)
 		/* Headers the Connection header names are hop-by-hop too
 		 * (RFC 9110 7.6.1); dockmux's own X-Dockmux-* are never
 		 * taken from a peer, so an engine cannot set them. */
-		if (conn != NULL && names_token(conn, name))
+		if (conn != NULL && dm_hdr_has_token(conn, name))
 			continue;
 		if (strncasecmp(name, "X-Dockmux-", 10) == 0)
 			continue;

@@ -29,6 +29,8 @@ void		 dm_hdrs_clear(struct dm_hdrs *);	/* frees every entry */
  * itself (Content-Length, Host, Expect, Date), so never relayed as is?
  */
 int		 dm_hdr_is_hop_by_hop(const char *);
+/* 1 when the comma-separated list holds token (case-blind, trimmed). */
+int		 dm_hdr_has_token(const char *list, const char *token);
 
 /*
  * Append in's end-to-end headers to out: every one but the hop-by-hop
