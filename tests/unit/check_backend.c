@@ -1,7 +1,8 @@
 /*
  * check_backend.c: backends/ outside any exchange's content: libcurl's
- * process-wide setup (once per process), and how long a hijack waits for
- * an engine that does not take or answer the connection.
+ * process-wide setup (once per process), how long a hijack waits for an
+ * engine that does not take or answer the connection, and the HTTP/1.1
+ * framing our own client reads engines' answers with (backend_h1.c).
  */
 /* Threads: Check's runner only. */
 
@@ -18,6 +19,7 @@
 #include <check.h>
 
 #include "backends/backend.h"
+#include "backends/backend_int.h"
 #include "lib/limits.h"
 #include "lib/util.h"
 
@@ -178,6 +180,200 @@ START_TEST(test_hijack_head_sees_shutdown)
 }
 END_TEST
 
+/*
+ * HTTP/1.1 framing (backend_h1.c).  The decoder is fed the bytes as a
+ * socket hands them over: every way of cutting an answer in two, and
+ * byte by byte, must give the same body.
+ */
+
+static const char chunked_answer[] =
+    "5\r\nhello\r\n6;name=value\r\n world\r\n"
+    "0\r\nX-Trailer: t\r\n\r\n";
+
+/* Decode text cut at cut (and byte by byte when cut is 0): the body. */
+static size_t
+decode_cut(struct h1_body *b, const char *text, size_t cut, char *out)
+{
+	size_t	n = strlen(text), at = 0, got = 0, step, m;
+	char	piece[256];
+
+	memset(b, 0, sizeof(*b));
+	b->frame = H1_CHUNKED;
+	while (at < n) {
+		step = cut == 0 ? 1 : at < cut ? cut - at : n - at;
+		memcpy(piece, text + at, step);
+		m = h1_decode(b, piece, step);
+		memcpy(out + got, piece, m);
+		got += m;
+		at += step;
+	}
+	out[got] = '\0';
+	return got;
+}
+
+START_TEST(test_h1_chunked_any_cut)
+{
+	struct h1_body	b;
+	char		out[256];
+	size_t		cut;
+
+	for (cut = 0; cut < strlen(chunked_answer); cut++) {
+		ck_assert_uint_eq(decode_cut(&b, chunked_answer, cut, out),
+		    11);
+		ck_assert_msg(strcmp(out, "hello world") == 0, "cut %zu: %s",
+		    cut, out);
+		ck_assert_msg(b.done && !b.bad && !b.extra, "cut %zu", cut);
+	}
+}
+END_TEST
+
+START_TEST(test_h1_chunked_refused)
+{
+	static const char *const bad[] = {
+		"zz\r\n",			/* no hex digits */
+		"5\r\nhelloXX\r\n",		/* no CRLF after the data */
+		"5\rX",				/* CR without LF */
+		"FFFFFFFFFFFFFFFFFF\r\n",	/* past any size */
+		";x\r\n",			/* an extension, no size */
+	};
+	struct h1_body	b;
+	char		out[256];
+	size_t		i;
+
+	for (i = 0; i < NITEMS(bad); i++) {
+		decode_cut(&b, bad[i], 0, out);
+		ck_assert_msg(b.bad && !b.done, "%s: accepted", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_h1_past_the_end)
+{
+	struct h1_body	b;
+	char		buf[64];
+	long long	clen = -2;
+	int		keep = 1;
+	struct dm_hdrs	h;
+
+	/* Chunked: a LF-only last line is taken; what follows is extra. */
+	memset(&b, 0, sizeof(b));
+	b.frame = H1_CHUNKED;
+	memcpy(buf, "2\nok\n0\n\nHTTP", 12);
+	ck_assert_uint_eq(h1_decode(&b, buf, 12), 2);
+	ck_assert(b.done && b.extra && !b.bad);
+
+	/* Content-Length: the body's bytes only. */
+	dm_hdrs_init(&h);
+	dm_hdrs_add(&h, "Content-Length", "5");
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 0, &h, &clen, &keep), 0);
+	ck_assert_int_eq(clen, 5);
+	ck_assert(b.frame == H1_LENGTH && !b.done && keep);
+	memcpy(buf, "abcdefg", 7);
+	ck_assert_uint_eq(h1_decode(&b, buf, 7), 5);
+	ck_assert(b.done && b.extra);
+	dm_hdrs_clear(&h);
+}
+END_TEST
+
+START_TEST(test_h1_body_framing)
+{
+	struct h1_body	b;
+	struct dm_hdrs	h;
+	long long	clen;
+	int		keep;
+
+	dm_hdrs_init(&h);
+	dm_hdrs_add(&h, "Content-Length", "12");
+
+	/* No body whatever the length says: HEAD, 204, 304, 1xx. */
+	keep = 1;
+	ck_assert_int_eq(h1_body_start(&b, 200, 1, 0, &h, &clen, &keep), 0);
+	ck_assert(b.frame == H1_NONE && b.done && keep && clen == 12);
+	ck_assert_int_eq(h1_body_start(&b, 204, 0, 0, &h, &clen, &keep), 0);
+	ck_assert(b.frame == H1_NONE && b.done);
+	ck_assert_int_eq(h1_body_start(&b, 304, 0, 0, &h, &clen, &keep), 0);
+	ck_assert(b.frame == H1_NONE && b.done && keep);
+
+	/* Chunked wins over a length (and hides it). */
+	dm_hdrs_add(&h, "Transfer-Encoding", "gzip, chunked");
+	keep = 1;
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 0, &h, &clen, &keep), 0);
+	ck_assert(b.frame == H1_CHUNKED && clen == -1 && keep);
+	dm_hdrs_clear(&h);
+
+	/* Neither: until the engine closes, so never reused. */
+	keep = 1;
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 0, &h, &clen, &keep), 0);
+	ck_assert(b.frame == H1_CLOSE && !keep && clen == -1);
+
+	/* HTTP/1.0 and "Connection: close" end the connection. */
+	dm_hdrs_add(&h, "Content-Length", "0");
+	keep = 1;
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 1, &h, &clen, &keep), 0);
+	ck_assert(b.frame == H1_LENGTH && b.done && !keep);
+	dm_hdrs_add(&h, "Connection", "Keep-Alive");
+	keep = 1;
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 1, &h, &clen, &keep), 0);
+	ck_assert(keep);
+	dm_hdrs_clear(&h);
+	dm_hdrs_add(&h, "Connection", "foo, close");
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 0, &h, &clen, &keep), 0);
+	ck_assert(!keep);
+	dm_hdrs_clear(&h);
+
+	/* A length that is not a number is refused. */
+	dm_hdrs_add(&h, "Content-Length", "12abc");
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 0, &h, &clen, &keep), -1);
+	dm_hdrs_clear(&h);
+	dm_hdrs_add(&h, "Content-Length", "-1");
+	ck_assert_int_eq(h1_body_start(&b, 200, 0, 0, &h, &clen, &keep), -1);
+	dm_hdrs_clear(&h);
+}
+END_TEST
+
+START_TEST(test_h1_head)
+{
+	char		head[8192], why[96];
+	struct dm_hdrs	h;
+	int		status = 0, http10 = -1;
+	size_t		i, n;
+
+	ck_assert_uint_eq(h1_head_end("HTTP/1.1 200 OK\r\nA: b\r\n", 23), 0);
+	ck_assert_uint_eq(h1_head_end("HTTP/1.1 200 OK\r\n\r\nbody", 23), 19);
+	ck_assert_uint_eq(h1_head_end("HTTP/1.1 200 OK\n\nbody", 21), 17);
+
+	dm_hdrs_init(&h);
+	snprintf(head, sizeof(head), "HTTP/1.0 404 Not Found\r\n"
+	    "Content-Type:  application/json \r\nnot a header\r\n"
+	    "Api-Version: 1.41\r\n\r\n");
+	ck_assert_int_eq(h1_parse_head(head, &status, &http10, &h, why,
+	    sizeof(why)), 0);
+	ck_assert_int_eq(status, 404);
+	ck_assert_int_eq(http10, 1);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_str_eq(dm_hdrs_get(&h, "content-type"), "application/json");
+	ck_assert_str_eq(dm_hdrs_get(&h, "Api-Version"), "1.41");
+	dm_hdrs_clear(&h);
+
+	snprintf(head, sizeof(head), "SSH-2.0-OpenSSH_9.2\r\n\r\n");
+	ck_assert_int_eq(h1_parse_head(head, &status, &http10, &h, why,
+	    sizeof(why)), -1);
+	ck_assert_msg(strncmp(why, "bad status line: SSH-2.0", 24) == 0,
+	    "%s", why);
+
+	/* One line past DM_MAX_HEADERS: refused, not cut. */
+	n = (size_t)snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n");
+	for (i = 0; i <= DM_MAX_HEADERS; i++)
+		n += (size_t)snprintf(head + n, sizeof(head) - n,
+		    "X-%zu: v\r\n", i);
+	snprintf(head + n, sizeof(head) - n, "\r\n");
+	ck_assert_int_eq(h1_parse_head(head, &status, &http10, &h, why,
+	    sizeof(why)), -2);
+	ck_assert_str_eq(why, "answer has more than 64 header lines");
+	dm_hdrs_clear(&h);
+}
+END_TEST
+
 static Suite *
 backend_suite(void)
 {
@@ -196,6 +392,14 @@ backend_suite(void)
 	tcase_add_test(tc, test_hijack_connect_times_out);
 	tcase_add_test(tc, test_hijack_connect_sees_shutdown);
 	tcase_add_test(tc, test_hijack_head_sees_shutdown);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("h1 framing");
+	tcase_add_test(tc, test_h1_chunked_any_cut);
+	tcase_add_test(tc, test_h1_chunked_refused);
+	tcase_add_test(tc, test_h1_past_the_end);
+	tcase_add_test(tc, test_h1_body_framing);
+	tcase_add_test(tc, test_h1_head);
 	suite_add_tcase(s, tc);
 
 	return s;
