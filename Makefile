@@ -102,7 +102,7 @@ FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -gline-tables-only -O1 \
 	-MMD -MP -I. $(shell pkg-config --cflags $(PKGS))
 FUZZERS = fuzz_target fuzz_query fuzz_cfg fuzz_ps fuzz_images \
 	fuzz_netvol fuzz_df fuzz_info fuzz_events fuzz_hijack fuzz_lines \
-	fuzz_jsonkeys
+	fuzz_jsonkeys fuzz_answer
 FUZZ_UTIL = tests/fuzz/fuzz_util.c
 FUZZ_DISP = tests/fuzz/fuzz_engines.c api/api.c api/api_conns.c api/api_tls.c \
 	api/api_loop.c \
@@ -120,8 +120,10 @@ fuzz_info_SRCS = tests/fuzz/fuzz_info.c $(FUZZ_SERVE)
 fuzz_cfg_SRCS = tests/fuzz/fuzz_cfg.c $(CONFIG_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
 fuzz_lines_SRCS = tests/fuzz/fuzz_lines.c $(LIB_SRCS) $(FUZZ_UTIL)
 fuzz_jsonkeys_SRCS = tests/fuzz/fuzz_jsonkeys.c $(LIB_SRCS) $(FUZZ_UTIL)
-fuzz_hijack_SRCS = tests/fuzz/fuzz_hijack.c $(BACKEND_SRCS) $(LIB_SRCS) \
-	$(FUZZ_UTIL)
+fuzz_hijack_SRCS = tests/fuzz/fuzz_hijack.c tests/fuzz/fuzz_wire.c \
+	$(BACKEND_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
+fuzz_answer_SRCS = tests/fuzz/fuzz_answer.c tests/fuzz/fuzz_wire.c \
+	$(BACKEND_SRCS) $(LIB_SRCS) $(FUZZ_UTIL)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 fobj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))

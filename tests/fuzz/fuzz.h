@@ -49,6 +49,16 @@ void		 fuzz_check_unique(struct json_object *list, const char *key);
 /* A directory of this process's own, removed at exit. */
 const char	*fuzz_scratch(void);
 
+/* ---- an engine on a socket (fuzz_wire.c), for backends/ itself ---- */
+
+/* Start it; its socket's path (static). */
+const char	*fuzz_wire_start(void);
+/* The next connection gets these bytes (borrowed until fuzz_wire_wait()
+ * returns). */
+void		 fuzz_wire_answer(const uint8_t *data, size_t size);
+/* Until that connection was served. */
+void		 fuzz_wire_wait(void);
+
 /* ---- scripted engines (fuzz_engines.c replaces backends/) ---- */
 
 struct fuzz_answer {
