@@ -79,6 +79,8 @@
 #define DM_POOL_MAX_IDLE	16		/* idle conns per backend */
 /* The longest wait before looking at shutdown and the client again. */
 #define DM_POLL_SLICE_MS	1000
+#define DM_MALLOC_TRIM		(4 * 1024 * 1024) /* free kept per arena */
+#define DM_MALLOC_MMAP		(512 * 1024)	/* larger: mapped alone */
 #define DM_SLURP_STEP		(16 * 1024)	/* a whole answer read grows */
 #define DM_CURL_BUFFER		(64 * 1024)	/* curl's receive buffer */
 #define DM_HIJACK_HEAD_TIMEOUT_MS 60000		/* attach/exec answer */
