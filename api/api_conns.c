@@ -237,6 +237,17 @@ api_conns_is_empty(struct api_conns *cs)
 	return empty;
 }
 
+int
+api_conns_count(struct api_conns *cs)
+{
+	int	n;
+
+	pthread_mutex_lock(&cs->lock);
+	n = cs->open;
+	pthread_mutex_unlock(&cs->lock);
+	return n;
+}
+
 void
 api_conns_stop(struct api_conns *cs)
 {

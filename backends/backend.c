@@ -282,6 +282,19 @@ backend_is_remote(const struct backend *b)
 	return b->transport != BACKEND_UNIX;
 }
 
+int
+backend_has_idle(struct backend *b)
+{
+	int	n;
+
+	if (b->transport != BACKEND_UNIX)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	n = b->nidle > 0;
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}
+
 const char *
 backend_transport_name(const struct backend *b)
 {

@@ -75,6 +75,11 @@ const char	*backend_name(const struct backend *);	/* borrowed */
 const char	*backend_where(const struct backend *);	/* borrowed */
 /* 1 for tcp and ssh: another host, slower to (re)connect. */
 int		 backend_is_remote(const struct backend *);
+/*
+ * 1 when an exchange with b starts without waiting: a local engine with
+ * an idle connection in the pool (a hint: another thread may take it).
+ */
+int		 backend_has_idle(struct backend *);
 /* "unix", "tcp+tls", "tcp" or "ssh". */
 const char	*backend_transport_name(const struct backend *);
 
@@ -98,6 +103,13 @@ int		 backend_xfer_send(struct backend_xfer *, const char *, size_t,
  */
 int		 backend_xfer_head(struct backend_xfer *, int watch_fd,
 		    struct dm_err *);
+/*
+ * As backend_xfer_head(), waiting at most ms: 1 when the head has not
+ * come by then (nothing lost: backend_xfer_head() waits on).  Bodyless
+ * exchanges with a local engine only (raw); others answer 1 at once.
+ */
+int		 backend_xfer_head_within(struct backend_xfer *, int watch_fd,
+		    int ms, struct dm_err *);
 int		 backend_xfer_status(const struct backend_xfer *);
 /* Borrowed: valid until backend_xfer_free(). */
 const struct dm_hdrs *backend_xfer_headers(const struct backend_xfer *);

@@ -516,6 +516,15 @@ backend_xfer_head(struct backend_xfer *x, int watch_fd, struct dm_err *err)
 }
 
 int
+backend_xfer_head_within(struct backend_xfer *x, int watch_fd, int ms,
+    struct dm_err *err)
+{
+	if (x->raw == NULL)
+		return 1;	/* curl's wait is not cut short: the caller's */
+	return raw_head_within(x->raw, watch_fd, dm_mono_ms() + ms, err);
+}
+
+int
 backend_xfer_status(const struct backend_xfer *x)
 {
 	if (x->raw != NULL)

@@ -149,6 +149,9 @@ struct raw_xfer	*raw_start(struct backend *, const struct backend_call *,
 int		 raw_send(struct raw_xfer *, const char *, size_t,
 		    struct dm_err *);
 int		 raw_head(struct raw_xfer *, int watch_fd, struct dm_err *);
+/* raw_head() giving up at the monotonic deadline: 1, the head not in. */
+int		 raw_head_within(struct raw_xfer *, int watch_fd,
+		    long long deadline, struct dm_err *);
 int		 raw_status(const struct raw_xfer *);
 const struct dm_hdrs *raw_headers(const struct raw_xfer *);
 long long	 raw_length(const struct raw_xfer *);

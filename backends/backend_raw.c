@@ -49,6 +49,7 @@ struct raw_xfer {
 	int		 up_chunked;	/* streamed body of unknown size */
 	long long	 up_left;	/* streamed body with a size: to send */
 	int		 up_done;	/* the engine stopped reading it */
+	int		 up_ended;	/* raw_head() has ended it */
 
 	/* bytes come before the head is parsed (owned) */
 	char		*in;
@@ -523,15 +524,27 @@ decode(struct raw_xfer *x, char *p, size_t n)
 int
 raw_head(struct raw_xfer *x, int watch_fd, struct dm_err *err)
 {
+	return raw_head_within(x, watch_fd, 0, err);
+}
+
+int
+raw_head_within(struct raw_xfer *x, int watch_fd, long long budget,
+    struct dm_err *err)
+{
 	size_t	end;
 	ssize_t	n;
 	int	w, rc, waited = 0;
 
-	if (x->up_chunked && !x->up_done &&
-	    send_bytes(x, "0\r\n\r\n", 5) == -1)
-		goto stopped;
-	if (x->up_left != 0)
-		x->keep = 0;	/* a body cut short: the engine waits on */
+	if (x->head_done)
+		return 0;	/* asked again after raw_head_within() */
+	if (!x->up_ended) {
+		x->up_ended = 1;
+		if (x->up_chunked && !x->up_done &&
+		    send_bytes(x, "0\r\n\r\n", 5) == -1)
+			goto stopped;
+		if (x->up_left != 0)
+			x->keep = 0;	/* a body cut short: the engine waits */
+	}
 	for (;;) {
 		end = h1_head_end(x->in, x->in_len);
 		if (end > DM_MAX_HEADER || (end == 0 &&
@@ -572,13 +585,16 @@ raw_head(struct raw_xfer *x, int watch_fd, struct dm_err *err)
 			raw_fail(x, err, "no answer");
 			return -1;
 		}
-		w = wait_sock(x, POLLIN, watch_fd, earlier(x->head_deadline,
-		    x->deadline), NULL);
+		w = wait_sock(x, POLLIN, watch_fd, earlier(earlier(
+		    x->head_deadline, x->deadline), budget), NULL);
 		waited = 1;
 		if (w == 1)
 			continue;
 		if (w == -1)
 			goto stopped;
+		if (budget != 0 && budget == earlier(earlier(x->head_deadline,
+		    x->deadline), budget))
+			return 1;	/* the caller's time, not the exchange's */
 		x->keep = 0;
 		if (x->head_deadline != 0 && dm_mono_ms() >= x->head_deadline) {
 			dm_err_set(err, DM_EBACKEND, "backend %s: timed out "

@@ -172,6 +172,18 @@ int		 disp_body_blocks(const struct disp_call *);
 void		 disp_end(struct disp_call *, struct disp_reply *);
 void		 disp_call_free(struct disp_call *);
 
+/*
+ * The quick path, for the front end's own thread when nothing else is
+ * in flight.  disp_quick_ok: 1 when req is a bodyless GET or HEAD of a
+ * routed container whose owner is a local engine with an idle
+ * connection, so disp_begin() starts it without waiting.
+ * disp_end_within: disp_end() if the engine's head comes within ms (0,
+ * r filled), else 1 and the call waits on: disp_end() later.
+ */
+int		 disp_quick_ok(struct dispatcher *, const struct disp_req *);
+int		 disp_end_within(struct disp_call *, struct disp_reply *,
+		    int ms);
+
 /* Relay an UPGRADE reply; blocks until either side ends.  0 or -1. */
 int		 disp_relay(struct disp_reply *, int client_fd,
 		    const char *extra, size_t extra_len);

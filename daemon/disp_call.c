@@ -46,6 +46,8 @@ struct disp_call {
 	size_t			 body_len;
 	char			 ctr_id[STORE_ID_MAX]; /* owner-routed: full ID */
 	struct timespec		 started;
+	int			 head_in;	/* disp_end_within() has it */
+	int			 head_failed;	/* ... or failed: err says */
 	struct dm_err		 err;
 };
 
@@ -235,7 +237,8 @@ disp_body_blocks(const struct disp_call *c)
 static void
 end_forward(struct disp_call *c, struct disp_reply *r)
 {
-	if (backend_xfer_head(c->x, c->req->client_fd, &c->err) == -1) {
+	if (c->head_failed || (!c->head_in &&
+	    backend_xfer_head(c->x, c->req->client_fd, &c->err) == -1)) {
 		log_warnx("msg=\"engine did not answer\" backend=%s path=%s "
 		    "reason=%s", c->d->b[c->target].cfg->name,
 		    log_q(c->req->path), log_q(c->err.msg));
@@ -438,6 +441,52 @@ disp_end_inner(struct disp_call *c, struct disp_reply *r)
 		    "internal error");
 		break;
 	}
+}
+
+int
+disp_quick_ok(struct dispatcher *root, const struct disp_req *req)
+{
+	struct disp		*d;
+	struct store_route	 route;
+	struct dm_err		 err;
+	char			 ref[DISP_ID_MAX];
+	size_t			 bi;
+	int			 ok;
+
+	/* A plain forward to a container's owner, nothing sent after. */
+	if (req->has_body || req->wants_upgrade || req->ep == NULL ||
+	    req->kind != ROUTE_PER_CONTAINER || req->ep->serve != NULL ||
+	    req->ep->target != TARGET_OWNER || req->res == RES_EXEC ||
+	    req->id[0] == '\0' || (strcmp(req->method, "GET") != 0 &&
+	    strcmp(req->method, "HEAD") != 0))
+		return 0;
+	/* Routed already (no engine asked on a miss), to an engine that is
+	 * up, local, with an idle connection. */
+	d = disp_view_acquire(root);
+	disp_url_decode(req->id, strlen(req->id), ref, sizeof(ref));
+	ok = store_route_find(d->store, ref, &route, &err) == 0 &&
+	    (bi = disp_backend_index(d, route.backend)) != (size_t)-1 &&
+	    !disp_backend_down(d, bi, NULL, 0) &&
+	    backend_has_idle(d->b[bi].be);
+	disp_view_release(d);
+	return ok;
+}
+
+int
+disp_end_within(struct disp_call *c, struct disp_reply *r, int ms)
+{
+	int	rc;
+
+	if (c->mode != CALL_FORWARD)
+		return 1;
+	rc = backend_xfer_head_within(c->x, c->req->client_fd, ms, &c->err);
+	if (rc == 1)
+		return 1;
+	/* The head is in (or the exchange failed): nothing left waits long. */
+	c->head_in = rc == 0;
+	c->head_failed = rc == -1;
+	disp_end(c, r);
+	return 0;
 }
 
 void

@@ -102,6 +102,7 @@
 #define DM_HEALTH_TICK_MS	250		/* how often probes fall due */
 #define DM_NOTIFY_POLL_MS	1000		/* STATUS= checked for a change */
 #define DM_SETTLE_MS		2		/* for the rest of a small answer */
+#define DM_QUICK_WAIT_MS	1		/* an engine's head, on MHD's thread */
 #define DM_FAN_TIMEOUT_MS	60000		/* one fan-out exchange, exec create */
 #define DM_INSPECT_TIMEOUT_MS	10000		/* one inspect or /info */
 #define DM_LOOKUP_TIMEOUT_MS	15000		/* image holder, reconcile list */
