@@ -343,6 +343,12 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 	case DISP_REPLY_BODY:
 		resp = MHD_create_response_from_buffer(r->body_len, r->body,
 		    MHD_RESPMEM_MUST_COPY);
+		/* MHD frames it: chunked when asked, with no length. */
+		if (resp != NULL && r->chunked && !has_empty_body(ar,
+		    r->status) && MHD_add_response_header(resp,
+		    "Transfer-Encoding", "chunked") == MHD_NO)
+			log_debug("msg=\"chunked refused\" path=%s",
+			    log_q(ar->req.path));
 		break;
 	case DISP_REPLY_STREAM:
 		if (has_empty_body(ar, r->status)) {

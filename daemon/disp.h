@@ -114,6 +114,8 @@ struct disp_reply {
 	enum disp_reply_kind	 kind;
 	char			*body;		/* owned (BODY) */
 	size_t			 body_len;
+	int			 chunked;	/* BODY: sent chunked, as the
+						   engine framed it */
 	long long		 length;	/* STREAM: bytes, -1 unknown */
 	struct disp_stream	*stream;	/* owned (STREAM) */
 	struct disp_upgrade	*upgrade;	/* owned (UPGRADE) */

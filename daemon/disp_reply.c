@@ -19,9 +19,7 @@
 struct xfer_stream {
 	struct disp_stream	 base;
 	struct disp		*d;		/* a view reference */
-	struct backend_xfer	*x;		/* owned; NULL: all in buf */
-	char			*buf;		/* owned: a whole answer */
-	size_t			 len, off;
+	struct backend_xfer	*x;		/* owned */
 };
 
 struct disp_upgrade {
@@ -84,14 +82,8 @@ static ssize_t
 xfer_stream_read(struct disp_stream *s, char *buf, size_t len, int watch_fd)
 {
 	struct xfer_stream	*xs = (struct xfer_stream *)s;
-	size_t			 n;
 
-	if (xs->x != NULL)
-		return backend_xfer_read(xs->x, buf, len, watch_fd);
-	n = xs->len - xs->off < len ? xs->len - xs->off : len;
-	memcpy(buf, xs->buf + xs->off, n);
-	xs->off += n;
-	return (ssize_t)n;
+	return backend_xfer_read(xs->x, buf, len, watch_fd);
 }
 
 static ssize_t
@@ -100,9 +92,7 @@ xfer_stream_try_read(struct disp_stream *s, char *buf, size_t len,
 {
 	struct xfer_stream	*xs = (struct xfer_stream *)s;
 
-	if (xs->x != NULL)
-		return backend_xfer_try_read(xs->x, buf, len, w);
-	return xfer_stream_read(s, buf, len, -1);
+	return backend_xfer_try_read(xs->x, buf, len, w);
 }
 
 static void
@@ -112,7 +102,6 @@ xfer_stream_free(struct disp_stream *s)
 
 	backend_xfer_free(xs->x);
 	disp_stream_release(xs->d);
-	free(xs->buf);
 	free(xs);
 }
 
@@ -128,12 +117,11 @@ disp_reply_head(struct disp_reply *r, const struct dm_hdrs *engine)
 }
 
 /*
- * A reply carrying the engine's answer; takes x.  An answer the engine
- * framed with Content-Length that arrived whole with its head goes back
- * as one fixed-length body (one write to the client); anything else,
- * and every answer the engine sent chunked, streams as it comes, so the
- * client sees the engine's framing (line readers of build output count
- * on chunks).
+ * A reply carrying the engine's answer; takes x.  An answer that
+ * arrived whole with its head goes back as one body, written to the
+ * client at once: with its length, or chunked when the engine chunked it
+ * (the client sees the engine's framing; line readers of build output
+ * count on chunks).  Anything else streams as it comes.
  */
 void
 disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
@@ -153,26 +141,21 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 	backend_xfer_settle(x, DM_SETTLE_MS);
 	if (backend_xfer_complete(x) && backend_xfer_slurp(x, DM_STREAM_CHUNK,
 	    &body, &len, &err) == 0) {
+		/* Whole: one body, chunked again if the engine chunked it. */
 		backend_xfer_free(x);
-		x = NULL;
-		if (r->length >= 0) {
-			r->kind = DISP_REPLY_BODY;
-			r->body = body;
-			r->body_len = len;
-			return;
-		}
+		r->kind = DISP_REPLY_BODY;
+		r->body = body;
+		r->body_len = len;
+		r->chunked = r->length < 0;
+		return;
 	}
-	/* Streamed, or whole but chunked: the client gets chunks. */
+	/* Streamed: the client gets the pieces as they come. */
 	r->kind = DISP_REPLY_STREAM;
 	xs = xcalloc(1, sizeof(*xs));
 	xs->base.read = xfer_stream_read;
 	xs->base.try_read = xfer_stream_try_read;
 	xs->base.free = xfer_stream_free;
 	xs->x = x;
-	if (x == NULL) {
-		xs->buf = body;
-		xs->len = len;
-	}
 	xs->d = d;
 	disp_stream_hold(d);
 	r->stream = &xs->base;
