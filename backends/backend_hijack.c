@@ -4,8 +4,8 @@
  * hand with "Upgrade: tcp", then bytes relayed both ways with half-close.
  */
 /*
- * Threads: a hijack belongs to the MHD connection thread that opened it;
- * the relay blocks that thread (allowed in thread-per-connection mode).
+ * Threads: a hijack is opened by a call worker and relayed, to its end,
+ * by a worker (blocking I/O); one thread at a time.
  */
 
 #include <errno.h>
