@@ -714,7 +714,11 @@ quick(struct api_req *ar)
 	    !disp_quick_ok(ar->api->disp, &ar->req))
 		return 0;
 	ar->call = disp_begin(ar->api->disp, &ar->req);
-	return disp_end_within(ar->call, &ar->reply, DM_QUICK_WAIT_MS) == 0;
+	if (disp_end_within(ar->call, &ar->reply, DM_QUICK_WAIT_MS) == 0)
+		return 1;
+	log_debug("msg=\"engine slower than the quick path, a worker waits\" "
+	    "path=%s", log_q(ar->req.path));
+	return 0;
 }
 
 /* The request is all in and was refused before any call: answer it. */

@@ -75,7 +75,7 @@ static atomic_int	 fe_stopping;
 static const char *const rule_keys[] = {
 	"method", "path", "query_has", "status", "headers", "body", "json",
 	"chunks", "chunk_delay_ms", "die_after_chunks", "hang", "comment",
-	"times", "die_after_ms",
+	"times", "die_after_ms", "head_delay_ms",
 };
 
 static void __attribute__((noreturn))
@@ -500,6 +500,10 @@ reply_rule(struct MHD_Connection *conn, json_object *rule)
 		    "name=%s", fe_name);
 		_exit(1);
 	}
+	/* A slow engine: the answer, head and all, comes late. */
+	if (rule_int(rule, "head_delay_ms", 0) > 0 &&
+	    fe_sleep(rule_int(rule, "head_delay_ms", 0)) == -1)
+		return MHD_NO;
 	if (json_object_object_get_ex(rule, "hang", &v) &&
 	    json_object_get_boolean(v)) {
 		/* Never answer; let go only so that SIGTERM can finish. */

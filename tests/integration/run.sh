@@ -69,8 +69,9 @@
 #                                       them with sigwait); SIGPIPE ignored
 #
 # Script rules (fake_engine.c): method, path, query_has, status, headers,
-# body, json, chunks, chunk_delay_ms, die_after_chunks, hang, times, and
-# die_after_ms (the engine exits that long after the request, unanswered).
+# body, json, chunks, chunk_delay_ms, die_after_chunks, hang, times,
+# head_delay_ms (the whole answer comes that late), and die_after_ms (the
+# engine exits that long after the request, unanswered).
 #
 # Every case also fails if dockmuxd dies during it, or does not exit 0
 # within 5 s of the SIGTERM that ends it (a crash, a hang on shutdown, a
