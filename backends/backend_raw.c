@@ -29,6 +29,11 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+/* A stream that moved DM_CURL_BUFFER since its last wait gathers this
+ * long before it waits on the socket again (0, a turn of the loop: 0.8x
+ * direct; 1 and 2 ms alike, at the engine's pace). */
+#define RAW_GATHER_MS	1
+
 /* What the engine sends before its head is read (an early answer). */
 #define RAW_IN_MAX	(DM_MAX_HEADER + DM_CURL_BUFFER)
 
@@ -808,7 +813,7 @@ raw_try_read(struct raw_xfer *x, char *buf, size_t max, struct dm_wait *w)
 	if (x->streak >= DM_CURL_BUFFER) {
 		x->streak = 0;
 		w->fd = -1;
-		w->ms = 1;
+		w->ms = RAW_GATHER_MS;
 		return DM_WOULD_BLOCK;
 	}
 	x->streak = 0;
