@@ -237,6 +237,7 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	for (i = 0; i < d->n; i++) {
 		s[i].wanted = only == (size_t)-1 || only == i;
 		s[i].timeout_ms = DM_LIST_TIMEOUT_MS;
+		s[i].parse = 1;
 	}
 	disp_each_backend(d, disp_slot_do, args);
 
@@ -245,8 +246,8 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	for (i = 0; i < d->n; i++) {
 		if (!s[i].wanted)
 			continue;
-		list = s[i].status == 200 && s[i].answer != NULL ?
-		    json_tokener_parse(s[i].answer) : NULL;
+		list = s[i].json;	/* taken: put below */
+		s[i].json = NULL;
 		if (list == NULL || !json_object_is_type(list,
 		    json_type_array)) {
 			char	why[300];

@@ -65,7 +65,10 @@ disp_slot_do(struct disp *d, size_t i, void *arg)
 	    &s->ahdrs, &err) == -1) {
 		s->status = 0;
 		snprintf(s->err, sizeof(s->err), "%s", err.msg);
+		return;
 	}
+	if (s->parse && s->status == 200 && s->answer != NULL)
+		s->json = json_tokener_parse(s->answer);
 }
 
 void
@@ -93,6 +96,8 @@ disp_slots_free(struct disp *d, struct disp_slot *s)
 	for (i = 0; i < d->n; i++) {
 		free(s[i].answer);
 		s[i].answer = NULL;
+		json_object_put(s[i].json);
+		s[i].json = NULL;
 		dm_hdrs_clear(&s[i].ahdrs);
 	}
 }
