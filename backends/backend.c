@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,40 +311,74 @@ backend_transport_name(const struct backend *b)
 }
 
 /*
- * Wait until fd is ready for events, the deadline passes (deadline 0:
- * none) or shutdown.  1 ready, 0 timed out, -1 shutdown or error.  With
- * fd -1 it only waits: for the deadline (0) or shutdown (-1).
+ * Wait until fd is ready for events, the deadline passes (0: none), or
+ * shutdown; a client (watch_fd, -1 none) is watched too unless *watch_off.
+ * 1 ready (revents, if given, says how), 0 timed out, -1 shutdown, an
+ * error, or the watched client left.  A client with bytes waiting (a
+ * pipelined request) sets *watch_off and is not watched further.  With fd
+ * -1 it only waits: for the deadline (0) or shutdown (-1).
  */
+int
+backend_wait(int fd, short events, int watch_fd, int *watch_off,
+    long long deadline, short *revents)
+{
+	struct pollfd	pfd[3];
+	nfds_t		n;
+	int		timeout, rc, ci, wi;
+	long long	left;
+
+	for (;;) {
+		n = 0;
+		pfd[n].fd = fd;
+		pfd[n].events = events;
+		pfd[n++].revents = 0;
+		ci = wi = -1;
+		if (backend_cancel_fd != -1) {
+			ci = (int)n;
+			pfd[n].fd = backend_cancel_fd;
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		if (watch_fd != -1 && (watch_off == NULL || !*watch_off)) {
+			wi = (int)n;
+			pfd[n].fd = watch_fd;
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		timeout = -1;
+		if (deadline != 0) {
+			left = deadline - dm_mono_ms();
+			if (left <= 0)
+				return 0;
+			timeout = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		rc = poll(pfd, n, timeout);
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			continue;	/* the deadline, seen above */
+		if (ci != -1 && pfd[ci].revents)
+			return -1;
+		if (wi != -1 && pfd[wi].revents) {
+			if (fd_says_stop(watch_fd))
+				return -1;
+			if (watch_off != NULL)
+				*watch_off = 1;
+		}
+		if (pfd[0].revents) {
+			if (revents != NULL)
+				*revents = pfd[0].revents;
+			return 1;
+		}
+	}
+}
+
 int
 backend_wait_fd(int fd, short events, long long deadline)
 {
-	struct pollfd	pfd[2];
-	int		n, timeout;
-
-	for (;;) {
-		pfd[0].fd = fd;
-		pfd[0].events = events;
-		pfd[1].fd = backend_cancel_fd;
-		pfd[1].events = POLLIN;
-		timeout = -1;
-		if (deadline > 0) {
-			long long left = deadline - dm_mono_ms();
-
-			if (left <= 0)
-				return 0;
-			timeout = (int)left;
-		}
-		n = poll(pfd, backend_cancel_fd != -1 ? 2 : 1, timeout);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (backend_cancel_fd != -1 && pfd[1].revents)
-			return -1;
-		return 1;
-	}
+	return backend_wait(fd, events, -1, NULL, deadline, NULL);
 }
 
 int

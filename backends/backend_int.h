@@ -80,12 +80,18 @@ void		 backend_unreachable(struct backend *, struct dm_err *,
 int		 fd_says_stop(int fd);
 
 /*
- * Plain sockets (backend.c).  _wait_fd: 1 fd ready for events, 0 the
- * monotonic deadline passed (0: none), -1 shutdown or error.  _send_all:
+ * Plain sockets (backend.c).  backend_wait: until fd is ready for events
+ * or the monotonic deadline (0: none), also seeing shutdown and a client
+ * leaving (watch_fd, -1 none; one with bytes waiting sets *watch_off, NULL
+ * allowed, and is not watched further): 1 ready (*revents, NULL allowed),
+ * 0 the deadline passed, -1 shutdown, error or the client gone.  _wait_fd:
+ * the same without a client.  _send_all:
  * 0, or -1 with errno.  _dial_unix: a connected blocking fd (owned: close
  * it), or -1 with err and errno (ETIMEDOUT: no answer in time, ECANCELED:
  * shutdown, else connect's).
  */
+int		 backend_wait(int fd, short events, int watch_fd,
+		    int *watch_off, long long deadline, short *revents);
 int		 backend_wait_fd(int fd, short events, long long deadline);
 int		 backend_send_all(int fd, const char *, size_t,
 		    long long deadline);

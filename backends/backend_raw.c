@@ -15,7 +15,6 @@
 #include <sys/uio.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -108,67 +107,13 @@ earlier(long long a, long long b)
 	return a < b ? a : b;
 }
 
-/*
- * Wait for the socket (events) until the deadline, watching the cancel
- * pipe and a client (watch_fd; -1 none) too.  1 ready (revents, if given,
- * says how), 0 the deadline passed, -1 told to stop: shutdown, or the
- * watched client left.  A client with bytes waiting (a pipelined request)
- * is not watched further.
- */
+/* backend_wait() on x's socket, the client watched until it sends. */
 static int
 wait_sock(struct raw_xfer *x, short events, int watch_fd, long long deadline,
     short *revents)
 {
-	struct pollfd	pfd[3];
-	nfds_t		n;
-	int		timeout, rc, ci, wi;
-	long long	left;
-
-	for (;;) {
-		n = 0;
-		pfd[n].fd = x->pe->fd;
-		pfd[n].events = events;
-		pfd[n++].revents = 0;
-		ci = wi = -1;
-		if (backend_cancel_fd != -1) {
-			ci = (int)n;
-			pfd[n].fd = backend_cancel_fd;
-			pfd[n].events = POLLIN;
-			pfd[n++].revents = 0;
-		}
-		if (watch_fd != -1 && !x->watch_off) {
-			wi = (int)n;
-			pfd[n].fd = watch_fd;
-			pfd[n].events = POLLIN;
-			pfd[n++].revents = 0;
-		}
-		timeout = -1;
-		if (deadline != 0) {
-			left = deadline - dm_mono_ms();
-			if (left <= 0)
-				return 0;
-			timeout = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		rc = poll(pfd, n, timeout);
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == -1)
-			return -1;
-		if (rc == 0)
-			continue;	/* the deadline, seen above */
-		if (ci != -1 && pfd[ci].revents)
-			return -1;
-		if (wi != -1 && pfd[wi].revents) {
-			if (fd_says_stop(watch_fd))
-				return -1;
-			x->watch_off = 1;
-		}
-		if (pfd[0].revents) {
-			if (revents != NULL)
-				*revents = pfd[0].revents;
-			return 1;
-		}
-	}
+	return backend_wait(x->pe->fd, events, watch_fd, &x->watch_off,
+	    deadline, revents);
 }
 
 /*
