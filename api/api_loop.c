@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +152,7 @@ api_loop_new(struct dm_err *err)
 {
 	struct api_loop		*l;
 	struct epoll_event	 ev;
-	sigset_t		 all, old;
+	int			 rc;
 
 	l = xcalloc(1, sizeof(*l));
 	l->ep = l->evfd = -1;
@@ -166,12 +165,11 @@ api_loop_new(struct dm_err *err)
 	ev.data.ptr = NULL;
 	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->evfd, &ev) == -1)
 		goto fail;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	l->started = pthread_create(&l->thread, NULL, loop_main, l) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!l->started)
+	if ((rc = dm_thread_start(&l->thread, loop_main, l)) != 0) {
+		errno = rc;	/* for the message below */
 		goto fail;
+	}
+	l->started = 1;
 	return l;
 fail:
 	dm_err_set(err, DM_EINTERNAL, "cannot start the stream loop: %s",

@@ -6,7 +6,9 @@
 /* Threads: pure functions (json-c objects are the caller's); any thread. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +22,19 @@
 #include <json-c/json.h>
 
 #include "lib/util.h"
+
+int
+dm_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t	all, old;
+	int		rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
 
 int
 dm_peer_gone(int fd)

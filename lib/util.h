@@ -1,5 +1,6 @@
 /*
- * util.h: the small helpers every floor shares: monotonic time, allocation
+ * util.h: the small helpers every floor shares: threads that leave signals
+ * to main, monotonic time, allocation
  * that aborts, typed JSON getters, unix socket addresses, private
  * directories, the text of an engine's error answer and of a refused
  * command-line flag (leaf header: system and json-c headers only).
@@ -7,12 +8,18 @@
 #ifndef DOCKMUX_LIB_UTIL_H
 #define DOCKMUX_LIB_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/un.h>
 
 struct json_object;
 
+/*
+ * Start a thread that blocks every signal (signals are main's alone,
+ * taken with sigwait): pthread_create()'s 0 or error number.
+ */
+int		 dm_thread_start(pthread_t *, void *(*)(void *), void *);
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines and durations only. */
 long long	 dm_mono_ms(void);
 /*

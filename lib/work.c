@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -114,22 +113,16 @@ static int
 spawn(struct dm_work *wk)
 {
 	struct worker	*w;
-	sigset_t	 all, old;
-	int		 rc;
 
 	w = xcalloc(1, sizeof(*w));
-	/* Signals are main's alone (sigwait): workers block them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->tid, NULL, worker_main, wk);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (dm_thread_start(&w->tid, worker_main, wk) != 0) {
 		free(w);
 		return -1;
 	}
 	w->next = wk->live;
 	wk->live = w;
 	wk->nthreads++;
+	wk->spawned_ms = dm_mono_ms();
 	return 0;
 }
 
@@ -177,10 +170,8 @@ pacer_main(void *arg)
 		pthread_mutex_unlock(&wk->lock);
 		nanosleep(&nap, NULL);
 		pthread_mutex_lock(&wk->lock);
-		if (!wk->stopping && wants_worker(wk) && spawn_due(wk)) {
-			if (spawn(wk) == 0)
-				wk->spawned_ms = dm_mono_ms();
-		}
+		if (!wk->stopping && wants_worker(wk) && spawn_due(wk))
+			(void)spawn(wk);
 	}
 	pthread_mutex_unlock(&wk->lock);
 	return NULL;
@@ -217,15 +208,9 @@ dm_work_new(size_t max_threads)
 		if (spawn(wk) == -1)
 			break;
 	pthread_mutex_unlock(&wk->lock);
-	if (i > 0) {
-		sigset_t	all, old;
-
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		wk->has_pacer = pthread_create(&wk->pacer, NULL, pacer_main,
+	if (i > 0)
+		wk->has_pacer = dm_thread_start(&wk->pacer, pacer_main,
 		    wk) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
 	if (i == 0 || !wk->has_pacer) {
 		dm_work_free(wk);
 		return NULL;
@@ -258,8 +243,6 @@ dm_work_submit(struct dm_work *wk, struct dm_job *j)
 		else if (spawn(wk) == -1)
 			log_warnx("msg=\"cannot start a worker\" "
 			    "workers=%zu", wk->nthreads);
-		else
-			wk->spawned_ms = dm_mono_ms();
 	}
 	pthread_cond_signal(&wk->more);
 	gone = wk->gone;
