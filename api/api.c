@@ -971,7 +971,7 @@ api_is_idle(const struct api *api)
 	for (i = 0; i < api->nlsn; i++)
 		if (!api_tls_is_idle(api->lsn[i].tls))
 			return 0;
-	return api_conns_is_empty(api->conns);
+	return api_conns_count(api->conns) == 0;
 }
 
 unsigned int

@@ -227,17 +227,6 @@ api_conns_drain(struct api_conns *cs, int ms)
 }
 
 int
-api_conns_is_empty(struct api_conns *cs)
-{
-	int	empty;
-
-	pthread_mutex_lock(&cs->lock);
-	empty = cs->open == 0;
-	pthread_mutex_unlock(&cs->lock);
-	return empty;
-}
-
-int
 api_conns_count(struct api_conns *cs)
 {
 	int	n;

@@ -39,9 +39,7 @@ void		 api_conns_limits(struct api_conns *, int max, int per_peer,
  * waiting ms for a request head is shut down (streams and relays never).
  */
 void		 api_conns_drain(struct api_conns *, int ms);
-/* 1 when no connection is open. */
-int		 api_conns_is_empty(struct api_conns *);
-/* How many are open. */
+/* How many connections are open. */
 int		 api_conns_count(struct api_conns *);
 /* Stop the reaper (before MHD closes every connection). */
 void		 api_conns_stop(struct api_conns *);
