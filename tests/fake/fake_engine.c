@@ -341,11 +341,15 @@ record(struct MHD_Connection *conn, const char *method, const char *path,
 	json_object_put(o);
 }
 
-/* Headers dockerd puts on every answer, then the caller's, then a type. */
+/*
+ * Headers dockerd puts on every answer, then the caller's (one of the same
+ * name in place of dockerd's), then a type.
+ */
 static void
 add_headers(struct MHD_Response *resp, json_object *extra, const char *type)
 {
-	char	server[128];
+	const char	*had;
+	char		 server[128], *was;
 
 	snprintf(server, sizeof(server), "Docker/fake-1.0 (%s)", fe_os);
 	MHD_add_response_header(resp, "Api-Version", fe_api);
@@ -353,9 +357,17 @@ add_headers(struct MHD_Response *resp, json_object *extra, const char *type)
 	MHD_add_response_header(resp, "Ostype", fe_os);
 	MHD_add_response_header(resp, "Server", server);
 	if (extra != NULL) {
-		json_object_object_foreach(extra, key, val)
+		json_object_object_foreach(extra, key, val) {
+			if ((had = MHD_get_response_header(resp, key)) !=
+			    NULL) {
+				if ((was = strdup(had)) == NULL)
+					fatalx("msg=\"out of memory\"");
+				MHD_del_response_header(resp, key, was);
+				free(was);
+			}
 			MHD_add_response_header(resp, key,
 			    json_object_get_string(val));
+		}
 	}
 	if (type != NULL &&
 	    MHD_get_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE) == NULL)

@@ -47,6 +47,8 @@
 #   received_body TEXT                  exact
 #   received_json FILTER JSON           jq FILTER over the record equals JSON
 #   not_received ENGINE METHOD PATH
+#   received_count ENGINE METHOD PATH N  ENGINE got exactly N of these in
+#                                       the whole case (health probes too)
 #   received_nothing ENGINE             since the last send, only health and
 #                                       metadata (/_ping, /version, /info)
 #                                       and the watcher's GET /events
@@ -167,7 +169,7 @@ for s in send expect_status expect_header expect_no_header expect_body \
     expect_body_has expect_body_lacks expect_body_json expect_json \
     expect_stream_spread expect_done_within expect_curl_exit received \
     received_query received_header received_no_header received_body \
-    received_json not_received received_nothing stop_engine sleep_ms \
+    received_json not_received received_count received_nothing stop_engine sleep_ms \
     as_uid reload expect_log expect_signals_blocked; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
@@ -385,6 +387,14 @@ do_not_received() {
 	got=$(since_mark "$1" | jq -c --arg m "$2" --arg p "$3" \
 	    'select(.method == $m and .path == $p)' | head -n 1)
 	[[ -z $got ]] || fail "engine $1 received $2 $3, expected not"
+}
+
+do_received_count() {
+	local got
+	got=$(jq -c --arg m "$2" --arg p "$3" \
+	    'select(.method == $m and .path == $p)' "$T/$1.rec" 2>/dev/null |
+	    wc -l)
+	((got == $4)) || fail "engine $1 received $2 $3 $got times, expected $4"
 }
 
 do_received_nothing() {
