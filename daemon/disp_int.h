@@ -31,6 +31,8 @@ struct disp_health {
 	char		arch[DISP_FIELD_MAX];
 	char		server_version[DISP_FIELD_MAX];
 	char		kernel[DISP_FIELD_MAX * 2];
+	char		ping_mark[DISP_FIELD_MAX * 3];	/* /_ping's API-Version,
+						   Server, OSType */
 };
 
 struct disp_backend {

@@ -1,7 +1,7 @@
 /*
- * disp_probe.c: health probes with backoff: what each engine is and
- * whether it is up, learnt by GET /version, and the thread that probes
- * the backends that are due.
+ * disp_probe.c: health probes with backoff: whether each engine is up,
+ * learnt by GET /_ping, what it is, learnt by GET /version, and the
+ * thread that probes the backends that are due.
  */
 /*
  * Threads: the health thread (and disp_new/disp_reload on main) probe;
@@ -32,13 +32,69 @@ copy_field(char *dst, size_t len, struct json_object *o, const char *key)
 		snprintf(dst, len, "%s", json_object_get_string(v));
 }
 
-/* GET /version: liveness and what the engine is, in one small call. */
+/* "backend a: cannot connect ..." -> "cannot connect ...", into out. */
+static void
+probe_error(struct disp_backend *db, const struct dm_err *err, char *out,
+    size_t len)
+{
+	const char	*m = err->msg;
+	size_t		 nl = strlen(db->cfg->name);
+
+	if (strncmp(m, "backend ", 8) == 0 &&
+	    strncmp(m + 8, db->cfg->name, nl) == 0 &&
+	    strncmp(m + 8 + nl, ": ", 2) == 0)
+		m += 10 + nl;
+	snprintf(out, len, "%s", m);
+}
+
+/*
+ * GET /_ping: is the engine there.  On 200, *mark gets what its headers
+ * say it is (API version, server, OS type): when that changes, the engine
+ * was restarted, maybe upgraded, and /version is asked again.
+ */
+static int
+probe_ping(struct disp_backend *db, struct disp_health *h, char *mark,
+    size_t marklen)
+{
+	static const char *const keys[] = { "API-Version", "Server", "OSType" };
+	struct backend_call	 call = { .method = "GET", .path = "/_ping",
+	    .timeout_ms = backend_is_remote(db->be) ?
+	    DM_REMOTE_PING_TIMEOUT_MS : DM_PING_TIMEOUT_MS };
+	struct dm_hdrs		 hdrs = { 0 };
+	struct dm_err		 err;
+	const char		*v;
+	char			*body = NULL;
+	size_t			 len, i, n = 0;
+	int			 status = 0, ok = 0;
+
+	dm_err_clear(&err);
+	if (backend_do(db->be, &call, &status, &body, &len, &hdrs, &err) ==
+	    -1)
+		probe_error(db, &err, h->last_error, sizeof(h->last_error));
+	else if (status != 200)
+		snprintf(h->last_error, sizeof(h->last_error),
+		    "GET /_ping answered %d", status);
+	else {
+		ok = 1;
+		mark[0] = '\0';
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			v = dm_hdrs_get(&hdrs, keys[i]);
+			if (n < marklen)
+				n += (size_t)snprintf(mark + n, marklen - n,
+				    "%s;", v != NULL ? v : "");
+		}
+	}
+	dm_hdrs_clear(&hdrs);
+	free(body);
+	return ok;
+}
+
+/* GET /version: what the engine is (h->up when it says). */
 static void
 probe_version(struct disp_backend *db, struct disp_health *h)
 {
 	struct backend_call	 call = { .method = "GET", .path = "/version",
-	    .timeout_ms = backend_is_remote(db->be) ?
-	    DM_REMOTE_PING_TIMEOUT_MS : DM_PING_TIMEOUT_MS };
+	    .timeout_ms = DM_VERSION_TIMEOUT_MS };
 	struct json_object	*o = NULL;
 	struct dm_err		 err;
 	char			*body = NULL;
@@ -47,17 +103,8 @@ probe_version(struct disp_backend *db, struct disp_health *h)
 
 	dm_err_clear(&err);
 	if (backend_do(db->be, &call, &status, &body, &len, NULL, &err) ==
-	    -1) {
-		const char	*m = err.msg;
-		size_t		 nl = strlen(db->cfg->name);
-
-		/* "backend a: cannot connect ..." -> "cannot connect ..." */
-		if (strncmp(m, "backend ", 8) == 0 &&
-		    strncmp(m + 8, db->cfg->name, nl) == 0 &&
-		    strncmp(m + 8 + nl, ": ", 2) == 0)
-			m += 10 + nl;
-		snprintf(h->last_error, sizeof(h->last_error), "%s", m);
-	}
+	    -1)
+		probe_error(db, &err, h->last_error, sizeof(h->last_error));
 	else if (status != 200)
 		snprintf(h->last_error, sizeof(h->last_error),
 		    "GET /version answered %d", status);
@@ -80,6 +127,42 @@ probe_version(struct disp_backend *db, struct disp_health *h)
 	free(body);
 }
 
+/* What was learnt before, where h has not learnt it anew. */
+static void
+keep_facts(struct disp_health *h, const struct disp_health *prev)
+{
+	memcpy(h->api_version, prev->api_version, sizeof(h->api_version));
+	memcpy(h->min_api_version, prev->min_api_version,
+	    sizeof(h->min_api_version));
+	memcpy(h->server_version, prev->server_version,
+	    sizeof(h->server_version));
+	memcpy(h->kernel, prev->kernel, sizeof(h->kernel));
+	if (h->os[0] == '\0')
+		memcpy(h->os, prev->os, sizeof(h->os));
+	if (h->arch[0] == '\0')
+		memcpy(h->arch, prev->arch, sizeof(h->arch));
+}
+
+/*
+ * Liveness is GET /_ping, which every engine answers at once.  What the
+ * engine is comes from GET /version, asked only when it is not known:
+ * podman's /version gathers its storage facts and takes 1.5 s on an idle
+ * machine, more under load, and a 2 s liveness probe on it marked a live
+ * podman down now and then.
+ */
+static void
+probe_engine(struct disp_backend *db, const struct disp_health *prev,
+    struct disp_health *h)
+{
+	if (!probe_ping(db, h, h->ping_mark, sizeof(h->ping_mark)))
+		return;
+	if (prev->up && strcmp(prev->ping_mark, h->ping_mark) == 0) {
+		h->up = 1;
+		keep_facts(h, prev);
+	} else
+		probe_version(db, h);
+}
+
 /*
  * Probe backend i and record the result.  A backend that fails waits
  * twice as long before each next probe, up to DM_HEALTH_MAX_BACKOFF_MS;
@@ -94,7 +177,8 @@ probe_one(struct disp *d, size_t i, void *arg)
 
 	(void)arg;
 	memset(&h, 0, sizeof(h));
-	probe_version(db, &h);
+	disp_health_copy(d, i, &prev);
+	probe_engine(db, &prev, &h);
 	if (db->cfg->os != NULL)
 		snprintf(h.os, sizeof(h.os), "%s", db->cfg->os);
 	if (db->cfg->arch != NULL)
@@ -104,16 +188,7 @@ probe_one(struct disp *d, size_t i, void *arg)
 	prev = db->health;
 	if (!h.up) {
 		/* Keep what was learnt while it was up. */
-		memcpy(h.api_version, prev.api_version, sizeof(h.api_version));
-		memcpy(h.min_api_version, prev.min_api_version,
-		    sizeof(h.min_api_version));
-		memcpy(h.server_version, prev.server_version,
-		    sizeof(h.server_version));
-		memcpy(h.kernel, prev.kernel, sizeof(h.kernel));
-		if (h.os[0] == '\0')
-			memcpy(h.os, prev.os, sizeof(h.os));
-		if (h.arch[0] == '\0')
-			memcpy(h.arch, prev.arch, sizeof(h.arch));
+		keep_facts(&h, &prev);
 		h.failures = prev.failures + 1;
 	}
 	h.since = (prev.probed && prev.up == h.up) ? prev.since : time(NULL);

@@ -24,10 +24,11 @@
 #define DM_LISTEN_NAME_MAX	256		/* a passed socket's name, with NUL
 						 * (systemd's FDNAME_MAX + 1) */
 #define DM_CONNECT_TIMEOUT_MS	3000		/* connect to an engine socket */
-#define DM_PING_TIMEOUT_MS	2000		/* /_ping and /version probes */
+#define DM_PING_TIMEOUT_MS	2000		/* /_ping probes */
 /* The same over tcp or ssh: a new connection may need a TLS or ssh
  * handshake first. */
 #define DM_REMOTE_PING_TIMEOUT_MS 6000
+#define DM_VERSION_TIMEOUT_MS	10000		/* /version, what an engine is */
 #define DM_SHUTDOWN_GRACE_MS	5000		/* in-flight requests on SIGTERM */
 #define DM_SHUTDOWN_POLL_MS	20		/* how often the grace looks */
 #define DM_UPGRADE_GRACE_S	3600		/* old process's streams after

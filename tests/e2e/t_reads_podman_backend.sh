@@ -94,8 +94,8 @@ cat >"$cfg" <<EOF
 EOF
 rig_dockmuxd_start "$cfg" "$tag"
 export DOCKER_HOST=unix://$sock
-# podman's first /version can outlast one 2 s probe on a loaded machine;
-# the health probe marks it up on a later try.
+# podman's /version takes 1.5 s or more (it gathers storage facts); the
+# health probe waits up to 10 s for it, and retries if even that runs out.
 pod_up() {
 	"$BUILD/dockmux" -H "unix://$sock" backends --json | python3 -c '
 import json, sys
