@@ -341,8 +341,11 @@ send_reply(struct MHD_Connection *conn, struct api_req *ar)
 
 	switch (r->kind) {
 	case DISP_REPLY_BODY:
+		/* MHD frees the body with the response. */
 		resp = MHD_create_response_from_buffer(r->body_len, r->body,
-		    MHD_RESPMEM_MUST_COPY);
+		    MHD_RESPMEM_MUST_FREE);
+		if (resp != NULL)
+			r->body = NULL;
 		/* MHD frames it: chunked when asked, with no length. */
 		if (resp != NULL && r->chunked && !has_empty_body(ar,
 		    r->status) && MHD_add_response_header(resp,

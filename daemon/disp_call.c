@@ -234,6 +234,19 @@ disp_body_blocks(const struct disp_call *c)
 	return c->mode == CALL_FORWARD;
 }
 
+/*
+ * An inspect (GET /containers/{id}/json, /exec/{id}/json,
+ * /images/{name}/json): one JSON document that every client reads whole.
+ */
+static int
+is_inspect(const struct disp_req *req)
+{
+	return strcmp(req->method, "GET") == 0 &&
+	    strcmp(req->action, "json") == 0 && req->id[0] != '\0' &&
+	    (req->res == RES_CONTAINERS || req->res == RES_EXEC ||
+	    req->res == RES_IMAGES);
+}
+
 static void
 end_forward(struct disp_call *c, struct disp_reply *r)
 {
@@ -248,6 +261,15 @@ end_forward(struct disp_call *c, struct disp_reply *r)
 	disp_route_after(c->d, c->req, c->ctr_id, backend_xfer_status(c->x));
 	disp_reply_from_xfer(c->d, r, c->x);
 	c->x = NULL;
+	/*
+	 * A whole inspect goes back with its length even when the engine
+	 * chunked it: dockerd itself chunks a document only when it outgrows
+	 * Go's 2 KiB response buffer, and one write of head and body saves
+	 * the client two wake-ups (and dockmuxd two sends).  Streams, and
+	 * line-per-chunk answers like a build's, keep the engine's framing.
+	 */
+	if (r->kind == DISP_REPLY_BODY && r->chunked && is_inspect(c->req))
+		r->chunked = 0;
 }
 
 static void
