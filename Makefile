@@ -40,7 +40,7 @@ CHECKLIBS = $(shell pkg-config --libs check)
 # Source groups by floor; arrows point down only (tests/layout/check.sh):
 #   lib <- {config, backends, store} <- dispatcher <- api <- main
 #   cli -> {config, lib}
-LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c \
+LIB_SRCS = lib/log.c lib/dmerr.c lib/hdrs.c lib/util.c lib/lines.c lib/jscan.c \
 	lib/jsonkeys.c lib/work.c
 CONFIG_SRCS = config/cfg.c config/cfg_detect.c config/cfg_net.c
 BACKEND_SRCS = backends/backend.c backends/backend_h1.c backends/backend_http.c \

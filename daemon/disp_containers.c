@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "daemon/disp_int.h"
+#include "lib/jscan.h"
 #include "lib/labels.h"
 #include "lib/limits.h"
 #include "lib/util.h"
@@ -89,20 +90,6 @@ strip_backend_filter(struct disp *d, const char *query, size_t *only,
 	return out;
 }
 
-static int
-by_created_desc(const void *a, const void *b)
-{
-	struct json_object *const	*x = a, *const *y = b;
-	struct json_object		*cx, *cy;
-	int64_t				 vx = 0, vy = 0;
-
-	if (json_object_object_get_ex(*x, "Created", &cx))
-		vx = json_object_get_int64(cx);
-	if (json_object_object_get_ex(*y, "Created", &cy))
-		vy = json_object_get_int64(cy);
-	return vx < vy ? 1 : vx > vy ? -1 : 0;
-}
-
 /* all=1 / all=true, as dockerd reads a boolean query value. */
 static int
 wants_all(const char *query)
@@ -166,8 +153,10 @@ stored_entry(const struct store_route *rt, void *arg)
 	return 0;
 }
 
-static void
-add_stored(struct disp *d, size_t bi, struct disp_merge *m)
+/* A down backend's stored containers, as the text of a JSON array.
+ * Owned: free(). */
+static char *
+stored_text(struct disp *d, size_t bi)
 {
 	struct json_object	*list = json_object_new_array();
 	struct dm_err		 err;
@@ -176,30 +165,279 @@ add_stored(struct disp *d, size_t bi, struct disp_merge *m)
 	    &err) == -1)
 		log_warnx("msg=\"cannot list stored routes\" backend=%s "
 		    "reason=%s", d->b[bi].cfg->name, log_q(err.msg));
-	disp_merge_add(m, list, bi);
-	json_object_put(list);
+	return disp_json_take(list);
 }
 
-/* A container seen first on backend bi: labelled with its owner. */
-static void
-label_owner(struct json_object *e, size_t bi, void *arg)
+/*
+ * The merge works on the engines' text: each entry is found in place
+ * (jscan), and written out as the engine wrote it with the owner label
+ * spliced into its Labels.  Building json-c objects for 80 entries and
+ * printing them again was most of a merged ps's CPU.  Keys and Ids are
+ * compared decoded, as json-c compared them.
+ */
+struct ps_entry {
+	struct jscan_span	text;		/* the object, in its answer */
+	struct jscan_span	id;		/* decoded: in text, or id_own */
+	char			*id_own;	/* owned: an Id with escapes,
+						   decoded */
+	struct jscan_span	labels;		/* Labels' value; p NULL: none */
+	struct jscan_span	owner;		/* the owner label's value in
+						   Labels; p NULL: none */
+	long long		created;
+	size_t			order;		/* its place in the merge */
+	size_t			bi;		/* the backend that listed it */
+	int			dup;		/* an Id listed before */
+};
+
+struct ps_merge {
+	struct ps_entry		*v;		/* owned */
+	size_t			 n, cap;
+};
+
+/* What the merge needs of one entry, the last of each key winning (as
+ * json-c read it): 1, or 0 for an entry left out (not an object, no
+ * string Id). */
+static int
+ps_entry_scan(struct ps_entry *e)
 {
-	struct disp		*d = arg;
-	struct json_object	*labels;
+	struct jscan		it, lt;
+	struct jscan_span	k, v, lk, lv;
+	int			has_id = 0;
+
+	if (jscan_open(&it, e->text.p, e->text.p + e->text.n, '{') == -1)
+		return 0;
+	while (jscan_next(&it, &k, &v) == 1) {
+		if (jscan_is(&k, "Id")) {
+			free(e->id_own);
+			e->id_own = NULL;
+			if ((has_id = v.p[0] == '"')) {
+				e->id.p = v.p + 1;
+				e->id.n = v.n - 2;
+			}
+			if (has_id && memchr(e->id.p, '\\', e->id.n) != NULL) {
+				/* Decoded, it is never longer.  A \u0000
+				 * ends it, as it ended json-c's key. */
+				e->id_own = xmalloc(e->id.n + 1);
+				(void)jscan_str(&e->id, e->id_own, e->id.n + 1);
+				e->id.n = strlen(e->id_own);
+				e->id.p = e->id_own;
+			}
+		} else if (jscan_is(&k, "Created"))
+			e->created = jscan_int(&v);
+		else if (jscan_is(&k, "Labels")) {
+			e->labels = v;
+			e->owner.p = NULL;
+			if (jscan_open(&lt, v.p, v.p + v.n, '{') == -1)
+				continue;
+			while (jscan_next(&lt, &lk, &lv) == 1)
+				if (jscan_is(&lk, DM_LABEL_BACKEND))
+					e->owner = lv;
+		}
+	}
+	return has_id;
+}
+
+/*
+ * Add one backend's answer (text is borrowed until the merge is
+ * written): 0, or -1 when it is not a JSON array (nothing added).
+ */
+static int
+ps_merge_add(struct ps_merge *m, const char *text, size_t len, size_t bi)
+{
+	struct jscan		it;
+	struct jscan_span	v;
+	struct ps_entry		e;
+	size_t			n0 = m->n;
+	int			rc;
+
+	if (text == NULL || jscan_open(&it, text, text + len, '[') == -1)
+		return -1;
+	while ((rc = jscan_next(&it, NULL, &v)) == 1) {
+		memset(&e, 0, sizeof(e));
+		e.text = v;
+		e.bi = bi;
+		if (!ps_entry_scan(&e)) {
+			free(e.id_own);
+			continue;
+		}
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 64;
+			m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+		}
+		e.order = m->n;
+		m->v[m->n++] = e;
+	}
+	if (rc == -1 || jscan_ws(it.p, text + len) != text + len) {
+		while (m->n > n0)
+			free(m->v[--m->n].id_own);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ps_merge_free(struct ps_merge *m)
+{
+	size_t	i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->v[i].id_own);
+	free(m->v);
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	const struct ps_entry	*x = *(const struct ps_entry *const *)a;
+	const struct ps_entry	*y = *(const struct ps_entry *const *)b;
+	size_t			 n = x->id.n < y->id.n ? x->id.n : y->id.n;
+	int			 c = memcmp(x->id.p, y->id.p, n);
+
+	if (c == 0 && x->id.n != y->id.n)
+		c = x->id.n < y->id.n ? -1 : 1;
+	if (c == 0)
+		c = x->order < y->order ? -1 : x->order > y->order;
+	return c;
+}
+
+/* Newest first; listed first among equals. */
+static int
+by_created_desc(const void *a, const void *b)
+{
+	const struct ps_entry	*x = *(const struct ps_entry *const *)a;
+	const struct ps_entry	*y = *(const struct ps_entry *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? 1 : -1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+struct ps_out {
+	char	*p;			/* owned */
+	size_t	 n, cap;
+};
+
+static void
+out_add(struct ps_out *o, const char *s, size_t n)
+{
+	if (o->n + n + 1 > o->cap) {
+		o->cap = (o->n + n + 1) * 2;
+		o->p = xrealloc(o->p, o->cap);
+	}
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+	o->p[o->n] = '\0';
+}
+
+static void
+out_str(struct ps_out *o, const char *s)
+{
+	out_add(o, s, strlen(s));
+}
+
+/* From a to b, both in the same entry's text. */
+static void
+out_span(struct ps_out *o, const char *a, const char *b)
+{
+	out_add(o, a, (size_t)(b - a));
+}
+
+/* e's text with Labels[io.dockmux.backend] = owner (a JSON string). */
+static void
+ps_write(struct ps_out *o, const struct ps_entry *e, const char *owner)
+{
+	const char	*end = e->text.p + e->text.n, *in, *close;
+
+	if (e->owner.p != NULL) {		/* the value replaced */
+		out_span(o, e->text.p, e->owner.p);
+		out_str(o, owner);
+		out_span(o, e->owner.p + e->owner.n, end);
+	} else if (e->labels.p != NULL && e->labels.p[0] == '{') {
+		close = e->labels.p + e->labels.n - 1;	/* its '}' */
+		in = jscan_ws(e->labels.p + 1, close);
+		out_span(o, e->text.p, close);
+		out_str(o, in == close ? "\"" DM_LABEL_BACKEND "\":" :
+		    ",\"" DM_LABEL_BACKEND "\":");
+		out_str(o, owner);
+		out_span(o, close, end);
+	} else if (e->labels.p != NULL) {	/* null, or not an object */
+		out_span(o, e->text.p, e->labels.p);
+		out_str(o, "{\"" DM_LABEL_BACKEND "\":");
+		out_str(o, owner);
+		out_str(o, "}");
+		out_span(o, e->labels.p + e->labels.n, end);
+	} else {				/* no Labels at all */
+		close = end - 1;		/* the entry's '}' */
+		in = jscan_ws(e->text.p + 1, close);
+		out_span(o, e->text.p, close);
+		out_str(o, in == close ? "\"Labels\":{\"" DM_LABEL_BACKEND
+		    "\":" : ",\"Labels\":{\"" DM_LABEL_BACKEND "\":");
+		out_str(o, owner);
+		out_str(o, "}}");
+	}
+}
+
+/*
+ * The owner of a container listed by backend bi: the store's, when one
+ * engine is configured twice; else bi.  Backend names are letters,
+ * digits, '_', '.' and '-' (cfg.c; the store's come from there),
+ * nothing JSON must escape.
+ */
+static void
+owner_of(struct disp *d, const struct ps_entry *e, char *out, size_t len)
+{
 	struct store_route	 route;
 	struct dm_err		 err;
-	const char		*id = dm_json_str(e, "Id");
+	char			 id[STORE_ID_MAX];
+	const char		*name = d->b[e->bi].cfg->name;
 
-	labels = dm_json_obj(e, "Labels");
-	if (labels == NULL) {
-		labels = json_object_new_object();
-		json_object_object_add(e, "Labels", labels);
+	if (e->id.n < sizeof(id)) {
+		memcpy(id, e->id.p, e->id.n);
+		id[e->id.n] = '\0';
+		if (store_route_find(d->store, id, &route, &err) == 0 &&
+		    strcmp(route.id, id) == 0) {
+			snprintf(out, len, "\"%s\"", route.backend);
+			return;
+		}
 	}
-	/* The owner, when one engine is configured twice. */
-	json_object_object_add(labels, DM_LABEL_BACKEND,
-	    json_object_new_string(store_route_find(d->store, id, &route,
-	    &err) == 0 && strcmp(route.id, id) == 0 ? route.backend :
-	    d->b[bi].cfg->name));
+	snprintf(out, len, "\"%s\"", name);
+}
+
+/*
+ * The merged list as JSON text, newest first, at most limit entries (<=
+ * 0: all), each Id once (the first backend to list it).  Owned: free().
+ */
+static char *
+ps_merge_text(struct disp *d, struct ps_merge *m, long limit)
+{
+	struct ps_entry	**v;
+	struct ps_out	  o = { 0 };
+	char		  owner[DM_MAX_NAME + 2];
+	size_t		  i, k, nv;
+
+	v = xcalloc(m->n + 1, sizeof(*v));
+	for (i = 0; i < m->n; i++)
+		v[i] = &m->v[i];
+	qsort(v, m->n, sizeof(*v), by_id);
+	for (i = 1; i < m->n; i++)
+		v[i]->dup = v[i]->id.n == v[i - 1]->id.n &&
+		    memcmp(v[i]->id.p, v[i - 1]->id.p, v[i]->id.n) == 0;
+	for (i = nv = 0; i < m->n; i++)
+		if (!v[i]->dup)
+			v[nv++] = v[i];
+	qsort(v, nv, sizeof(*v), by_created_desc);
+	if (limit > 0 && (size_t)limit < nv)
+		nv = (size_t)limit;
+	out_str(&o, "[");
+	for (k = 0; k < nv; k++) {
+		if (k > 0)
+			out_str(&o, ",");
+		owner_of(d, v[k], owner, sizeof(owner));
+		ps_write(&o, v[k], owner);
+	}
+	out_str(&o, "]\n");
+	free(v);
+	return o.p;
 }
 
 /*
@@ -216,11 +454,10 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 s[DM_MAX_BACKENDS];
 	void			*args[DM_MAX_BACKENDS];
-	struct json_object	*merged = NULL, *list;
-	struct json_object	**v = NULL;
-	struct disp_merge	 m;
+	char			*stored_lists[DM_MAX_BACKENDS] = { 0 };
+	struct ps_merge		 m = { 0 };
 	char			*query, *path, warn[1024], lim[32];
-	size_t			 i, k, only, nv = 0, ok = 0, wlen = 0;
+	size_t			 i, only, ok = 0, wlen = 0;
 	long			 limit = -1;
 	int			 bad, stored;
 
@@ -237,22 +474,17 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	for (i = 0; i < d->n; i++) {
 		s[i].wanted = only == (size_t)-1 || only == i;
 		s[i].timeout_ms = DM_LIST_TIMEOUT_MS;
-		s[i].parse = 1;
 	}
 	disp_each_backend(d, disp_slot_do, args);
 
-	disp_merge_init(&m, "Id", label_owner, NULL, d);
 	warn[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		if (!s[i].wanted)
 			continue;
-		list = s[i].json;	/* taken: put below */
-		s[i].json = NULL;
-		if (list == NULL || !json_object_is_type(list,
-		    json_type_array)) {
+		if (s[i].status != 200 || ps_merge_add(&m, s[i].answer,
+		    s[i].answer_len, i) == -1) {
 			char	why[300];
 
-			json_object_put(list);
 			disp_slot_message(&s[i], why, sizeof(why));
 			log_warnx("msg=\"list skipped a backend\" backend=%s "
 			    "reason=%s", d->b[i].cfg->name, log_q(why));
@@ -270,8 +502,6 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 			continue;
 		}
 		ok++;
-		disp_merge_add(&m, list, i);
-		json_object_put(list);
 	}
 	/*
 	 * ps -a: a down backend's containers from the store, said down;
@@ -280,37 +510,23 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	stored = wants_all(req->query) && !has_filters(query) &&
 	    (ok > 0 || only != (size_t)-1);
 	for (i = 0; stored && i < d->n; i++)
-		if (s[i].wanted && s[i].status != 200)
-			add_stored(d, i, &m);
+		if (s[i].wanted && s[i].status != 200) {
+			stored_lists[i] = stored_text(d, i);
+			(void)ps_merge_add(&m, stored_lists[i],
+			    strlen(stored_lists[i]), i);
+		}
 	if (ok == 0 && !stored) {
 		disp_reply_error(r, DM_EBACKEND, warn[0] ? warn :
 		    "no backend answered");
 		goto out;
 	}
-	merged = json_object_get(m.list);
-	nv = json_object_array_length(merged);
-	if (nv > 1) {
-		v = xcalloc(nv, sizeof(*v));
-		for (k = 0; k < nv; k++)
-			v[k] = json_object_get(json_object_array_get_idx(
-			    merged, k));
-		qsort(v, nv, sizeof(*v), by_created_desc);
-		json_object_put(merged);
-		merged = json_object_new_array();
-		for (k = 0; k < nv; k++)
-			json_object_array_add(merged, v[k]);
-		free(v);
-	}
-	while (limit > 0 && json_object_array_length(merged) >
-	    (size_t)limit)
-		json_object_array_del_idx(merged,
-		    json_object_array_length(merged) - 1, 1);
-	disp_reply_json(r, 200, disp_json_text(merged));
+	disp_reply_json(r, 200, ps_merge_text(d, &m, limit));
 	if (warn[0] != '\0')
 		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
 out:
-	json_object_put(merged);
-	disp_merge_free(&m);
+	ps_merge_free(&m);
+	for (i = 0; i < d->n; i++)
+		free(stored_lists[i]);
 	disp_slots_free(d, s);
 	free(path);
 	free(query);

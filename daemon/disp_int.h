@@ -330,8 +330,7 @@ struct disp_slot {
 	int			 timeout_ms;
 	int			 status;	/* 0: unreachable or down */
 	char			*answer;	/* owned */
-	int			 parse;		/* parse a 200 answer into json */
-	struct json_object	*json;		/* owned: that parse, or NULL */
+	size_t			 answer_len;
 	struct dm_hdrs		 ahdrs;		/* owned: the answer's head */
 	char			 err[256];	/* why status is 0 */
 };
@@ -340,11 +339,7 @@ struct disp_slot {
 void	disp_slots_init(struct disp *, struct disp_slot *, void **args,
 	    const char *method, const char *path, const struct dm_hdrs *,
 	    const char *body, size_t body_len);
-/*
- * A disp_each_backend() callback: one exchange, down backends skipped;
- * with parse set, a 200 answer is parsed there too (the backends' JSON
- * parsed in parallel, not one after the other by the caller).
- */
+/* A disp_each_backend() callback: one exchange, down backends skipped. */
 void	disp_slot_do(struct disp *, size_t, void *);
 /* A failed slot's reason: the engine's {"message"} or why unreachable. */
 void	disp_slot_message(const struct disp_slot *, char *, size_t);

@@ -45,7 +45,6 @@ disp_slot_do(struct disp *d, size_t i, void *arg)
 	struct disp_slot	*s = arg;
 	struct backend_call	 call;
 	struct dm_err		 err;
-	size_t			 len;
 
 	if (!s->wanted)
 		return;
@@ -61,14 +60,11 @@ disp_slot_do(struct disp *d, size_t i, void *arg)
 	call.body_len = s->body_len;
 	call.timeout_ms = s->timeout_ms;
 	dm_err_clear(&err);
-	if (backend_do(d->b[i].be, &call, &s->status, &s->answer, &len,
-	    &s->ahdrs, &err) == -1) {
+	if (backend_do(d->b[i].be, &call, &s->status, &s->answer,
+	    &s->answer_len, &s->ahdrs, &err) == -1) {
 		s->status = 0;
 		snprintf(s->err, sizeof(s->err), "%s", err.msg);
-		return;
 	}
-	if (s->parse && s->status == 200 && s->answer != NULL)
-		s->json = json_tokener_parse(s->answer);
 }
 
 void
@@ -96,8 +92,6 @@ disp_slots_free(struct disp *d, struct disp_slot *s)
 	for (i = 0; i < d->n; i++) {
 		free(s[i].answer);
 		s[i].answer = NULL;
-		json_object_put(s[i].json);
-		s[i].json = NULL;
 		dm_hdrs_clear(&s[i].ahdrs);
 	}
 }

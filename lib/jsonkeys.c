@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/jscan.h"
 #include "lib/jsonkeys.h"
 #include "lib/util.h"
 
@@ -79,111 +80,30 @@ struct scan {
 	size_t		 duplen;
 };
 
-static int
-hex4(const char *s, unsigned int *v)
-{
-	size_t	i;
-	int	c;
-
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		c = s[i];
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= (unsigned int)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			*v |= (unsigned int)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			*v |= (unsigned int)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	return 0;
-}
-
-static size_t
-put_utf8(unsigned int cp, char *out, size_t n, size_t max)
-{
-	unsigned char	b[4];
-	size_t		k, i;
-
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | (cp >> 6));
-		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | (cp >> 12));
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		b[0] = (unsigned char)(0xf0 | (cp >> 18));
-		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
-	for (i = 0; i < k && n < max; i++)
-		out[n++] = (char)b[i];
-	return n;
-}
-
 /*
- * The string at sc->pos (on its opening quote), decoded into out (at
- * most max bytes kept, the rest read past); returns the decoded length
- * kept.  sc->pos ends after the closing quote.
+ * The string at sc->pos (on its opening quote), decoded into out (room
+ * for max + 1 bytes: at most max kept and a NUL, the rest read past);
+ * returns the decoded length kept.  sc->pos ends after the closing quote
+ * (at the end of the text, for one that is not JSON).
  */
 static size_t
 scan_string(struct scan *sc, char *out, size_t max)
 {
-	const char	*s = sc->s;
-	unsigned int	 cp, lo;
-	size_t		 n = 0;
-	char		 c;
+	const char		*e = jscan_value(sc->s + sc->pos, sc->s + sc->len);
+	struct jscan_span	 raw;
+	size_t			 n;
 
-	sc->pos++;
-	while (sc->pos < sc->len && s[sc->pos] != '"') {
-		c = s[sc->pos++];
-		if (c != '\\') {
-			if (n < max)
-				out[n++] = c;
-			continue;
-		}
-		if (sc->pos >= sc->len)
-			break;
-		c = s[sc->pos++];
-		switch (c) {
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case 'n': c = '\n'; break;
-		case 'r': c = '\r'; break;
-		case 't': c = '\t'; break;
-		case 'u':
-			if (sc->len - sc->pos < 4 || hex4(s + sc->pos, &cp)
-			    == -1)
-				continue;
-			sc->pos += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && sc->len - sc->pos >=
-			    6 && s[sc->pos] == '\\' && s[sc->pos + 1] == 'u' &&
-			    hex4(s + sc->pos + 2, &lo) == 0 && lo >= 0xdc00 &&
-			    lo < 0xe000) {
-				sc->pos += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				    (lo - 0xdc00);
-			}
-			n = put_utf8(cp, out, n, max);
-			continue;
-		default:
-			break;	/* '"', '\\', '/' stand for themselves */
-		}
-		if (n < max)
-			out[n++] = c;
+	if (e == NULL) {
+		sc->pos = sc->len;
+		return 0;
 	}
-	sc->pos++;	/* the closing quote */
-	return n;
+	raw.p = sc->s + sc->pos + 1;
+	raw.n = (size_t)(e - raw.p) - 1;
+	sc->pos = (size_t)(e - sc->s);
+	if (out == NULL)
+		return 0;
+	n = jscan_str(&raw, out, max + 1);
+	return n < max ? n : max;
 }
 
 static void

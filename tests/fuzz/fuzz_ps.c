@@ -16,13 +16,17 @@
 #include "lib/util.h"
 #include "tests/fuzz/fuzz.h"
 
+/* Created as the merge reads it: a number, else 0. */
 static int64_t
 created(struct json_object *e)
 {
 	struct json_object	*v;
 
-	return json_object_object_get_ex(e, "Created", &v) ?
-	    json_object_get_int64(v) : 0;
+	if (!json_object_object_get_ex(e, "Created", &v) ||
+	    !(json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double)))
+		return 0;
+	return json_object_get_int64(v);
 }
 
 /* Every entry once, labelled, newest first, no more than asked for. */
@@ -38,6 +42,7 @@ check_list(const struct disp_req *req, const struct disp_reply *r,
 	if (r->status != 200)
 		return;
 	list = json_tokener_parse(r->body);
+	FUZZ_ASSERT(json_object_is_type(list, json_type_array));
 	fuzz_check_unique(list, "Id");
 	len = json_object_array_length(list);
 	if (disp_query_get(req->query, "limit", lim, sizeof(lim)) &&

@@ -23,6 +23,7 @@
 #include <check.h>
 #include <json-c/json.h>
 
+#include "lib/jscan.h"
 #include "lib/jsonkeys.h"
 #include "lib/labels.h"
 #include "lib/log.h"
@@ -741,6 +742,190 @@ START_TEST(test_flag_error)
 }
 END_TEST
 
+/* ---- jscan: JSON text read in place ---- */
+
+static const struct {
+	const char	*text;
+	int		 valid;
+} jscan_rows[] = {
+	{ "[]", 1 }, { "{}", 1 }, { " [ 1 , 2 ] ", 1 }, { "\"\"", 1 },
+	{ "\"a\\\"b\\\\c\\/\\b\\f\\n\\r\\t\\u00e9\"", 1 }, { "0", 1 },
+	{ "-0.5e+10", 1 }, { "1E3", 1 }, { "true", 1 }, { "false", 1 },
+	{ "null", 1 }, { "{\"a\":[{\"b\":null}],\"c\":{}}", 1 },
+	{ "[\"\\u12\"]", 0 }, { "\"\\x\"", 0 }, { "\"a\tb\"", 1 },
+	{ "\"open", 0 }, { "[1,]", 0 }, { "[,1]", 0 }, { "{\"a\"}", 0 },
+	{ "{\"a\":1,}", 0 }, { "{a:1}", 0 }, { "{'a':1}", 0 }, { "01", 0 },
+	{ "1.", 0 }, { ".5", 0 }, { "-", 0 }, { "1e", 0 }, { "+1", 0 },
+	{ "tru", 0 }, { "nul", 0 }, { "NaN", 0 }, { "[1 2]", 0 },
+	{ "{\"a\" 1}", 0 }, { "[", 0 }, { "{", 0 }, { "", 0 }, { "  ", 0 },
+	{ "[1]]", 0 }, { "1 2", 0 },
+};
+
+/* Is all of t one JSON value (white space around it allowed)? */
+static int
+jscan_whole(const char *t)
+{
+	const char	*end = t + strlen(t), *e = jscan_value(t, end);
+
+	return e != NULL && jscan_ws(e, end) == end;
+}
+
+START_TEST(test_jscan_value)
+{
+	const char	*t = jscan_rows[_i].text;
+
+	ck_assert_msg(jscan_whole(t) == jscan_rows[_i].valid,
+	    "jscan_value(%s): %s", t, jscan_whole(t) ? "valid" : "refused");
+}
+END_TEST
+
+/*
+ * What jscan takes, json-c's strict parser takes too (json-c is more
+ * lenient still: "1.", single quotes; Go's encoder writes neither).
+ */
+START_TEST(test_jscan_agrees_with_json_c)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+	const char		*t;
+	size_t			 i, n;
+	int			 ours, theirs;
+
+	for (i = 0; i < NITEMS(jscan_rows); i++) {
+		t = jscan_rows[i].text;
+		n = strlen(t);
+		if (strspn(t, " ") == n)
+			continue;	/* json-c reads "" as incomplete */
+		tok = json_tokener_new();
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		/* With the NUL: a number at the end is not "incomplete". */
+		o = json_tokener_parse_ex(tok, t, (int)n + 1);
+		theirs = json_tokener_get_error(tok) == json_tokener_success &&
+		    json_tokener_get_parse_end(tok) >= n;
+		json_object_put(o);
+		json_tokener_free(tok);
+		ours = jscan_whole(t);
+		ck_assert_msg(!ours || theirs, "%s: jscan %d, json-c %d", t,
+		    ours, theirs);
+	}
+}
+END_TEST
+
+START_TEST(test_jscan_iterates_spans)
+{
+	const char		*t = " { \"a\" : [1, {\"x\":\"]\"}] ,\"b\\\"c\":"
+				    "null,\"d\":\"e\" } tail";
+	struct jscan		 it;
+	struct jscan_span	 k, v;
+
+	ck_assert_int_eq(jscan_open(&it, t, t + strlen(t), '{'), 0);
+	ck_assert_int_eq(jscan_next(&it, &k, &v), 1);
+	ck_assert(jscan_is(&k, "a"));
+	ck_assert_int_eq((int)v.n, (int)strlen("[1, {\"x\":\"]\"}]"));
+	ck_assert(memcmp(v.p, "[1, {\"x\":\"]\"}]", v.n) == 0);
+	ck_assert_int_eq(jscan_next(&it, &k, &v), 1);
+	ck_assert_int_eq((int)k.n, 4);		/* raw, escapes kept */
+	ck_assert(jscan_is(&k, "b\"c"));	/* compared decoded */
+	ck_assert(jscan_is(&v, "null"));
+	ck_assert_int_eq(jscan_next(&it, &k, &v), 1);
+	ck_assert(jscan_is(&v, "\"e\""));
+	ck_assert_int_eq(jscan_next(&it, &k, &v), 0);
+	ck_assert_str_eq(it.p, " tail");
+	/* Not the container asked for. */
+	ck_assert_int_eq(jscan_open(&it, t, t + strlen(t), '['), -1);
+	/* A bad element stops the walk. */
+	t = "[1, 2 3]";
+	ck_assert_int_eq(jscan_open(&it, t, t + strlen(t), '['), 0);
+	ck_assert_int_eq(jscan_next(&it, NULL, &v), 1);
+	ck_assert_int_eq(jscan_next(&it, NULL, &v), 1);
+	ck_assert_int_eq(jscan_next(&it, NULL, &v), -1);
+	/* Cut short inside a value. */
+	t = "[{\"a\":1}";
+	ck_assert_int_eq(jscan_open(&it, t, t + strlen(t), '['), 0);
+	ck_assert_int_eq(jscan_next(&it, NULL, &v), 1);
+	ck_assert_int_eq(jscan_next(&it, NULL, &v), -1);
+}
+END_TEST
+
+START_TEST(test_jscan_str)
+{
+	static const struct {
+		const char	*raw, *want;
+	} rows[] = {
+		{ "plain", "plain" },
+		{ "a\\\"\\\\\\/\\b\\f\\n\\r\\t", "a\"\\/\b\f\n\r\t" },
+		{ "\\u00e9\\u20ac", "\xc3\xa9\xe2\x82\xac" },
+		{ "\\ud83d\\ude00", "\xf0\x9f\x98\x80" },
+		{ "\\ud83dx", "\xef\xbf\xbdx" },	/* lone: U+FFFD */
+		{ "\\u0049d", "Id" },
+	};
+	struct jscan_span	s;
+	char			out[32];
+	size_t			i;
+
+	for (i = 0; i < NITEMS(rows); i++) {
+		s.p = rows[i].raw;
+		s.n = strlen(rows[i].raw);
+		ck_assert_uint_eq(jscan_str(&s, out, sizeof(out)),
+		    strlen(rows[i].want));
+		ck_assert_str_eq(out, rows[i].want);
+	}
+	s.p = "abcd";
+	s.n = 4;
+	ck_assert_uint_eq(jscan_str(&s, out, 4), 4);	/* cut */
+	ck_assert_str_eq(out, "abc");
+	ck_assert_uint_eq(jscan_str(&s, out, 5), 4);
+	ck_assert_str_eq(out, "abcd");
+	ck_assert_uint_eq(jscan_str(&s, NULL, 0), 4);
+	s.p = "I\\u0064";
+	s.n = strlen(s.p);
+	ck_assert(jscan_is(&s, "Id"));
+	ck_assert(!jscan_is(&s, "Ix"));
+}
+END_TEST
+
+START_TEST(test_jscan_depth)
+{
+	char	buf[2 * (DM_JSCAN_DEPTH + 2)] = { 0 };
+	int	n;
+
+	for (n = DM_JSCAN_DEPTH; n <= DM_JSCAN_DEPTH + 1; n++) {
+		memset(buf, '[', (size_t)n);
+		memset(buf + n, ']', (size_t)n);
+		ck_assert_msg((jscan_value(buf, buf + 2 * n) != NULL) ==
+		    (n <= DM_JSCAN_DEPTH), "depth %d", n);
+	}
+}
+END_TEST
+
+START_TEST(test_jscan_int)
+{
+	static const struct {
+		const char	*text;
+		long long	 want;
+	} rows[] = {
+		{ "0", 0 }, { "-12", -12 }, { "1700000000", 1700000000LL },
+		{ "1.9", 1 }, { "-1.9", -1 }, { "1.5e1", 15 }, { "2E2", 200 },
+		{ "99999999999999999999", INT64_MAX },
+		{ "-99999999999999999999", INT64_MIN }, { "1e300", INT64_MAX },
+		{ "\"5\"", 0 }, { "null", 0 }, { "1x", 0 }, { "", 0 },
+		{ "1700000000111111111111111111111111111111111111111111111111"
+		  "11111111111111111111110", INT64_MAX },
+		{ "-0.00000000000000000000000000000000000000000000000000000000"
+		  "0000000001", 0 },
+	};
+	struct jscan_span	s;
+	size_t			i;
+
+	for (i = 0; i < NITEMS(rows); i++) {
+		s.p = rows[i].text;
+		s.n = strlen(rows[i].text);
+		ck_assert_msg(jscan_int(&s) == rows[i].want, "%s: %lld",
+		    rows[i].text, jscan_int(&s));
+	}
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -765,6 +950,15 @@ lib_suite(void)
 	tcase_add_test(tc, test_json_dup_keys);
 	tcase_add_test(tc, test_json_canon);
 	tcase_add_test(tc, test_add_clamped);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("jscan");
+	tcase_add_loop_test(tc, test_jscan_value, 0, (int)NITEMS(jscan_rows));
+	tcase_add_test(tc, test_jscan_agrees_with_json_c);
+	tcase_add_test(tc, test_jscan_iterates_spans);
+	tcase_add_test(tc, test_jscan_str);
+	tcase_add_test(tc, test_jscan_depth);
+	tcase_add_test(tc, test_jscan_int);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sun_path");
