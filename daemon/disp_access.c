@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "daemon/disp_int.h"
+#include "lib/jscan.h"
 #include "lib/jsonkeys.h"
 #include "lib/labels.h"
 #include "lib/limits.h"
@@ -563,6 +564,16 @@ disp_access_body(struct disp *d, const struct disp_access *a,
 
 	if (kind == 0 || *body == NULL || *len == 0)
 		return 0;
+	/*
+	 * json-c takes more than JSON (comments, single quotes, a text cut
+	 * short after a comment, read as an inner object), and what it makes
+	 * of such a body is not what the engine's Go decoder would: refused
+	 * before anything reads it.
+	 */
+	if (jscan_value(*body, *body + *len) == NULL) {
+		dm_err_set(err, DM_EBADREQ, "invalid JSON in the request body");
+		return -1;
+	}
 	o = json_tokener_parse(*body);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

@@ -5,7 +5,9 @@
  * Properties: the raw scan never reads past the text; when it finds no
  * duplicate, renaming leaves no two struct-level keys that fold equal
  * (the scan of the renamed text finds none either), and renaming twice
- * changes nothing more.
+ * changes nothing more.  As in disp_access_body(), only a text that
+ * starts with a JSON value (jscan) is read: json-c alone takes more, and
+ * makes of "{\"Labels\":{\"a\":1,\"A\":2}//}" the inner object.
  */
 /* Threads: libFuzzer's one thread. */
 
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/jscan.h"
 #include "lib/jsonkeys.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -34,7 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	text = fuzz_strndup((const char *)data, size);
 	found = dm_json_dup_key(text, size, dup, sizeof(dup));
-	o = json_tokener_parse(text);
+	o = jscan_value(text, text + size) != NULL ?
+	    json_tokener_parse(text) : NULL;
 	if (o != NULL && !found) {
 		(void)dm_json_canon(o, names);
 		again = json_object_to_json_string_ext(o,
