@@ -91,6 +91,8 @@ struct api_req {
 	int			 suspended;	/* by us; MHD's thread's flag */
 	atomic_int		 busy;		/* a worker has it */
 	struct dm_job		 job;		/* a worker's, while suspended */
+	struct api_waiter	 wait;		/* the loop's, while a quick
+						   call waits for its engine */
 	char			*piece;		/* owned: a body piece to send */
 	size_t			 piece_len;
 	int			 too_many_hdrs;	/* past DM_MAX_HEADERS: 431 */
@@ -700,28 +702,85 @@ take_body(struct api_req *ar, const char *data, size_t *size)
 }
 
 /*
- * A lone client's inspect-like read of a routed container: begun and
- * ended here when the engine answers within DM_QUICK_WAIT_MS, sparing
- * the two thread hand-offs a worker costs (on these machines, most of
- * what dockmuxd adds to it).  Only with one connection open and this
- * its one request: any other client would wait for this thread (64 of
- * them lost a sixth of their throughput when only the requests were
- * counted).  Otherwise a worker takes the call where it is.  1 when
- * ar->reply is ready.
+ * The stream loop's wake for a quick call whose engine had not answered:
+ * look again without waiting; still nothing, and it waits again.  The
+ * exchange's own deadline is checked on each look (the waiter wakes
+ * every DM_QUICK_RECHECK_MS for that).  Stopping, or the client gone: a
+ * worker ends it.
  */
-static int
+static void
+quick_wake(struct api_waiter *w, enum api_wake why)
+{
+	struct api_req	*ar = (struct api_req *)(void *)((char *)w -
+	    offsetof(struct api_req, wait));
+
+	if (why == API_WAKE_CANCEL || why == API_WAKE_CLIENT_GONE) {
+		/* A worker ends it, as one ends any call whose client left. */
+		ar->job.fn = end_job;
+		dm_work_submit(ar->api->work, &ar->job);
+		return;
+	}
+	if (why == API_WAKE_CLIENT_DATA)
+		w->client_fd = -1;	/* bytes from it: stop watching */
+	if (disp_end_within(ar->call, &ar->reply, 0) == 0) {
+		ar->phase = PHASE_ANSWERED;
+		from_worker(ar);
+		return;
+	}
+	w->deadline = dm_mono_ms() + DM_QUICK_RECHECK_MS;
+	if (api_loop_watch(ar->api->loop, w) == -1) {
+		ar->job.fn = end_job;	/* the loop stops: a worker ends it */
+		dm_work_submit(ar->api->work, &ar->job);
+	}
+}
+
+enum quick_result {
+	QUICK_NO = 0,		/* not for the quick path: a worker begins it */
+	QUICK_ANSWERED,		/* ar->reply is ready */
+	QUICK_WAITING		/* begun; the stream loop waits for the engine */
+};
+
+/*
+ * An inspect-like read of a routed container, begun on libmicrohttpd's
+ * thread, sparing the two thread hand-offs a worker costs (on these
+ * machines, most of what dockmuxd adds to it).  A lone client (one
+ * connection, this its one request) has its answer waited for here, up
+ * to DM_QUICK_WAIT_MS; with other clients this thread does not wait.  An
+ * engine that has not answered yet is waited for by the stream loop,
+ * with every other waiting call and stream in one epoll set, and the
+ * loop ends the call: a worker is not woken, nor does it sleep in poll,
+ * once per call.
+ */
+static enum quick_result
 quick(struct api_req *ar)
 {
-	if (atomic_load(&ar->api->unanswered) != 1 ||
-	    api_conns_count(ar->api->conns) != 1 ||
-	    !disp_quick_ok(ar->api->disp, &ar->req))
-		return 0;
-	ar->call = disp_begin(ar->api->disp, &ar->req);
-	if (disp_end_within(ar->call, &ar->reply, DM_QUICK_WAIT_MS) == 0)
-		return 1;
-	log_debug("msg=\"engine slower than the quick path, a worker waits\" "
-	    "path=%s", log_q(ar->req.path));
-	return 0;
+	struct api	*api = ar->api;
+	int		 lone, fd;
+
+	if (!disp_quick_ok(api->disp, &ar->req))
+		return QUICK_NO;
+	lone = atomic_load(&api->unanswered) == 1 &&
+	    api_conns_count(api->conns) == 1;
+	ar->call = disp_begin(api->disp, &ar->req);
+	if (disp_end_within(ar->call, &ar->reply, lone ? DM_QUICK_WAIT_MS :
+	    0) == 0)
+		return QUICK_ANSWERED;
+	if ((fd = disp_call_fd(ar->call)) == -1)
+		return QUICK_NO;	/* a worker takes it where it is */
+	log_debug("msg=\"engine slower than the quick path, the stream loop "
+	    "waits\" path=%s", log_q(ar->req.path));
+	ar->phase = PHASE_ENDING;
+	suspend(api, ar->mhd, &ar->suspended);
+	atomic_store(&ar->busy, 1);
+	ar->wait.wake = quick_wake;
+	ar->wait.fd = fd;
+	ar->wait.client_fd = ar->req.client_fd;
+	ar->wait.deadline = dm_mono_ms() + DM_QUICK_RECHECK_MS;
+	if (api_loop_watch(api->loop, &ar->wait) == -1) {
+		ar->job.fn = end_job;	/* stopping: a worker ends it */
+		dm_work_submit(api->work, &ar->job);
+	}
+	return QUICK_WAITING;
 }
 
 /* The request is all in and was refused before any call: answer it. */
@@ -788,11 +847,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (atomic_load(&ar->api->stopping))
 		return MHD_NO;
-	if (quick(ar)) {
+	switch (quick(ar)) {
+	case QUICK_ANSWERED:
 		ar->phase = PHASE_SENT;
 		ret = send_reply(conn, ar);
 		uncount(ar);
 		return ret;
+	case QUICK_WAITING:
+		return MHD_YES;
+	case QUICK_NO:
+		break;
 	}
 	ar->phase = PHASE_ENDING;
 	to_worker(ar, end_job);

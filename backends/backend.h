@@ -141,6 +141,11 @@ ssize_t		 backend_xfer_try_read(struct backend_xfer *, char *, size_t,
 void		 backend_xfer_settle(struct backend_xfer *, int max_ms);
 /* 1 when the whole answer is already here (small answers usually are). */
 int		 backend_xfer_complete(const struct backend_xfer *);
+/*
+ * The socket the answer comes on, for a caller's own wait (readable:
+ * try backend_xfer_head_within() again); -1 when libcurl holds it.
+ */
+int		 backend_xfer_fd(const struct backend_xfer *);
 
 /*
  * Read the whole body, up to max bytes.  Owned: *body is NUL-terminated,

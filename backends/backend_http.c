@@ -525,6 +525,12 @@ backend_xfer_head_within(struct backend_xfer *x, int watch_fd, int ms,
 }
 
 int
+backend_xfer_fd(const struct backend_xfer *x)
+{
+	return x->raw != NULL ? raw_fd(x->raw) : -1;
+}
+
+int
 backend_xfer_status(const struct backend_xfer *x)
 {
 	if (x->raw != NULL)

@@ -159,6 +159,7 @@ int		 raw_head(struct raw_xfer *, int watch_fd, struct dm_err *);
 int		 raw_head_within(struct raw_xfer *, int watch_fd,
 		    long long deadline, struct dm_err *);
 int		 raw_status(const struct raw_xfer *);
+int		 raw_fd(const struct raw_xfer *);
 const struct dm_hdrs *raw_headers(const struct raw_xfer *);
 long long	 raw_length(const struct raw_xfer *);
 /* Body bytes read ahead and not yet taken. */

@@ -514,8 +514,11 @@ raw_head_within(struct raw_xfer *x, int watch_fd, long long budget,
 				break;
 			continue;
 		}
-		/* Nothing yet: the engine had no time to answer; wait first. */
-		if (x->in_len == 0 && !waited) {
+		/* Nothing yet: the engine had no time to answer; wait first
+		 * (unless there is no time to wait: a caller told the socket
+		 * is readable looks at once). */
+		if (x->in_len == 0 && !waited && (budget == 0 ||
+		    dm_mono_ms() < budget)) {
 			n = -1;
 			errno = EAGAIN;
 		} else
@@ -585,6 +588,12 @@ int
 raw_status(const struct raw_xfer *x)
 {
 	return x->status;
+}
+
+int
+raw_fd(const struct raw_xfer *x)
+{
+	return x->pe != NULL ? x->pe->fd : -1;
 }
 
 const struct dm_hdrs *

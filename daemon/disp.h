@@ -175,16 +175,19 @@ void		 disp_end(struct disp_call *, struct disp_reply *);
 void		 disp_call_free(struct disp_call *);
 
 /*
- * The quick path, for the front end's own thread when nothing else is
- * in flight.  disp_quick_ok: 1 when req is a bodyless GET or HEAD of a
- * routed container whose owner is a local engine with an idle
- * connection, so disp_begin() starts it without waiting.
- * disp_end_within: disp_end() if the engine's head comes within ms (0,
- * r filled), else 1 and the call waits on: disp_end() later.
+ * The quick path, for the front end's own thread.  disp_quick_ok: 1 when
+ * req is a bodyless GET or HEAD of a routed container whose owner is a
+ * local engine with an idle connection, so disp_begin() starts it
+ * without waiting.  disp_end_within: disp_end() if the engine's head
+ * comes within ms (0, r filled), else 1 and the call waits on:
+ * disp_end_within() again once disp_call_fd() is readable (or its time
+ * passes), or disp_end().  disp_call_fd: the engine's socket a forward
+ * waits on, -1 for none (not a forward, or libcurl's).
  */
 int		 disp_quick_ok(struct dispatcher *, const struct disp_req *);
 int		 disp_end_within(struct disp_call *, struct disp_reply *,
 		    int ms);
+int		 disp_call_fd(const struct disp_call *);
 
 /* Relay an UPGRADE reply; blocks until either side ends.  0 or -1. */
 int		 disp_relay(struct disp_reply *, int client_fd,

@@ -511,6 +511,13 @@ disp_end_within(struct disp_call *c, struct disp_reply *r, int ms)
 	return 0;
 }
 
+int
+disp_call_fd(const struct disp_call *c)
+{
+	return c->mode == CALL_FORWARD && c->x != NULL ?
+	    backend_xfer_fd(c->x) : -1;
+}
+
 void
 disp_call_free(struct disp_call *c)
 {
