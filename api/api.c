@@ -727,8 +727,10 @@ quick_wake(struct api_waiter *w, enum api_wake why)
 		from_worker(ar);
 		return;
 	}
+	/* A pooled socket the engine had closed is replaced by a new one. */
+	w->fd = disp_call_fd(ar->call);
 	w->deadline = dm_mono_ms() + DM_QUICK_RECHECK_MS;
-	if (api_loop_watch(ar->api->loop, w) == -1) {
+	if (w->fd == -1 || api_loop_watch(ar->api->loop, w) == -1) {
 		ar->job.fn = end_job;	/* the loop stops: a worker ends it */
 		dm_work_submit(ar->api->work, &ar->job);
 	}
