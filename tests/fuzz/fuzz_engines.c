@@ -304,6 +304,14 @@ backend_xfer_complete(const struct backend_xfer *x)
 	return 1;
 }
 
+/* A scripted answer has no socket to wait on (and is always there). */
+int
+backend_xfer_fd(const struct backend_xfer *x)
+{
+	(void)x;
+	return -1;
+}
+
 int
 backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
     size_t *len, struct dm_err *err)
