@@ -28,8 +28,14 @@ check_cfg(const struct cfg *cfg)
 	for (i = 0; i < cfg->nbackends; i++) {
 		be = &cfg->backends[i];
 		FUZZ_ASSERT(be->name[0] != '\0');
-		FUZZ_ASSERT(be->socket_path != NULL &&
-		    be->socket_path[0] == '/');
+		/* A local engine has its socket's path; a tcp or ssh one
+		 * its host. */
+		if (be->ep.transport == CFG_UNIX)
+			FUZZ_ASSERT(be->socket_path != NULL &&
+			    be->socket_path[0] == '/');
+		else
+			FUZZ_ASSERT(be->socket_path == NULL &&
+			    be->ep.host != NULL && be->ep.host[0] != '\0');
 		FUZZ_ASSERT(be->isolation != NULL &&
 		    be->runtime_markers != NULL);
 		FUZZ_ASSERT(cfg_backend_find(cfg, be->name) == be);
