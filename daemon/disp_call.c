@@ -241,8 +241,11 @@ disp_body_blocks(const struct disp_call *c)
 static int
 is_inspect(const struct disp_req *req)
 {
+	size_t	n = strlen(req->rest);
+
 	return strcmp(req->method, "GET") == 0 &&
-	    strcmp(req->action, "json") == 0 && req->id[0] != '\0' &&
+	    req->kind != ROUTE_FANOUT && n > 5 &&
+	    strcmp(req->rest + n - 5, "/json") == 0 &&
 	    (req->res == RES_CONTAINERS || req->res == RES_EXEC ||
 	    req->res == RES_IMAGES);
 }
