@@ -32,19 +32,41 @@ copy_field(char *dst, size_t len, struct json_object *o, const char *key)
 		snprintf(dst, len, "%s", json_object_get_string(v));
 }
 
-/* "backend a: cannot connect ..." -> "cannot connect ...", into out. */
-static void
-probe_error(struct disp_backend *db, const struct dm_err *err, char *out,
-    size_t len)
+/*
+ * GET path of backend db: its body (owned: free()) when it answers 200;
+ * else NULL with h->last_error saying why, "backend a: " left out.  The
+ * answer's head into hdrs when hdrs is not NULL.
+ */
+static char *
+probe_get(struct disp_backend *db, const char *path, int timeout_ms,
+    struct dm_hdrs *hdrs, struct disp_health *h)
 {
-	const char	*m = err->msg;
-	size_t		 nl = strlen(db->cfg->name);
+	struct backend_call	 call = { .method = "GET", .path = path,
+	    .timeout_ms = timeout_ms };
+	struct dm_err		 err;
+	const char		*m;
+	char			*body = NULL;
+	size_t			 len, nl = strlen(db->cfg->name);
+	int			 status = 0;
 
-	if (strncmp(m, "backend ", 8) == 0 &&
-	    strncmp(m + 8, db->cfg->name, nl) == 0 &&
-	    strncmp(m + 8 + nl, ": ", 2) == 0)
-		m += 10 + nl;
-	snprintf(out, len, "%s", m);
+	dm_err_clear(&err);
+	if (backend_do(db->be, &call, &status, &body, &len, hdrs, &err) ==
+	    -1) {
+		m = err.msg;
+		if (strncmp(m, "backend ", 8) == 0 &&
+		    strncmp(m + 8, db->cfg->name, nl) == 0 &&
+		    strncmp(m + 8 + nl, ": ", 2) == 0)
+			m += 10 + nl;
+		snprintf(h->last_error, sizeof(h->last_error), "%s", m);
+		return NULL;
+	}
+	if (status != 200) {
+		snprintf(h->last_error, sizeof(h->last_error),
+		    "GET %s answered %d", path, status);
+		free(body);
+		return NULL;
+	}
+	return body;
 }
 
 /*
@@ -57,25 +79,14 @@ probe_ping(struct disp_backend *db, struct disp_health *h, char *mark,
     size_t marklen)
 {
 	static const char *const keys[] = { "API-Version", "Server", "OSType" };
-	struct backend_call	 call = { .method = "GET", .path = "/_ping",
-	    .timeout_ms = backend_is_remote(db->be) ?
-	    DM_REMOTE_PING_TIMEOUT_MS : DM_PING_TIMEOUT_MS };
 	struct dm_hdrs		 hdrs = { 0 };
-	struct dm_err		 err;
 	const char		*v;
-	char			*body = NULL;
-	size_t			 len, i, n = 0;
-	int			 status = 0, ok = 0;
+	char			*body;
+	size_t			 i, n = 0;
 
-	dm_err_clear(&err);
-	if (backend_do(db->be, &call, &status, &body, &len, &hdrs, &err) ==
-	    -1)
-		probe_error(db, &err, h->last_error, sizeof(h->last_error));
-	else if (status != 200)
-		snprintf(h->last_error, sizeof(h->last_error),
-		    "GET /_ping answered %d", status);
-	else {
-		ok = 1;
+	body = probe_get(db, "/_ping", backend_is_remote(db->be) ?
+	    DM_REMOTE_PING_TIMEOUT_MS : DM_PING_TIMEOUT_MS, &hdrs, h);
+	if (body != NULL) {
 		mark[0] = '\0';
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			v = dm_hdrs_get(&hdrs, keys[i]);
@@ -86,29 +97,20 @@ probe_ping(struct disp_backend *db, struct disp_health *h, char *mark,
 	}
 	dm_hdrs_clear(&hdrs);
 	free(body);
-	return ok;
+	return body != NULL;
 }
 
 /* GET /version: what the engine is (h->up when it says). */
 static void
 probe_version(struct disp_backend *db, struct disp_health *h)
 {
-	struct backend_call	 call = { .method = "GET", .path = "/version",
-	    .timeout_ms = DM_VERSION_TIMEOUT_MS };
 	struct json_object	*o = NULL;
-	struct dm_err		 err;
-	char			*body = NULL;
-	size_t			 len;
-	int			 status = 0;
+	char			*body;
 
-	dm_err_clear(&err);
-	if (backend_do(db->be, &call, &status, &body, &len, NULL, &err) ==
-	    -1)
-		probe_error(db, &err, h->last_error, sizeof(h->last_error));
-	else if (status != 200)
-		snprintf(h->last_error, sizeof(h->last_error),
-		    "GET /version answered %d", status);
-	else if ((o = json_tokener_parse(body)) == NULL)
+	body = probe_get(db, "/version", DM_VERSION_TIMEOUT_MS, NULL, h);
+	if (body == NULL)
+		return;
+	if ((o = json_tokener_parse(body)) == NULL)
 		snprintf(h->last_error, sizeof(h->last_error),
 		    "GET /version: not JSON");
 	else {
