@@ -342,39 +342,49 @@ out_span(struct ps_out *o, const char *a, const char *b)
 	out_add(o, a, (size_t)(b - a));
 }
 
+/*
+ * From `from` to the end of the object obj (a span of e's text), with one
+ * member more before its closing brace: key_colon, owner, tail; then the
+ * rest of the entry, to `end`.
+ */
+static void
+out_with_member(struct ps_out *o, const char *from, const struct jscan_span
+    *obj, const char *key_colon, const char *owner, const char *tail,
+    const char *end)
+{
+	const char	*close = obj->p + obj->n - 1;	/* its '}' */
+
+	out_span(o, from, close);
+	if (jscan_ws(obj->p + 1, close) != close)
+		out_str(o, ",");
+	out_str(o, key_colon);
+	out_str(o, owner);
+	out_str(o, tail);
+	out_span(o, close, end);
+}
+
 /* e's text with Labels[io.dockmux.backend] = owner (a JSON string). */
 static void
 ps_write(struct ps_out *o, const struct ps_entry *e, const char *owner)
 {
-	const char	*end = e->text.p + e->text.n, *in, *close;
+	const char	*end = e->text.p + e->text.n;
 
 	if (e->owner.p != NULL) {		/* the value replaced */
 		out_span(o, e->text.p, e->owner.p);
 		out_str(o, owner);
 		out_span(o, e->owner.p + e->owner.n, end);
-	} else if (e->labels.p != NULL && e->labels.p[0] == '{') {
-		close = e->labels.p + e->labels.n - 1;	/* its '}' */
-		in = jscan_ws(e->labels.p + 1, close);
-		out_span(o, e->text.p, close);
-		out_str(o, in == close ? "\"" DM_LABEL_BACKEND "\":" :
-		    ",\"" DM_LABEL_BACKEND "\":");
-		out_str(o, owner);
-		out_span(o, close, end);
-	} else if (e->labels.p != NULL) {	/* null, or not an object */
+	} else if (e->labels.p != NULL && e->labels.p[0] == '{')
+		out_with_member(o, e->text.p, &e->labels,
+		    "\"" DM_LABEL_BACKEND "\":", owner, "", end);
+	else if (e->labels.p != NULL) {		/* null, or not an object */
 		out_span(o, e->text.p, e->labels.p);
 		out_str(o, "{\"" DM_LABEL_BACKEND "\":");
 		out_str(o, owner);
 		out_str(o, "}");
 		out_span(o, e->labels.p + e->labels.n, end);
-	} else {				/* no Labels at all */
-		close = end - 1;		/* the entry's '}' */
-		in = jscan_ws(e->text.p + 1, close);
-		out_span(o, e->text.p, close);
-		out_str(o, in == close ? "\"Labels\":{\"" DM_LABEL_BACKEND
-		    "\":" : ",\"Labels\":{\"" DM_LABEL_BACKEND "\":");
-		out_str(o, owner);
-		out_str(o, "}}");
-	}
+	} else					/* no Labels at all */
+		out_with_member(o, e->text.p, &e->text,
+		    "\"Labels\":{\"" DM_LABEL_BACKEND "\":", owner, "}", end);
 }
 
 /*

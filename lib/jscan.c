@@ -118,10 +118,7 @@ container_at(const char *p, const char *end, int depth)
 
 	if (depth >= DM_JSCAN_DEPTH)
 		return NULL;
-	it.p = p + 1;
-	it.end = end;
-	it.close = *p == '[' ? ']' : '}';
-	it.n = 0;
+	(void)jscan_open(&it, p, end, *p);	/* *p is '[' or '{' */
 	it.depth = depth + 1;
 	while ((rc = jscan_next(&it, &k, &v)) == 1)
 		continue;	/* each value checked whole */
