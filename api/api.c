@@ -701,6 +701,14 @@ take_body(struct api_req *ar, const char *data, size_t *size)
 	return MHD_YES;
 }
 
+/* A quick call, suspended and busy, that a worker ends from here on. */
+static void
+end_by_worker(struct api_req *ar)
+{
+	ar->job.fn = end_job;
+	dm_work_submit(ar->api->work, &ar->job);
+}
+
 /*
  * The stream loop's wake for a quick call whose engine had not answered:
  * look again without waiting; still nothing, and it waits again.  The
@@ -716,8 +724,7 @@ quick_wake(struct api_waiter *w, enum api_wake why)
 
 	if (why == API_WAKE_CANCEL || why == API_WAKE_CLIENT_GONE) {
 		/* A worker ends it, as one ends any call whose client left. */
-		ar->job.fn = end_job;
-		dm_work_submit(ar->api->work, &ar->job);
+		end_by_worker(ar);
 		return;
 	}
 	if (why == API_WAKE_CLIENT_DATA)
@@ -730,10 +737,8 @@ quick_wake(struct api_waiter *w, enum api_wake why)
 	/* A pooled socket the engine had closed is replaced by a new one. */
 	w->fd = disp_call_fd(ar->call);
 	w->deadline = dm_mono_ms() + DM_QUICK_RECHECK_MS;
-	if (w->fd == -1 || api_loop_watch(ar->api->loop, w) == -1) {
-		ar->job.fn = end_job;	/* the loop stops: a worker ends it */
-		dm_work_submit(ar->api->work, &ar->job);
-	}
+	if (w->fd == -1 || api_loop_watch(ar->api->loop, w) == -1)
+		end_by_worker(ar);	/* the loop stops */
 }
 
 enum quick_result {
@@ -778,10 +783,8 @@ quick(struct api_req *ar)
 	ar->wait.fd = fd;
 	ar->wait.client_fd = ar->req.client_fd;
 	ar->wait.deadline = dm_mono_ms() + DM_QUICK_RECHECK_MS;
-	if (api_loop_watch(api->loop, &ar->wait) == -1) {
-		ar->job.fn = end_job;	/* stopping: a worker ends it */
-		dm_work_submit(api->work, &ar->job);
-	}
+	if (api_loop_watch(api->loop, &ar->wait) == -1)
+		end_by_worker(ar);	/* stopping */
 	return QUICK_WAITING;
 }
 
