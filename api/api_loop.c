@@ -30,6 +30,8 @@ struct api_loop {
 	struct api_waiter	*head;		/* armed waiters */
 	size_t			 n;
 	size_t			 ndeadline;	/* of them with a deadline */
+	long long		 wake_at;	/* when the thread's wait ends
+						   (monotonic ms); 0 never */
 	int			 stopping;
 };
 
@@ -105,6 +107,7 @@ loop_main(void *arg)
 	struct api_waiter	*w;
 	enum api_wake		 why;
 	uint64_t		 v;
+	long long		 now;
 	int			 i, n, timeout;
 
 	for (;;) {
@@ -113,7 +116,9 @@ loop_main(void *arg)
 			pthread_mutex_unlock(&l->lock);
 			break;
 		}
-		timeout = next_timeout(l, dm_mono_ms());
+		now = dm_mono_ms();
+		timeout = next_timeout(l, now);
+		l->wake_at = timeout < 0 ? 0 : now + timeout;
 		pthread_mutex_unlock(&l->lock);
 		n = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])),
 		    timeout);
@@ -218,10 +223,13 @@ api_loop_watch(struct api_loop *l, struct api_waiter *w)
 	l->n++;
 	if (w->deadline != 0) {
 		l->ndeadline++;
-		pthread_mutex_unlock(&l->lock);
-		/* The thread's timeout may be later than this one. */
-		(void)!write(l->evfd, &one, sizeof(one));
-		return 0;
+		/* Woken only when it would otherwise wait past this one. */
+		if (l->wake_at == 0 || w->deadline < l->wake_at) {
+			l->wake_at = w->deadline;
+			pthread_mutex_unlock(&l->lock);
+			(void)!write(l->evfd, &one, sizeof(one));
+			return 0;
+		}
 	}
 	pthread_mutex_unlock(&l->lock);
 	return 0;
