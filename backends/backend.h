@@ -163,6 +163,14 @@ void		 backend_xfer_free(struct backend_xfer *);
 int		 backend_do(struct backend *, const struct backend_call *,
 		    int *status, char **body, size_t *len,
 		    struct dm_hdrs *hdrs_out, struct dm_err *);
+/*
+ * backend_do()'s second half, for a caller that started several
+ * exchanges before waiting on any: the answer of x, as there.  Frees x
+ * (taken either way).
+ */
+int		 backend_xfer_finish(struct backend_xfer *x, int *status,
+		    char **body, size_t *len, struct dm_hdrs *hdrs_out,
+		    struct dm_err *);
 
 /*
  * Hijacked endpoints (attach, exec start): send the request with

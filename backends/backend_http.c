@@ -726,19 +726,15 @@ backend_xfer_free(struct backend_xfer *x)
 }
 
 int
-backend_do(struct backend *b, const struct backend_call *call, int *status,
-    char **body, size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
+backend_xfer_finish(struct backend_xfer *x, int *status, char **body,
+    size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
 {
-	struct backend_xfer	*x;
 	const struct dm_hdrs	*hdrs;
 	size_t			 i;
 	int			 rc = -1;
 
 	*body = NULL;
 	*len = 0;
-	x = backend_xfer_start(b, call, err);
-	if (x == NULL)
-		return -1;
 	if (backend_xfer_head(x, -1, err) == -1)
 		goto out;
 	if (backend_xfer_slurp(x, DM_MAX_SMALL_BODY, body, len, err) == -1)
@@ -749,7 +745,7 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
 		if (dm_hdrs_add(hdrs_out, hdrs->v[i].name,
 		    hdrs->v[i].value) == -1) {
 			dm_err_set(err, DM_EBACKEND, "backend %s: answer has "
-			    "more than %d header lines", b->name,
+			    "more than %d header lines", x->b->name,
 			    DM_MAX_HEADERS);
 			free(*body);
 			*body = NULL;
@@ -761,6 +757,20 @@ backend_do(struct backend *b, const struct backend_call *call, int *status,
 out:
 	backend_xfer_free(x);
 	return rc;
+}
+
+int
+backend_do(struct backend *b, const struct backend_call *call, int *status,
+    char **body, size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
+{
+	struct backend_xfer	*x;
+
+	*body = NULL;
+	*len = 0;
+	x = backend_xfer_start(b, call, err);
+	if (x == NULL)
+		return -1;
+	return backend_xfer_finish(x, status, body, len, hdrs_out, err);
 }
 
 int

@@ -463,7 +463,6 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	const struct disp_req	*req = ctx->req;
 	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 s[DM_MAX_BACKENDS];
-	void			*args[DM_MAX_BACKENDS];
 	char			*stored_lists[DM_MAX_BACKENDS] = { 0 };
 	struct ps_merge		 m = { 0 };
 	char			*query, *path, warn[1024], lim[32];
@@ -480,12 +479,12 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	if (disp_query_get(req->query, "limit", lim, sizeof(lim)))
 		limit = strtol(lim, NULL, 10);
 	path = xasprintf("%s%s%s", req->path, query[0] ? "?" : "", query);
-	disp_slots_init(d, s, args, "GET", path, fwd, NULL, 0);
+	disp_slots_init(d, s, NULL, "GET", path, fwd, NULL, 0);
 	for (i = 0; i < d->n; i++) {
 		s[i].wanted = only == (size_t)-1 || only == i;
 		s[i].timeout_ms = DM_LIST_TIMEOUT_MS;
 	}
-	disp_each_backend(d, disp_slot_do, args);
+	disp_slots_run(d, s);
 
 	warn[0] = '\0';
 	for (i = 0; i < d->n; i++) {

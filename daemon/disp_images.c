@@ -82,14 +82,13 @@ disp_list_images(const struct disp_ctx *ctx, struct disp_reply *r)
 	const struct disp_req	*req = ctx->req;
 	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 f[DM_MAX_BACKENDS];
-	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*list;
 	struct disp_merge	 m;
 	char			*path = disp_req_target(req), msg[256];
 	size_t			 i, ok = 0;
 
-	disp_slots_init(d, f, args, "GET", path, fwd, NULL, 0);
-	disp_each_backend(d, disp_slot_do, args);
+	disp_slots_init(d, f, NULL, "GET", path, fwd, NULL, 0);
+	disp_slots_run(d, f);
 	disp_merge_init(&m, "Id", NULL, union_names, NULL);
 	msg[0] = '\0';
 	for (i = 0; i < d->n; i++) {
@@ -225,7 +224,6 @@ disp_image_each(const struct disp_ctx *ctx, struct disp_reply *r)
 	const struct disp_req	*req = ctx->req;
 	const struct dm_hdrs	*fwd = ctx->fwd;
 	struct disp_slot	 f[DM_MAX_BACKENDS];
-	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*merged = json_object_new_array(), *list;
 	char			*path = disp_req_target(req), msg[300], fail[400];
 	char			 warn[300];
@@ -233,7 +231,7 @@ disp_image_each(const struct disp_ctx *ctx, struct disp_reply *r)
 	int			 failst = 0;
 
 	warn[0] = '\0';
-	disp_slots_init(d, f, args, req->method, path, fwd, NULL, 0);
+	disp_slots_init(d, f, NULL, req->method, path, fwd, NULL, 0);
 	/* In order, primary first (seed), not in parallel. */
 	for (i = 0; i < d->n; i++)
 		disp_slot_do(d, i, &f[i]);
@@ -312,7 +310,6 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 	static const char *const lists[] = { "ImagesDeleted",
 	    "ContainersDeleted", "VolumesDeleted", "NetworksDeleted" };
 	struct disp_slot	 f[DM_MAX_BACKENDS];
-	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*out, *o, *v, *a;
 	struct dm_err		 err;
 	char			*path = disp_req_target(req), msg[300];
@@ -320,8 +317,8 @@ disp_prune(const struct disp_ctx *ctx, struct disp_reply *r)
 	int64_t			 space = 0;
 	int			 any = 0, has_space = 0;
 
-	disp_slots_init(d, f, args, "POST", path, fwd, NULL, 0);
-	disp_each_backend(d, disp_slot_do, args);
+	disp_slots_init(d, f, NULL, "POST", path, fwd, NULL, 0);
+	disp_slots_run(d, f);
 	out = json_object_new_object();
 	for (i = 0; i < d->n; i++) {
 		o = f[i].status == 200 ? json_tokener_parse(f[i].answer) :

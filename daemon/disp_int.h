@@ -94,11 +94,17 @@ void		 disp_stream_release(struct disp *);
 /*
  * Run fn(d, i, arg[i]) for every backend at once (on the dispatcher's
  * workers, but the last, which runs in the caller's thread); returns
- * when all end.  A NULL
- * args[i] skips backend i.
+ * when all end.  A NULL args[i] skips backend i.
  */
 void		 disp_each_backend(struct disp *,
 		    void (*fn)(struct disp *, size_t, void *), void **args);
+/*
+ * As disp_each_backend(), every fn on the workers, while here(here_arg)
+ * runs in the caller's thread; returns when all end.
+ */
+void		 disp_each_backend_beside(struct disp *,
+		    void (*fn)(struct disp *, size_t, void *), void **args,
+		    void (*here)(void *), void *here_arg);
 
 /* ---- create-time rules (disp_rules.c; seed: select_for) ---- */
 
@@ -341,6 +347,13 @@ void	disp_slots_init(struct disp *, struct disp_slot *, void **args,
 	    const char *body, size_t body_len);
 /* A disp_each_backend() callback: one exchange, down backends skipped. */
 void	disp_slot_do(struct disp *, size_t, void *);
+/*
+ * Every wanted slot's exchange: a local engine's request is sent from
+ * this thread before any answer is waited for, then each answer read
+ * here in turn; a remote engine's exchange (its connect may take
+ * seconds) runs on a worker meanwhile.
+ */
+void	disp_slots_run(struct disp *, struct disp_slot *);
 /* A failed slot's reason: the engine's {"message"} or why unreachable. */
 void	disp_slot_message(const struct disp_slot *, char *, size_t);
 void	disp_slots_free(struct disp *, struct disp_slot *);

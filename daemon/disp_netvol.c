@@ -186,12 +186,11 @@ netvol_gather(struct disp *d, const char *path, const struct dm_hdrs *fwd,
     int vols, struct disp_merge *m, char *msg, size_t msglen)
 {
 	struct disp_slot	 s[DM_MAX_BACKENDS];
-	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*o, *list;
 	size_t			 i, ok = 0;
 
-	disp_slots_init(d, s, args, "GET", path, fwd, NULL, 0);
-	disp_each_backend(d, disp_slot_do, args);
+	disp_slots_init(d, s, NULL, "GET", path, fwd, NULL, 0);
+	disp_slots_run(d, s);
 	msg[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		o = s[i].status == 200 ? json_tokener_parse(s[i].answer) :
@@ -373,14 +372,13 @@ disp_system_df(const struct disp_ctx *ctx, struct disp_reply *r)
 	static const char *const lists[] = { "Images", "Containers",
 	    "Volumes", "BuildCache" };
 	struct disp_slot		 s[DM_MAX_BACKENDS];
-	void			*args[DM_MAX_BACKENDS];
 	struct json_object	*out, *o, *v, *a;
 	char			*path = disp_req_target(req), msg[300];
 	size_t			 i, k, li, ok = 0;
 	int64_t			 layers = 0;
 
-	disp_slots_init(d, s, args, req->method, path, fwd, NULL, 0);
-	disp_each_backend(d, disp_slot_do, args);
+	disp_slots_init(d, s, NULL, req->method, path, fwd, NULL, 0);
+	disp_slots_run(d, s);
 	out = json_object_new_object();
 	for (li = 0; li < sizeof(lists) / sizeof(lists[0]); li++)
 		json_object_object_add(out, lists[li], json_object_new_array());

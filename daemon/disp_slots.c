@@ -39,6 +39,31 @@ disp_slots_init(struct disp *d, struct disp_slot *s, void **args,
 	}
 }
 
+static void
+slot_call(const struct disp_slot *s, struct backend_call *call)
+{
+	memset(call, 0, sizeof(*call));
+	call->method = s->method;
+	call->path = s->path;
+	call->hdrs = s->hdrs;
+	call->body = s->body;
+	call->body_len = s->body_len;
+	call->timeout_ms = s->timeout_ms;
+}
+
+/* 1 when slot i has nothing to ask: not wanted, or its backend down. */
+static int
+slot_idle(struct disp *d, size_t i, struct disp_slot *s)
+{
+	if (!s->wanted)
+		return 1;
+	if (disp_backend_down(d, i, s->err, sizeof(s->err))) {
+		s->status = 0;
+		return 1;
+	}
+	return 0;
+}
+
 void
 disp_slot_do(struct disp *d, size_t i, void *arg)
 {
@@ -46,25 +71,79 @@ disp_slot_do(struct disp *d, size_t i, void *arg)
 	struct backend_call	 call;
 	struct dm_err		 err;
 
-	if (!s->wanted)
+	if (slot_idle(d, i, s))
 		return;
-	if (disp_backend_down(d, i, s->err, sizeof(s->err))) {
-		s->status = 0;
-		return;
-	}
-	memset(&call, 0, sizeof(call));
-	call.method = s->method;
-	call.path = s->path;
-	call.hdrs = s->hdrs;
-	call.body = s->body;
-	call.body_len = s->body_len;
-	call.timeout_ms = s->timeout_ms;
+	slot_call(s, &call);
 	dm_err_clear(&err);
 	if (backend_do(d->b[i].be, &call, &s->status, &s->answer,
 	    &s->answer_len, &s->ahdrs, &err) == -1) {
 		s->status = 0;
 		snprintf(s->err, sizeof(s->err), "%s", err.msg);
 	}
+}
+
+/* The exchanges disp_slots_run() started in its own thread. */
+struct slots_sent {
+	struct disp		*d;
+	struct disp_slot	*s;
+	struct backend_xfer	*x[DM_MAX_BACKENDS];	/* owned */
+};
+
+static void
+slots_finish(void *arg)
+{
+	struct slots_sent	*t = arg;
+	struct disp_slot	*s;
+	struct dm_err		 err;
+	size_t			 i;
+
+	for (i = 0; i < t->d->n; i++) {
+		if (t->x[i] == NULL)
+			continue;
+		s = &t->s[i];
+		dm_err_clear(&err);
+		if (backend_xfer_finish(t->x[i], &s->status, &s->answer,
+		    &s->answer_len, &s->ahdrs, &err) == -1) {
+			s->status = 0;
+			snprintf(s->err, sizeof(s->err), "%s", err.msg);
+		}
+		t->x[i] = NULL;
+	}
+}
+
+void
+disp_slots_run(struct disp *d, struct disp_slot *s)
+{
+	struct slots_sent	 t = { .d = d, .s = s };
+	void			*args[DM_MAX_BACKENDS];
+	struct backend_call	 call;
+	struct dm_err		 err;
+	size_t			 i, sent = 0;
+
+	for (i = 0; i < d->n; i++) {
+		args[i] = NULL;
+		if (!s[i].wanted)
+			continue;
+		if (backend_is_remote(d->b[i].be)) {
+			args[i] = &s[i];
+			continue;
+		}
+		if (slot_idle(d, i, &s[i]))
+			continue;
+		slot_call(&s[i], &call);
+		dm_err_clear(&err);
+		if ((t.x[i] = backend_xfer_start(d->b[i].be, &call, &err)) ==
+		    NULL) {
+			s[i].status = 0;
+			snprintf(s[i].err, sizeof(s[i].err), "%s", err.msg);
+		} else
+			sent++;
+	}
+	if (sent == 0)
+		disp_each_backend(d, disp_slot_do, args);
+	else
+		disp_each_backend_beside(d, disp_slot_do, args, slots_finish,
+		    &t);
 }
 
 void

@@ -100,27 +100,33 @@ each_job(struct dm_job *j)
 	pthread_mutex_unlock(&run->lock);
 }
 
-void
-disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
-    void **args)
+/*
+ * The jobs of every non-NULL args[i], but the last when lone_last (it
+ * runs in this thread) or here(here_arg) in its place; then the wait.
+ */
+static void
+each_run_all(struct disp *d, void (*fn)(struct disp *, size_t, void *),
+    void **args, void (*here)(void *), void *here_arg)
 {
 	struct each_arg	 a[DM_MAX_BACKENDS];
 	struct each_run	 run;
 	struct dm_work	*wk = d->root->work;
-	size_t		 i, n = 0, last = 0;
+	size_t		 i, n = 0, last = (size_t)-1;
 
-	/* A NULL among args: that backend sits this one out. */
 	for (i = 0; i < d->n; i++)
 		if (args == NULL || args[i] != NULL) {
 			n++;
 			last = i;
 		}
-	if (n == 0)
+	if (here != NULL)
+		last = (size_t)-1;	/* every one a job */
+	else if (n == 0)
 		return;
+	else
+		n--;
 	pthread_mutex_init(&run.lock, NULL);
 	pthread_cond_init(&run.done, NULL);
-	run.left = n - 1;
-	/* The last one runs here: n - 1 jobs, none for a lone one. */
+	run.left = n;
 	for (i = 0; i < d->n; i++) {
 		if ((args != NULL && args[i] == NULL) || i == last)
 			continue;
@@ -135,7 +141,10 @@ disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
 		else
 			each_job(&a[i].job);
 	}
-	fn(d, last, args != NULL ? args[last] : NULL);
+	if (here != NULL)
+		here(here_arg);
+	else
+		fn(d, last, args != NULL ? args[last] : NULL);
 	pthread_mutex_lock(&run.lock);
 	while (run.left > 0)
 		pthread_cond_wait(&run.done, &run.lock);
@@ -144,3 +153,17 @@ disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
 	pthread_mutex_destroy(&run.lock);
 }
 
+void
+disp_each_backend(struct disp *d, void (*fn)(struct disp *, size_t, void *),
+    void **args)
+{
+	each_run_all(d, fn, args, NULL, NULL);
+}
+
+void
+disp_each_backend_beside(struct disp *d,
+    void (*fn)(struct disp *, size_t, void *), void **args,
+    void (*here)(void *), void *here_arg)
+{
+	each_run_all(d, fn, args, here, here_arg);
+}
