@@ -22,7 +22,8 @@
 #   4 merged ps p50            direct, dockmux     <= 1.10x
 #     GET /containers/json?all=1, 40 containers on each of a and b:
 #     dockmuxd over a and b against asking a and b at once directly (two
-#     requests in parallel, until both are answered)
+#     requests in parallel, until both are answered); with it the CPU
+#     time per request of the machine, both dockerds and dockmuxd
 #   5 1,000 logs -f            direct, dockmux     RSS growth <= 32 MiB,
 #     1,000 kept-open GET .../logs?follow=1 through   threads grow by less
 #     dockmuxd (`bench_rt hold`); the RSS             than 1 per 10 streams
@@ -31,7 +32,10 @@
 #   6 docker run --rm busybox true, end to end    <= 1.05x
 #                              direct, dockmux
 #   7 64 clients inspect req/s all four            >= 0.90x
-#     64 concurrent keep-alive connections, fixed duration
+#     64 concurrent keep-alive connections, fixed duration; with it the
+#     machine's CPU time per request (clients, proxy, dockerd: every core
+#     is busy, so req/s ~ cores / that), dockerd's part of it and the
+#     proxy's (HAProxy's and dockmuxd's; socat forks, uncounted)
 #   image copy MB/s            direct, dockmux     >= 1.0x
 #     a ~50 MB image made present on b: `docker save | docker load` by
 #     hand against a create pinned to b through dockmuxd (which copies)
@@ -164,6 +168,7 @@ bench_config "$RIG_DIR/bench-ab.json" "$RIG_DIR/dockmux-ab.sock" \
     "$RIG_DIR/dockmux-ab.db" "a=$direct" "b=$ENGINE_B_SOCK"
 rig_dockmuxd_start "$RIG_DIR/bench-ab.json" dmx-ab
 dmx2=$RIG_DIR/dockmux-ab.sock
+dmx2_pid=$(cat "$RIG_DIR/dmx-ab.pid")
 
 # The plain proxies in front of a.  socat's listen backlog is raised from
 # its default 5 for row 7's 64 clients connecting at once.
@@ -185,7 +190,8 @@ listen engine
 	server engine unix@$direct
 EOF
 haproxy -f "$RIG_DIR/haproxy.cfg" -db </dev/null >>"$RIG_DIR/haproxy.log" 2>&1 &
-BENCH_PIDS="$BENCH_PIDS $!"
+ha_pid=$!
+BENCH_PIDS="$BENCH_PIDS $ha_pid"
 t0=$(rig_now_ms)
 while ! rig_ping "$socat_sock" || ! rig_ping "$ha_sock"; do
 	[ $(( $(rig_now_ms) - t0 )) -lt 10000 ] ||
@@ -268,12 +274,38 @@ done
 
 # ---- row 7: 64 concurrent clients doing inspect -------------------------
 
+# The row is bound by CPU: every core is busy, so req/s is about the cores
+# over the CPU one request costs the whole machine (clients, proxy and
+# dockerd).  Each round also records that cost and dockerd's share of it.
+hz=$(getconf CLK_TCK)
+# cpu_busy: the machine's busy clock ticks so far (every core, /proc/stat).
+cpu_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# cpu_of PID: the process's user + system clock ticks so far.
+cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# per_request TICKS N: microseconds per request.
+per_request() { awk -v t="$1" -v n="$2" -v hz="$hz" \
+    'BEGIN { printf "%.1f\n", (n > 0 ? t * 1e6 / hz / n : 0) }'; }
+eng_a_pid=$(cat "$RIG_DIR/a/pid")
+declare -A PROXY_PID=([haproxy]=$ha_pid [dockmux]=$dmx_pid)
 t0=$(rig_now_ms)
 for r in $(seq 1 "$load_rounds"); do
 	for s in "${SIDES[@]}"; do
+		m0=$(cpu_busy)
+		e0=$(cpu_of "$eng_a_pid")
+		# The proxy's own: socat forks one per connection, uncounted.
+		px=${PROXY_PID[$s]:-}
+		[ -n "$px" ] && x0=$(cpu_of "$px")
 		measure "$s" load "$rt" load "${SOCK[$s]}" \
 		    "http://localhost/containers/$cid/json" "$load_conc" \
 		    "$load_secs"
+		n=$(tail -n 1 "$res/$s.load.n")
+		per_request $(($(cpu_busy) - m0)) "$n" >>"$res/$s.load.cpu_us"
+		per_request $(($(cpu_of "$eng_a_pid") - e0)) "$n" \
+		    >>"$res/$s.load.engine_us"
+		if [ -n "$px" ]; then
+			per_request $(($(cpu_of "$px") - x0)) "$n" \
+			    >>"$res/$s.load.proxy_us"
+		fi
 	done
 	bench_log "row 7: load round $r/$load_rounds ($(since "$t0") s)"
 done
@@ -321,11 +353,27 @@ ps_dmx=$(curl -s --unix-socket "$dmx2" \
 bench_log "row 4: $ps_a + $ps_b containers created in $(since "$t0") s;" \
     "dockmuxd lists $ps_dmx"
 t0=$(rig_now_ms)
+eng_b_pid=$(cat "$RIG_DIR/b/pid")
+# ps_once SIDE SOCK: one round, with the machine's and both dockerds' CPU.
+ps_once() {
+	local m0 e0 x0 n
+	m0=$(cpu_busy)
+	e0=$(($(cpu_of "$eng_a_pid") + $(cpu_of "$eng_b_pid")))
+	x0=$(cpu_of "$dmx2_pid")
+	measure "$1" ps "$rt" rt "$2" \
+	    "http://localhost/containers/json?all=1" "$ps_n" $((ps_n / 10))
+	n=$((ps_n + ps_n / 10))
+	per_request $(($(cpu_busy) - m0)) "$n" >>"$res/$1.ps.cpu_us"
+	per_request $(($(cpu_of "$eng_a_pid") + $(cpu_of "$eng_b_pid") - e0)) \
+	    "$n" >>"$res/$1.ps.engine_us"
+	if [ "$1" = dockmux ]; then
+		per_request $(($(cpu_of "$dmx2_pid") - x0)) "$n" \
+		    >>"$res/$1.ps.proxy_us"
+	fi
+}
 for r in $(seq 1 "$ps_rounds"); do
-	measure direct ps "$rt" rt "$direct,$ENGINE_B_SOCK" \
-	    "http://localhost/containers/json?all=1" "$ps_n" $((ps_n / 10))
-	measure dockmux ps "$rt" rt "$dmx2" \
-	    "http://localhost/containers/json?all=1" "$ps_n" $((ps_n / 10))
+	ps_once direct "$direct,$ENGINE_B_SOCK"
+	ps_once dockmux "$dmx2"
 done
 bench_log "row 4: $ps_rounds rounds in $(since "$t0") s"
 
@@ -532,7 +580,8 @@ row() {
 			tgt = sprintf("%s %.2fx", op, t)
 			ok = meets(r, t + 0) ? "ok" : "MISS"
 		}
-		printf "%-24s %10.1f%s%s%s  %-16s %s\n", l, d, cell(v[2], d),
+		ds = d == "-" ? "-" : sprintf("%.1f", d)
+		printf "%-24s %10s%s%s%s  %-16s %s\n", l, ds, cell(v[2], d),
 		    cell(v[3], d), cell(v[4], d), tgt, ok
 	}'
 }
@@ -558,16 +607,23 @@ row "2 inspect p50 (us)" inspect.p50_us low socat/1.15
 row "  inspect p99 (us)" inspect.p99_us low -
 row "3 log (MB/s)" log.mbps high 0.98
 row "4 merged ps p50 (us)" ps.p50_us low 1.10
+row "  CPU/request (us)" ps.cpu_us low -
+row "  dockerds' of it (us)" ps.engine_us low -
+row "  dockmuxd's of it (us)" ps.proxy_us low -
 row "5 logs -f RSS +MiB" streams.rss low abs/32MiB
 row "  logs -f threads +" streams.threads low "abs/$((streams / 10))"
 row "6 docker run (ms)" run.ms low 1.05
 row "7 inspect x$load_conc (req/s)" load.rps high 0.9
+row "  CPU/request (us)" load.cpu_us low -
+row "  dockerd's of it (us)" load.engine_us low -
+row "  proxy's of it (us)" load.proxy_us low -
 row "image copy (MB/s)" copy.mbps high 1.0
 row "TLS inspect p50 (us)" tls_inspect.p50_us low 1.15
 row "TLS log (MB/s)" tls_log.mbps high 0.95
 echo "rows 1-2: $rt_rounds rounds (ping n=$ping_n, inspect n=$inspect_n);" \
     "3: $log_rounds reads of $bytes_direct bytes;" \
-    "7: $load_rounds x ${load_secs} s"
+    "7: $load_rounds x ${load_secs} s, CPU = the whole machine's busy" \
+    "time (every core) over the requests served"
 echo "row 4: $ps_rounds rounds of $ps_n; direct = a ($ps_a containers) and" \
     "b ($ps_b) asked at once, until both answer; dockmuxd lists $ps_dmx"
 # fig SIDE WHAT: "idle/open/closed" of $res/SIDE.{idle,open,closed}.WHAT.
