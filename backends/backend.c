@@ -313,7 +313,8 @@ backend_transport_name(const struct backend *b)
 /*
  * Wait until fd is ready for events, the deadline passes (0: none), or
  * shutdown; a client (watch_fd, -1 none) is watched too unless *watch_off.
- * 1 ready (revents, if given, says how), 0 timed out, -1 shutdown, an
+ * 1 ready (revents, if given, says how; also when it is past the
+ * deadline already but fd is ready), 0 timed out, -1 shutdown, an
  * error, or the watched client left.  A client with bytes waiting (a
  * pipelined request) sets *watch_off and is not watched further.  With fd
  * -1 it only waits: for the deadline (0) or shutdown (-1).
@@ -345,20 +346,27 @@ backend_wait(int fd, short events, int watch_fd, int *watch_off,
 			pfd[n].events = POLLIN;
 			pfd[n++].revents = 0;
 		}
+		/*
+		 * Past the deadline fd is still looked at once: an answer
+		 * that came while its reader waited on another engine's
+		 * (one thread reads a fan-out's answers in turn) is ready,
+		 * not late.
+		 */
 		timeout = -1;
 		if (deadline != 0) {
 			left = deadline - dm_mono_ms();
-			if (left <= 0)
-				return 0;
-			timeout = left > INT_MAX ? INT_MAX : (int)left;
+			timeout = left <= 0 ? 0 : left > INT_MAX ? INT_MAX :
+			    (int)left;
 		}
 		rc = poll(pfd, n, timeout);
 		if (rc == -1 && errno == EINTR)
 			continue;
 		if (rc == -1)
 			return -1;
+		if (rc == 0 && timeout == 0)
+			return 0;
 		if (rc == 0)
-			continue;	/* the deadline, seen above */
+			continue;	/* the deadline: looked at once more */
 		if (ci != -1 && pfd[ci].revents)
 			return -1;
 		if (wi != -1 && pfd[wi].revents) {

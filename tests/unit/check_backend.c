@@ -1,8 +1,9 @@
 /*
  * check_backend.c: backends/ outside any exchange's content: libcurl's
  * process-wide setup (once per process), how long a hijack waits for an
- * engine that does not take or answer the connection, and the HTTP/1.1
- * framing our own client reads engines' answers with (backend_h1.c).
+ * engine that does not take or answer the connection, an answer read
+ * after its deadline, and the HTTP/1.1 framing our own client reads
+ * engines' answers with (backend_h1.c).
  */
 /* Threads: Check's runner only. */
 
@@ -10,6 +11,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +179,80 @@ START_TEST(test_hijack_head_sees_shutdown)
 
 	ck_assert_int_lt(hijack_fails_stopping(4, 0, &err), DM_POLL_SLICE_MS);
 	ck_assert_str_eq(err.msg, "backend stuck: dockmuxd is stopping");
+}
+END_TEST
+
+/*
+ * An answer read after its exchange's deadline, because the reader was
+ * busy with another engine's (a fan-out reads them in turn): what is
+ * already on the socket counts, and only silence is a timeout.
+ */
+
+START_TEST(test_wait_past_deadline_sees_ready)
+{
+	int	sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	ck_assert_int_eq(backend_wait_fd(sv[0], POLLIN, dm_mono_ms() - 1),
+	    0);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	ck_assert_int_eq(backend_wait_fd(sv[0], POLLIN, dm_mono_ms() - 1),
+	    1);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_answer_read_after_deadline)
+{
+	static const char	 answer[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n[]";
+	struct stuck_engine	 se;
+	struct backend		*b;
+	struct backend_xfer	*x;
+	struct backend_call	 bc;
+	struct dm_hdrs		 h;
+	struct dm_err		 err;
+	char			 req[1024], *body = NULL;
+	size_t			 len = 0;
+	int			 fd, status = 0;
+
+	stuck_engine_start(&se, 4, 0);
+	b = backend_new_unix("late", se.sock);
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "GET";
+	bc.path = "/containers/json";
+	bc.timeout_ms = 50;
+	x = backend_xfer_start(b, &bc, &err);
+	ck_assert_ptr_nonnull(x);
+	fd = accept4(se.fd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_gt(recv(fd, req, sizeof(req), 0), 0);
+	ck_assert_int_eq(send(fd, answer, sizeof(answer) - 1, 0),
+	    (ssize_t)sizeof(answer) - 1);
+	usleep(150 * 1000);	/* the reader was busy: 100 ms late */
+	dm_hdrs_init(&h);
+	ck_assert_int_eq(backend_xfer_finish(x, &status, &body, &len, &h,
+	    &err), 0);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(body, "[]");
+	ck_assert_str_eq(dm_hdrs_get(&h, "Content-Type"), "application/json");
+	free(body);
+	dm_hdrs_clear(&h);
+
+	/* Silence past the deadline is still a timeout. */
+	x = backend_xfer_start(b, &bc, &err);
+	ck_assert_ptr_nonnull(x);
+	usleep(100 * 1000);
+	ck_assert_int_eq(backend_xfer_finish(x, &status, &body, &len, NULL,
+	    &err), -1);
+	ck_assert_ptr_null(body);
+	ck_assert_msg(strstr(err.msg, "timed out") != NULL, "got \"%s\"",
+	    err.msg);
+	close(fd);
+	backend_release(b);
+	stuck_engine_stop(&se);
 }
 END_TEST
 
@@ -392,6 +468,11 @@ backend_suite(void)
 	tcase_add_test(tc, test_hijack_connect_times_out);
 	tcase_add_test(tc, test_hijack_connect_sees_shutdown);
 	tcase_add_test(tc, test_hijack_head_sees_shutdown);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("late readers");
+	tcase_add_test(tc, test_wait_past_deadline_sees_ready);
+	tcase_add_test(tc, test_answer_read_after_deadline);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("h1 framing");
