@@ -6,11 +6,13 @@
 /*
  * Threads: one libmicrohttpd thread per listener runs every connection's
  * I/O from epoll and never waits on an engine.  What may wait (the
- * dispatcher's begin, a streamed body piece, the end; a relay; a read of
- * a stream that can only block) runs on a worker (work.c) while the
+ * dispatcher's begin, a streamed body piece, the end; a read of a
+ * stream that can only block) runs on a worker (work.c) while the
  * connection is suspended, and the worker resumes it.  A stream with
  * nothing to send suspends its connection and waits in the stream loop
- * (api_loop.c) for its engine's socket: no thread per stream.
+ * (api_loop.c) for its engine's socket: no thread per stream.  An
+ * upgraded connection is relayed by the stream loop's thread, a
+ * non-blocking step at a time.
  * Per-request state hangs off con_cls and is freed in the completed
  * callback only; a suspended connection's state is the worker's until it
  * resumes the connection.
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -118,12 +121,18 @@ struct stream_ctx {
 	int			 ended;
 };
 
-/* An upgraded connection's relay, run by a worker. */
-struct relay_job {
-	struct dm_job		 job;		/* first: the job is the relay */
+/*
+ * An upgraded connection's relay (attach, exec start, a BuildKit
+ * session), stepped by the stream loop's thread: no thread while it
+ * waits.
+ */
+struct relay_io {
+	struct api_waiter	 wait;		/* the loop's, between steps */
+	struct api		*api;
 	struct disp_reply	 reply;		/* owned: moved from the request */
 	MHD_socket		 sock;
-	char			*extra;		/* owned: bytes read past the head */
+	char			*extra;		/* owned: bytes read past the
+						   head, until the first step */
 	size_t			 extra_len;
 	struct MHD_UpgradeResponseHandle *urh;
 };
@@ -281,46 +290,79 @@ stream_free(void *cls)
 	free(sc);
 }
 
-/* A worker's relay of an upgraded connection, to its end. */
 static void
-relay_run(struct dm_job *j)
+relay_end(struct relay_io *ri)
 {
-	struct relay_job	*rj = (struct relay_job *)(void *)j;
-	int			 fl;
-
-	/* MHD's sockets are non-blocking; the relay's writes block. */
-	if ((fl = fcntl(rj->sock, F_GETFL)) != -1)
-		(void)fcntl(rj->sock, F_SETFL, fl & ~O_NONBLOCK);
-	(void)disp_relay(&rj->reply, rj->sock, rj->extra, rj->extra_len);
-	disp_reply_free(&rj->reply);
-	MHD_upgrade_action(rj->urh, MHD_UPGRADE_ACTION_CLOSE);
-	free(rj->extra);
-	free(rj);
+	disp_reply_free(&ri->reply);
+	MHD_upgrade_action(ri->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(ri->extra);
+	free(ri);
 }
 
-/* On MHD's thread: the relay goes to a worker with the engine side. */
+static unsigned
+epoll_of(short ev)
+{
+	return ((ev & POLLIN) ? EPOLLIN : 0) | ((ev & POLLOUT) ? EPOLLOUT : 0);
+}
+
+/* On the loop's thread: one step, then wait for what it says. */
+static void
+relay_wake(struct api_waiter *w, enum api_wake why)
+{
+	struct relay_io	*ri = (struct relay_io *)(void *)((char *)w -
+	    offsetof(struct relay_io, wait));
+	short		 eev = 0, cev = 0;
+	int		 rc = -1;
+
+	if (why == API_WAKE_CANCEL || (rc = disp_relay_step(&ri->reply,
+	    ri->sock, ri->extra, ri->extra_len, &eev, &cev)) == 1 ||
+	    rc == -1) {
+		relay_end(ri);
+		return;
+	}
+	free(ri->extra);
+	ri->extra = NULL;
+	ri->extra_len = 0;
+	/* 2: more to move; the loop's other waiters first, then again. */
+	w->fd = rc == 0 && eev != 0 ? disp_relay_fd(&ri->reply) : -1;
+	w->fd_events = epoll_of(eev);
+	w->client_fd = rc == 0 && cev != 0 ? ri->sock : -1;
+	w->client_events = epoll_of(cev);
+	w->deadline = rc == 2 ? dm_mono_ms() : 0;
+	if (api_loop_watch(ri->api->loop, w) == -1)
+		relay_end(ri);	/* stopping */
+}
+
+/*
+ * On MHD's thread: the relay goes to the stream loop, whose thread takes
+ * the first step at once (a deadline of now) and every step after.
+ */
 static void
 on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
     const char *extra_in, size_t extra_in_size, MHD_socket sock,
     struct MHD_UpgradeResponseHandle *urh)
 {
-	struct api_req		*ar = cls;
-	struct relay_job	*rj;
+	struct api_req	*ar = cls;
+	struct relay_io	*ri;
 
 	(void)conn;
 	(void)con_cls;
-	rj = xcalloc(1, sizeof(*rj));
-	rj->reply = ar->reply;
+	ri = xcalloc(1, sizeof(*ri));
+	ri->api = ar->api;
+	ri->reply = ar->reply;
 	disp_reply_init(&ar->reply);
-	rj->sock = sock;
+	ri->sock = sock;
 	if (extra_in_size > 0) {
-		rj->extra = xmalloc(extra_in_size);
-		memcpy(rj->extra, extra_in, extra_in_size);
-		rj->extra_len = extra_in_size;
+		ri->extra = xmalloc(extra_in_size);
+		memcpy(ri->extra, extra_in, extra_in_size);
+		ri->extra_len = extra_in_size;
 	}
-	rj->urh = urh;
-	rj->job.fn = relay_run;
-	dm_work_submit(ar->api->work, &rj->job);
+	ri->urh = urh;
+	ri->wait.wake = relay_wake;
+	ri->wait.fd = ri->wait.client_fd = -1;
+	ri->wait.deadline = dm_mono_ms();
+	if (api_loop_watch(ri->api->loop, &ri->wait) == -1)
+		relay_end(ri);	/* stopping */
 }
 
 static int

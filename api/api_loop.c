@@ -140,9 +140,9 @@ loop_main(void *arg)
 				pthread_mutex_unlock(&l->lock);
 				continue;
 			}
-			why = !t->client ? API_WAKE_READY :
-			    dm_peer_gone(w->client_fd) ? API_WAKE_CLIENT_GONE :
-			    API_WAKE_CLIENT_DATA;
+			why = !t->client || w->client_events != 0 ?
+			    API_WAKE_READY : dm_peer_gone(w->client_fd) ?
+			    API_WAKE_CLIENT_GONE : API_WAKE_CLIENT_DATA;
 			disarm(l, w);
 			pthread_mutex_unlock(&l->lock);
 			w->wake(w, why);
@@ -184,11 +184,12 @@ fail:
 }
 
 static int
-add(struct api_loop *l, int fd, struct api_waiter_tag *t)
+add(struct api_loop *l, int fd, unsigned events, struct api_waiter_tag *t)
 {
 	struct epoll_event	ev;
 
-	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+	ev.events = (events != 0 ? events : EPOLLIN | EPOLLRDHUP) |
+	    EPOLLONESHOT;
 	ev.data.ptr = t;
 	return epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -207,13 +208,25 @@ api_loop_watch(struct api_loop *l, struct api_waiter *w)
 		pthread_mutex_unlock(&l->lock);
 		return -1;
 	}
-	if (w->fd != -1 && add(l, w->fd, &w->tag[0]) == -1) {
+	if (w->fd != -1 && add(l, w->fd, w->fd_events, &w->tag[0]) == -1) {
 		pthread_mutex_unlock(&l->lock);
 		return -1;
 	}
-	/* A client socket that cannot be watched is only not watched. */
-	if (w->client_fd != -1 && add(l, w->client_fd, &w->tag[1]) == -1)
+	/*
+	 * A client socket that cannot be watched is only not watched,
+	 * unless a relay waits on it.
+	 */
+	if (w->client_fd != -1 && add(l, w->client_fd, w->client_events,
+	    &w->tag[1]) == -1) {
+		if (w->client_events != 0) {
+			if (w->fd != -1)
+				(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, w->fd,
+				    NULL);
+			pthread_mutex_unlock(&l->lock);
+			return -1;
+		}
 		w->client_fd = -1;
+	}
 	w->armed = 1;
 	w->prev = NULL;
 	w->next = l->head;

@@ -29,6 +29,13 @@ struct api_waiter {
 	int		 fd;		/* readable: wake; -1 none */
 	int		 client_fd;	/* closed by the peer: wake; -1 none */
 	long long	 deadline;	/* monotonic ms: wake; 0 none */
+	/*
+	 * A relay's own: epoll events to wait for on fd and on client_fd
+	 * instead (0: the above); a client_fd so watched wakes READY, and
+	 * one that cannot be watched fails api_loop_watch().
+	 */
+	unsigned	 fd_events;
+	unsigned	 client_events;
 
 	/* the loop's */
 	struct api_waiter_tag	 tag[2];

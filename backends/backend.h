@@ -189,14 +189,25 @@ const struct dm_hdrs *backend_hijack_headers(const struct backend_hijack *);
 const char	*backend_hijack_body(const struct backend_hijack *, size_t *);
 
 /*
- * Relay bytes both ways between client_fd and the engine until the engine
- * closes its side or shutdown; extra (bytes the client sent early) goes
- * first.  The client's half-close (EOF on read) becomes shutdown(SHUT_WR)
- * toward the engine, and the engine's EOF a shutdown(SHUT_WR) toward the
- * client.  Never closes client_fd.  0 on a clean end, -1 on error.
+ * Relay bytes both ways between client_fd and the engine, a step at a
+ * time, for an event loop: a step moves what can move now, both ways,
+ * without blocking (it reads 1 MiB at most, then lets others run).
+ * extra (bytes the client sent early) is taken (copied) by the first
+ * step and goes first.  The client's half-close (EOF on read) becomes
+ * shutdown(SHUT_WR) toward the engine; the engine's EOF, once all it
+ * sent is with the client, a shutdown(SHUT_WR) toward the client and the
+ * end.  Never closes client_fd.  0 when it must wait: *engine_ev for
+ * backend_hijack_fd() and *client_ev for client_fd say for what (POLLIN,
+ * POLLOUT, both or 0; level-triggered); 2 when it stopped at its 1 MiB
+ * with more to move (step again soon, without waiting); 1 on a clean
+ * end, -1 on error (either side broke).  Bytes a side cannot take yet wait in
+ * the hijack, in a buffer sized to them; nothing more is read from the
+ * other side until they are gone.
  */
-int		 backend_hijack_relay(struct backend_hijack *, int client_fd,
-		    const char *extra, size_t extra_len);
+int		 backend_hijack_step(struct backend_hijack *, int client_fd,
+		    const char *extra, size_t extra_len, short *engine_ev,
+		    short *client_ev);
+int		 backend_hijack_fd(const struct backend_hijack *);
 void		 backend_hijack_free(struct backend_hijack *);
 
 /*

@@ -5,7 +5,8 @@
  */
 /*
  * Threads: a hijack is opened by a call worker and relayed, to its end,
- * by a worker (blocking I/O); one thread at a time.
+ * by a worker (blocking I/O) or step by step by the front end's stream
+ * loop; one thread at a time.
  */
 
 #include <errno.h>
@@ -35,6 +36,14 @@ struct backend_hijack {
 	size_t		 early_len;
 	char		*body;		/* a refusal's body */
 	size_t		 body_len;
+	/* backend_hijack_step()'s: bytes not written yet, each way */
+	struct hj_pending {
+		char	*p;		/* owned, sized to them; NULL none */
+		size_t	 len, off;
+	}		 to_client, to_engine;
+	int		 stepping;
+	int		 client_open;	/* the client has not half-closed */
+	int		 engine_eof;	/* 1 ended, 2 broke */
 };
 
 /*
@@ -362,74 +371,210 @@ backend_hijack_body(const struct backend_hijack *h, size_t *len)
 }
 
 /*
- * Why the engine's EOF ends the relay although the client may still be
- * sending: the engine closes when the process's output is over, and the
- * docker CLI stops as soon as the output ends; stdin has nowhere to go.
+ * The relay, stepped by an event loop.  Why the engine's EOF ends it
+ * although the client may still be sending: the engine closes when the
+ * process's output is over, and the docker CLI stops as soon as the
+ * output ends; stdin has nowhere to go.
  */
-int
-backend_hijack_relay(struct backend_hijack *h, int client_fd,
-    const char *extra, size_t extra_len)
-{
-	struct pollfd	 pfd[3];
-	char		*buf;
-	int		 client_open = 1, rc = -1;
-	ssize_t		 n;
 
-	buf = xmalloc(DM_STREAM_CHUNK);
-	if (h->early_len > 0 &&
-	    backend_send_all(client_fd, h->early, h->early_len, 0) == -1)
-		goto out;
-	if (extra_len > 0 && hj_send_all(h, extra, extra_len, 0) == -1)
-		goto out;
-	for (;;) {
-		pfd[0].fd = h->fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = client_open ? client_fd : -1;
-		pfd[1].events = POLLIN;
-		pfd[2].fd = backend_cancel_fd;
-		pfd[2].events = POLLIN;
-		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		if (poll(pfd, 3, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
+
+/* The most one step reads from either side before it lets others run. */
+#define HJ_STEP_BYTES	(1024 * 1024)
+
+static void
+pending_keep(struct hj_pending *q, const char *p, size_t len)
+{
+	q->p = xmalloc(len);
+	memcpy(q->p, p, len);
+	q->len = len;
+	q->off = 0;
+}
+
+static void
+pending_drop(struct hj_pending *q)
+{
+	free(q->p);
+	q->p = NULL;
+	q->len = q->off = 0;
+}
+
+/* Write what the client takes now: bytes written, or -1 (it is gone). */
+static ssize_t
+client_send(int fd, const char *p, size_t len)
+{
+	ssize_t	n, sent = 0;
+
+	while ((size_t)sent < len) {
+		n = send(fd, p + sent, len - (size_t)sent,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1)
+			return -1;
+		sent += n;
+	}
+	return sent;
+}
+
+/* As client_send() toward the engine (through curl's TLS for tcp). */
+static ssize_t
+engine_send(struct backend_hijack *h, const char *p, size_t len)
+{
+	CURLcode	rc;
+	size_t		n;
+	ssize_t		sent = 0;
+
+	if (h->curl == NULL)
+		return client_send(h->fd, p, len);
+	while ((size_t)sent < len) {
+		n = 0;
+		rc = curl_easy_send(h->curl, p + sent, len - (size_t)sent, &n);
+		if (rc == CURLE_AGAIN)
+			break;
+		if (rc != CURLE_OK)
+			return -1;
+		sent += (ssize_t)n;
+	}
+	return sent;
+}
+
+/* Send q's bytes on: 1 some went, 0 none could, -1 the peer is gone. */
+static int
+pending_flush(struct backend_hijack *h, struct hj_pending *q, int to_fd)
+{
+	ssize_t	n;
+
+	if (q->p == NULL)
+		return 0;
+	n = to_fd != -1 ? client_send(to_fd, q->p + q->off, q->len - q->off) :
+	    engine_send(h, q->p + q->off, q->len - q->off);
+	if (n == -1)
+		return -1;
+	q->off += (size_t)n;
+	if (q->off == q->len)
+		pending_drop(q);
+	return n > 0;
+}
+
+/* n bytes of buf to the client (to_fd) or the engine (-1); the rest kept. */
+static int
+pass_on(struct backend_hijack *h, struct hj_pending *q, int to_fd,
+    const char *buf, size_t n)
+{
+	ssize_t	sent;
+
+	sent = to_fd != -1 ? client_send(to_fd, buf, n) :
+	    engine_send(h, buf, n);
+	if (sent == -1)
+		return -1;
+	if ((size_t)sent < n)
+		pending_keep(q, buf + sent, n - (size_t)sent);
+	return 0;
+}
+
+/*
+ * One read from the engine (from_engine) or the client, passed on to the
+ * other side: 1 bytes moved (added to *moved), 0 none there, 2 its end,
+ * 3 it broke, -1 the other side is gone.
+ */
+static int
+relay_read(struct backend_hijack *h, int client_fd, int from_engine,
+    char *buf, size_t cap, size_t *moved)
+{
+	ssize_t	n;
+
+	n = from_engine ? hj_recv(h, buf, cap) :
+	    recv(client_fd, buf, cap, MSG_DONTWAIT);
+	if (n > 0) {
+		if (pass_on(h, from_engine ? &h->to_client : &h->to_engine,
+		    from_engine ? client_fd : -1, buf, (size_t)n) == -1)
+			return -1;
+		*moved += (size_t)n;
+		return 1;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return 0;
+	return n == 0 ? 2 : 3;
+}
+
+/* Once all the engine sent is with the client, its end: 1 or -1; else 0. */
+static int
+engine_end(struct backend_hijack *h, int client_fd)
+{
+	if (h->to_client.p != NULL || !h->engine_eof)
+		return 0;
+	shutdown(client_fd, SHUT_WR);
+	return h->engine_eof == 1 ? 1 : -1;
+}
+
+int
+backend_hijack_step(struct backend_hijack *h, int client_fd,
+    const char *extra, size_t extra_len, short *engine_ev, short *client_ev)
+{
+	char	buf[DM_CURL_BUFFER];
+	size_t	moved_bytes = 0;
+	int	moved, f, end;
+
+	if (!h->stepping) {
+		h->stepping = 1;
+		h->client_open = 1;
+		if (h->early_len > 0)
+			pending_keep(&h->to_client, h->early, h->early_len);
+		if (extra_len > 0)
+			pending_keep(&h->to_engine, extra, extra_len);
+	}
+	do {
+		moved = 0;
+		/* Engine to client; the engine's end ends the relay. */
+		if ((f = pending_flush(h, &h->to_client, client_fd)) == -1)
+			return -1;
+		moved |= f;
+		if ((end = engine_end(h, client_fd)) != 0)
+			return end;
+		if (h->to_client.p == NULL) {
+			if ((f = relay_read(h, client_fd, 1, buf, sizeof(buf),
+			    &moved_bytes)) == -1)
+				return -1;
+			if (f >= 2)
+				h->engine_eof = f - 1;
+			moved |= f != 0;
 		}
-		if (pfd[2].revents)
-			goto out;
-		/* Drained until EAGAIN: TLS may hold bytes poll cannot see. */
-		while (pfd[0].revents) {
-			n = hj_recv(h, buf, DM_STREAM_CHUNK);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				break;
-			if (n <= 0) {
-				shutdown(client_fd, SHUT_WR);
-				rc = n == 0 ? 0 : -1;
-				goto out;
-			}
-			if (backend_send_all(client_fd, buf, (size_t)n, 0) == -1)
-				goto out;
-			if (h->curl == NULL)
-				break;
-		}
-		if (client_open && pfd[1].revents) {
-			n = recv(client_fd, buf, DM_STREAM_CHUNK, MSG_DONTWAIT);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (n <= 0) {
+		/* Client to engine; its half-close goes on as one. */
+		if ((f = pending_flush(h, &h->to_engine, -1)) == -1)
+			return -1;
+		moved |= f;
+		if (h->to_engine.p == NULL && h->client_open) {
+			if ((f = relay_read(h, client_fd, 0, buf, sizeof(buf),
+			    &moved_bytes)) == -1)
+				return -1;
+			if (f >= 2) {
 				/* stdin EOF: the container sees it too. */
 				shutdown(h->fd, SHUT_WR);
-				client_open = 0;
-				continue;
+				h->client_open = 0;
 			}
-			if (hj_send_all(h, buf, (size_t)n, 0) == -1)
-				goto out;
+			moved |= f != 0;
 		}
-	}
-out:
-	if (rc == -1)
-		log_debug("msg=\"hijack relay ended\" backend=%s", h->b->name);
-	free(buf);
-	return rc;
+	} while (moved && moved_bytes < HJ_STEP_BYTES);
+	if ((end = engine_end(h, client_fd)) != 0)
+		return end;
+	/* Cut short for the others: curl may hold TLS bytes no poll sees. */
+	if (moved)
+		return 2;
+	/* Level-triggered waits: what is left unread wakes the next step. */
+	*engine_ev = (short)((h->to_client.p == NULL && !h->engine_eof ?
+	    POLLIN : 0) | (h->to_engine.p != NULL ? POLLOUT : 0));
+	*client_ev = (short)((h->to_engine.p == NULL && h->client_open ?
+	    POLLIN : 0) | (h->to_client.p != NULL ? POLLOUT : 0));
+	return 0;
+}
+
+int
+backend_hijack_fd(const struct backend_hijack *h)
+{
+	return h->fd;
 }
 
 void
@@ -445,5 +590,7 @@ backend_hijack_free(struct backend_hijack *h)
 	dm_hdrs_clear(&h->hdrs);
 	free(h->early);
 	free(h->body);
+	pending_drop(&h->to_client);
+	pending_drop(&h->to_engine);
 	free(h);
 }

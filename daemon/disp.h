@@ -189,9 +189,17 @@ int		 disp_end_within(struct disp_call *, struct disp_reply *,
 		    int ms);
 int		 disp_call_fd(const struct disp_call *);
 
-/* Relay an UPGRADE reply; blocks until either side ends.  0 or -1. */
-int		 disp_relay(struct disp_reply *, int client_fd,
-		    const char *extra, size_t extra_len);
+/*
+ * Relay an UPGRADE reply, a step at a time, for an event loop
+ * (backend_hijack_step()): 0 to wait for *engine_ev on disp_relay_fd()
+ * and *client_ev on client_fd (POLLIN, POLLOUT), 2 to step again without
+ * waiting once others had their turn, 1 ended, -1 broke.  extra goes
+ * with the first step.
+ */
+int		 disp_relay_step(struct disp_reply *, int client_fd,
+		    const char *extra, size_t extra_len, short *engine_ev,
+		    short *client_ev);
+int		 disp_relay_fd(const struct disp_reply *);
 
 void		 disp_reply_init(struct disp_reply *);
 /* A Docker error: {"message":"..."} with Content-Type application/json. */

@@ -179,12 +179,18 @@ disp_reply_upgrade(struct disp *d, struct disp_reply *r,
 }
 
 int
-disp_relay(struct disp_reply *r, int client_fd, const char *extra,
-    size_t extra_len)
+disp_relay_step(struct disp_reply *r, int client_fd, const char *extra,
+    size_t extra_len, short *engine_ev, short *client_ev)
 {
 	if (r->upgrade == NULL)
 		return -1;
-	return backend_hijack_relay(r->upgrade->hj, client_fd, extra,
-	    extra_len);
+	return backend_hijack_step(r->upgrade->hj, client_fd, extra,
+	    extra_len, engine_ev, client_ev);
+}
+
+int
+disp_relay_fd(const struct disp_reply *r)
+{
+	return r->upgrade != NULL ? backend_hijack_fd(r->upgrade->hj) : -1;
 }
 

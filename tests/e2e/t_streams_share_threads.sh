@@ -14,20 +14,13 @@ timeout 30 docker run -d --name "$c" busybox \
     sh -c 'i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.5; done' \
     >/dev/null
 
-python3 - "$DOCKMUX_SOCK" "$c" "$pid" >"$T_TMP/out" 2>&1 <<'PY' ||
+PYTHONPATH="$(dirname "$0")" python3 - "$DOCKMUX_SOCK" "$c" "$pid" \
+    >"$T_TMP/out" 2>&1 <<'PY' ||
 import socket, sys, time
+from e2e_proc import fail, threads
 
 sock, name, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
 N = 200
-
-def threads():
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 def open_stream():
     s = socket.socket(socket.AF_UNIX)
@@ -49,13 +42,13 @@ def wait_tick(s, what):
         buf += b
     return buf
 
-before = threads()
+before = threads(pid)
 streams = [open_stream() for _ in range(N)]
 for i, s in enumerate(streams):
     head = wait_tick(s, f"stream {i}")
     if not head.startswith(b"HTTP/1.1 200"):
         fail(f"stream {i}: {head[:120]!r}")
-during = threads()
+during = threads(pid)
 print(f"threads before={before} with {N} streams={during}")
 # Thread per stream would be +N; workers that served the heads may linger.
 if during - before >= N // 2:

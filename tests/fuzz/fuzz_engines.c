@@ -413,13 +413,21 @@ backend_hijack_body(const struct backend_hijack *h, size_t *len)
 }
 
 int
-backend_hijack_relay(struct backend_hijack *h, int client_fd,
-    const char *extra, size_t extra_len)
+backend_hijack_step(struct backend_hijack *h, int client_fd,
+    const char *extra, size_t extra_len, short *engine_ev, short *client_ev)
 {
 	(void)h;
 	(void)client_fd;
 	(void)extra;
 	(void)extra_len;
+	*engine_ev = *client_ev = 0;
+	return -1;
+}
+
+int
+backend_hijack_fd(const struct backend_hijack *h)
+{
+	(void)h;
 	return -1;
 }
 

@@ -2,16 +2,17 @@
  * check_backend.c: backends/ outside any exchange's content: libcurl's
  * process-wide setup (once per process), how long a hijack waits for an
  * engine that does not take or answer the connection, an answer read
- * after its deadline, and the HTTP/1.1 framing our own client reads
- * engines' answers with (backend_h1.c).
+ * after its deadline, the relay an event loop steps, and the HTTP/1.1
+ * framing our own client reads engines' answers with (backend_h1.c).
  */
-/* Threads: Check's runner only. */
+/* Threads: Check's runner; a stepped relay's engine accepts on one more. */
 
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,226 @@ START_TEST(test_answer_read_after_deadline)
 END_TEST
 
 /*
+ * The relay an event loop steps (backend_hijack_step): an engine that
+ * answers 101 and then speaks raw bytes on the accepted socket, a client
+ * on a socket pair.  Every step is non-blocking, so one thread plays the
+ * engine, the client and the loop in turn.
+ */
+
+struct up_engine {
+	struct stuck_engine	 se;
+	pthread_t		 t;
+	int			 fd;	/* the engine's end, once accepted */
+};
+
+static const char up_head[] = "HTTP/1.1 101 UPGRADED\r\n"
+    "Content-Type: application/vnd.docker.raw-stream\r\n"
+    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nearly";
+
+/* Accept, read the request head, answer 101 with stream bytes after it. */
+static void *
+up_accept(void *arg)
+{
+	struct up_engine	*ue = arg;
+	char			 req[4096];
+	size_t			 have = 0;
+	ssize_t			 n;
+
+	ue->fd = accept4(ue->se.fd, NULL, NULL, SOCK_CLOEXEC);
+	while (ue->fd != -1 && have < sizeof(req) - 1) {
+		n = recv(ue->fd, req + have, sizeof(req) - 1 - have, 0);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		req[have] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL)
+			break;
+	}
+	if (ue->fd != -1)
+		(void)!send(ue->fd, up_head, sizeof(up_head) - 1, MSG_NOSIGNAL);
+	return NULL;
+}
+
+/* A hijack relayed by steps, its engine's end and a client pair. */
+struct up_rig {
+	struct up_engine	 ue;
+	struct backend		*b;
+	struct backend_hijack	*h;
+	int			 cl[2];	/* [0] dockmuxd's end, [1] the client */
+	short			 eev, cev;
+};
+
+static void
+up_open(struct up_rig *r)
+{
+	struct backend_call	bc;
+	struct dm_err		err;
+
+	stuck_engine_start(&r->ue.se, 4, 0);
+	r->ue.fd = -1;
+	ck_assert_int_eq(pthread_create(&r->ue.t, NULL, up_accept, &r->ue),
+	    0);
+	r->b = backend_new_unix("up", r->ue.se.sock);
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "POST";
+	bc.path = "/containers/abc/attach?stream=1&stdin=1&stdout=1";
+	r->h = backend_hijack_open(r->b, &bc, &err);
+	ck_assert_int_eq(pthread_join(r->ue.t, NULL), 0);
+	ck_assert_ptr_nonnull(r->h);
+	ck_assert_int_eq(backend_hijack_upgraded(r->h), 1);
+	ck_assert_int_ne(r->ue.fd, -1);
+	ck_assert_int_eq(fcntl(r->ue.fd, F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0, r->cl), 0);
+}
+
+/* One step of r's relay with no extra: what it returned. */
+static int
+up_step(struct up_rig *r)
+{
+	return backend_hijack_step(r->h, r->cl[0], NULL, 0, &r->eev, &r->cev);
+}
+
+static void
+up_close(struct up_rig *r)
+{
+	backend_hijack_free(r->h);
+	backend_release(r->b);
+	close(r->cl[0]);
+	if (r->cl[1] != -1)
+		close(r->cl[1]);
+	if (r->ue.fd != -1)
+		close(r->ue.fd);
+	stuck_engine_stop(&r->ue.se);
+}
+
+/* All that is there to read on fd now (non-blocking), into buf. */
+static size_t
+drain(int fd, char *buf, size_t cap)
+{
+	size_t	have = 0;
+	ssize_t	n;
+
+	while (have < cap && (n = recv(fd, buf + have, cap - have,
+	    MSG_DONTWAIT)) > 0)
+		have += (size_t)n;
+	return have;
+}
+
+START_TEST(test_step_relay_both_ways)
+{
+	struct up_rig	r;
+	char		buf[64];
+
+	up_open(&r);
+	/* The first step: the engine's early bytes and the client's extra. */
+	ck_assert_int_eq(backend_hijack_step(r.h, r.cl[0], "extra", 5, &r.eev,
+	    &r.cev), 0);
+	ck_assert_uint_eq(drain(r.cl[1], buf, sizeof(buf)), 5);
+	ck_assert_int_eq(memcmp(buf, "early", 5), 0);
+	ck_assert_uint_eq(drain(r.ue.fd, buf, sizeof(buf)), 5);
+	ck_assert_int_eq(memcmp(buf, "extra", 5), 0);
+	/* Idle: it waits to read both sides, to write neither. */
+	ck_assert_int_eq(r.eev, POLLIN);
+	ck_assert_int_eq(r.cev, POLLIN);
+
+	ck_assert_int_eq(send(r.cl[1], "stdin", 5, 0), 5);
+	ck_assert_int_eq(send(r.ue.fd, "stdout", 6, 0), 6);
+	ck_assert_int_eq(up_step(&r), 0);
+	ck_assert_uint_eq(drain(r.ue.fd, buf, sizeof(buf)), 5);
+	ck_assert_int_eq(memcmp(buf, "stdin", 5), 0);
+	ck_assert_uint_eq(drain(r.cl[1], buf, sizeof(buf)), 6);
+	ck_assert_int_eq(memcmp(buf, "stdout", 6), 0);
+
+	/* The client's half-close reaches the engine; the relay goes on. */
+	ck_assert_int_eq(shutdown(r.cl[1], SHUT_WR), 0);
+	ck_assert_int_eq(up_step(&r), 0);
+	ck_assert_int_eq(recv(r.ue.fd, buf, sizeof(buf), MSG_DONTWAIT), 0);
+	ck_assert_int_eq(r.cev, 0);
+	ck_assert_int_eq(r.eev, POLLIN);
+
+	/* The engine's last bytes, then its end: the relay's clean end. */
+	ck_assert_int_eq(send(r.ue.fd, "bye", 3, 0), 3);
+	ck_assert_int_eq(shutdown(r.ue.fd, SHUT_WR), 0);
+	ck_assert_int_eq(up_step(&r), 1);
+	ck_assert_uint_eq(drain(r.cl[1], buf, sizeof(buf)), 3);
+	ck_assert_int_eq(memcmp(buf, "bye", 3), 0);
+	ck_assert_int_eq(recv(r.cl[1], buf, sizeof(buf), MSG_DONTWAIT), 0);
+	up_close(&r);
+}
+END_TEST
+
+/* The engine writes what its socket takes: bytes sent so far, grown. */
+static void
+engine_fill(struct up_rig *r, const char *out, size_t len, size_t *sent)
+{
+	ssize_t	w;
+
+	while (*sent < len && (w = send(r->ue.fd, out + *sent, len - *sent,
+	    MSG_DONTWAIT)) > 0)
+		*sent += (size_t)w;
+}
+
+/*
+ * A client that does not read: the relay stops reading the engine (what
+ * it holds is one read's worth) and waits for the client to take it;
+ * then every byte arrives, in order.
+ */
+START_TEST(test_step_relay_backpressure)
+{
+	struct up_rig	 r;
+	static char	 out[1 << 20], back[1 << 20];
+	size_t		 sent = 0, got = 0, n;
+	int		 i, rc;
+
+	up_open(&r);
+	ck_assert_int_eq(up_step(&r), 0);
+	ck_assert_uint_eq(drain(r.cl[1], back, sizeof(back)), 5); /* early */
+	for (n = 0; n < sizeof(out); n++)
+		out[n] = (char)(n * 7 + n / 251);
+	/* The engine writes until its socket is full, the client reads
+	 * nothing, the loop steps until the relay holds bytes. */
+	for (i = 0; i < 64; i++) {
+		engine_fill(&r, out, sizeof(out), &sent);
+		ck_assert_int_eq(up_step(&r), 0);
+		if (!(r.eev & POLLIN))
+			break;
+	}
+	ck_assert_msg(!(r.eev & POLLIN), "still reading the engine after %zu "
+	    "bytes", sent);
+	ck_assert_int_eq(r.cev & POLLOUT, POLLOUT);
+	/* The client reads; the engine writes the rest; all arrives. */
+	for (i = 0; i < 100000 && got < sizeof(out); i++) {
+		got += drain(r.cl[1], back + got, sizeof(back) - got);
+		engine_fill(&r, out, sizeof(out), &sent);
+		/* 0 (wait) or 2 (more at once): neither end nor error. */
+		rc = up_step(&r);
+		ck_assert_msg(rc == 0 || rc == 2, "step: %d", rc);
+	}
+	ck_assert_uint_eq(got, sizeof(out));
+	ck_assert_int_eq(memcmp(out, back, sizeof(out)), 0);
+	up_close(&r);
+}
+END_TEST
+
+/* A client gone for good: the relay's end, as an error. */
+START_TEST(test_step_relay_client_gone)
+{
+	struct up_rig	r;
+	char		buf[64];
+
+	up_open(&r);
+	ck_assert_int_eq(up_step(&r), 0);
+	ck_assert_uint_eq(drain(r.cl[1], buf, sizeof(buf)), 5);
+	close(r.cl[1]);
+	r.cl[1] = -1;
+	ck_assert_int_eq(send(r.ue.fd, "lost", 4, 0), 4);
+	ck_assert_int_eq(up_step(&r), -1);
+	up_close(&r);
+}
+END_TEST
+
+/*
  * HTTP/1.1 framing (backend_h1.c).  The decoder is fed the bytes as a
  * socket hands them over: every way of cutting an answer in two, and
  * byte by byte, must give the same body.
@@ -473,6 +694,12 @@ backend_suite(void)
 	tc = tcase_create("late readers");
 	tcase_add_test(tc, test_wait_past_deadline_sees_ready);
 	tcase_add_test(tc, test_answer_read_after_deadline);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stepped relay");
+	tcase_add_test(tc, test_step_relay_both_ways);
+	tcase_add_test(tc, test_step_relay_backpressure);
+	tcase_add_test(tc, test_step_relay_client_gone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("h1 framing");
