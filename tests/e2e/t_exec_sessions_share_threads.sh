@@ -2,9 +2,11 @@
 # 100 interactive exec sessions through dockmuxd at once (what `docker
 # exec -i` and a foreground `docker run` hold open) hold no thread each:
 # the relays wait in the stream loop.  Each session echoes its own line;
-# a 4 MB stdin comes back whole while the client reads and writes at once
-# (each side's writes wait for the other: the relay's backpressure); a
-# client's half-close reaches the process, whose end ends the session.
+# a 32 MB stdin comes back whole while the client reads and writes at
+# once (the relay's backpressure both ways; a relay that blocked sending
+# to the engine while the engine's output backed up deadlocked here now
+# and then); a client's half-close reaches the process, whose end ends
+# the session.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -70,28 +72,32 @@ def session(cmd):
 class Frames:
     """stdout of a multiplexed (Tty false) stream, frame by frame."""
     def __init__(self, s):
-        self.s, self.buf = s, b""
+        self.s, self.buf, self.at = s, bytearray(), 0
     def more(self):
-        b = self.s.recv(65536)
+        b = self.s.recv(262144)
         if not b:
             return False
+        if self.at > 0:
+            del self.buf[:self.at]
+            self.at = 0
         self.buf += b
         return True
     def stdout_until(self, want_len):
-        out = b""
+        out = bytearray()
         while len(out) < want_len:
-            while len(self.buf) >= 8:
-                kind, size = self.buf[0], struct.unpack(">I", self.buf[4:8])[0]
-                if len(self.buf) < 8 + size:
+            while len(self.buf) - self.at >= 8:
+                kind = self.buf[self.at]
+                size = struct.unpack_from(">I", self.buf, self.at + 4)[0]
+                if len(self.buf) - self.at < 8 + size:
                     break
                 if kind == 1:
-                    out += self.buf[8:8 + size]
-                self.buf = self.buf[8 + size:]
+                    out += self.buf[self.at + 8:self.at + 8 + size]
+                self.at += 8 + size
             if len(out) >= want_len:
                 break
             if not self.more():
                 fail(f"stream ended after {len(out)} of {want_len} bytes")
-        return out
+        return bytes(out)
     def ends(self):
         while self.more():
             pass
@@ -122,19 +128,21 @@ for s in sessions:
     s.close()
 print(f"{N} sessions ended {time.time() - t0:.1f} s after stdin closed")
 
-# 4 MB both ways at once through one session.
-data = os.urandom(4 * 1024 * 1024)
+# 32 MB both ways at once through one session.
+data = os.urandom(32 * 1024 * 1024)
 s = session(["cat"])
 def send():
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
 w = threading.Thread(target=send)
+t0 = time.time()
 w.start()
 got = Frames(s).stdout_until(len(data))
 w.join()
 s.close()
 if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
-    fail(f"4 MB echo differs ({len(got)} bytes back)")
+    fail(f"32 MB echo differs ({len(got)} bytes back)")
+print(f"32 MB echoed in {time.time() - t0:.1f} s")
 print("ok")
 PY
     t_fail "$(cat "$T_TMP/out")"
