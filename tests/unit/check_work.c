@@ -1,15 +1,18 @@
 /*
  * check_work.c: the front end's worker pool (work.c) and stream loop
  * (api_loop.c): jobs run concurrently up to the cap, the pool settles and
- * joins; a waiter wakes once, for the right reason.
+ * joins; a waiter wakes once, for the right reason; a relay's waiter asks
+ * for its own events.
  */
 
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -219,6 +222,62 @@ START_TEST(test_loop_wakes_once_for_each_reason)
 }
 END_TEST
 
+/*
+ * A relay's waiter: its own events on each socket (writable, here), a
+ * client's bytes wake it READY, and a client socket epoll refuses fails
+ * the watch, leaving the engine's socket out of the set.
+ */
+START_TEST(test_loop_relay_events)
+{
+	struct api_loop	*l;
+	struct dm_err	 err;
+	struct rec	 r;
+	int		 eng[2], cli[2], file;
+	char		 c = 'x';
+
+	l = api_loop_new(&err);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, eng), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, cli), 0);
+
+	/* Writable at once: a waiter for EPOLLOUT wakes without a byte. */
+	rec_init(&r, eng[0], -1, 0);
+	r.w.fd_events = EPOLLOUT;
+	ck_assert_int_eq(api_loop_watch(l, &r.w), 0);
+	ck_assert_int_eq(wait_wakes(&r, 1, 2000), 1);
+	ck_assert_int_eq(atomic_load(&r.why), API_WAKE_READY);
+
+	/* The client watched for its bytes: READY, not CLIENT_DATA. */
+	rec_init(&r, eng[0], cli[0], 0);
+	r.w.fd_events = EPOLLIN;
+	r.w.client_events = EPOLLIN;
+	ck_assert_int_eq(api_loop_watch(l, &r.w), 0);
+	ck_assert_int_eq(write(cli[1], &c, 1), 1);
+	ck_assert_int_eq(wait_wakes(&r, 1, 2000), 1);
+	ck_assert_int_eq(atomic_load(&r.why), API_WAKE_READY);
+	ck_assert_int_eq(read(cli[0], &c, 1), 1);
+
+	/* A regular file cannot be in an epoll set: the watch fails... */
+	file = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ne(file, -1);
+	rec_init(&r, eng[0], file, 0);
+	r.w.client_events = EPOLLIN;
+	ck_assert_int_eq(api_loop_watch(l, &r.w), -1);
+	ck_assert_uint_eq(api_loop_count(l), 0);
+	/* ...and took the engine's socket out again: it can be re-added. */
+	rec_init(&r, eng[0], -1, 0);
+	ck_assert_int_eq(api_loop_watch(l, &r.w), 0);
+	ck_assert_int_eq(write(eng[1], &c, 1), 1);
+	ck_assert_int_eq(wait_wakes(&r, 1, 2000), 1);
+	api_loop_free(l);
+	close(file);
+	close(eng[0]);
+	close(eng[1]);
+	close(cli[0]);
+	close(cli[1]);
+}
+END_TEST
+
 START_TEST(test_loop_many_waiters_each_woken_by_its_own)
 {
 	enum { N = 200 };
@@ -274,6 +333,7 @@ work_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_loop_wakes_once_for_each_reason);
 	tcase_add_test(tc, test_loop_many_waiters_each_woken_by_its_own);
+	tcase_add_test(tc, test_loop_relay_events);
 	suite_add_tcase(s, tc);
 	return s;
 }
