@@ -378,9 +378,6 @@ backend_hijack_body(const struct backend_hijack *h, size_t *len)
  */
 
 
-/* The most one step reads from either side before it lets others run. */
-#define HJ_STEP_BYTES	(1024 * 1024)
-
 static void
 pending_keep(struct hj_pending *q, const char *p, size_t len)
 {
@@ -557,7 +554,7 @@ backend_hijack_step(struct backend_hijack *h, int client_fd,
 			}
 			moved |= f != 0;
 		}
-	} while (moved && moved_bytes < HJ_STEP_BYTES);
+	} while (moved && moved_bytes < DM_RELAY_STEP);
 	if ((end = engine_end(h, client_fd)) != 0)
 		return end;
 	/* Cut short for the others: curl may hold TLS bytes no poll sees. */

@@ -17,6 +17,7 @@
 #define DM_MAX_CREATE_BODY	(4 * 1024 * 1024) /* JSON bodies dockmux parses */
 #define DM_MAX_SMALL_BODY	(16 * 1024 * 1024) /* JSON answers dockmux merges */
 #define DM_STREAM_CHUNK		(256 * 1024)	/* relay buffer per stream, most */
+#define DM_RELAY_STEP		(1024 * 1024)	/* a hijack relay's step, most */
 #define DM_POOL_KEEP_BUF	(16 * 1024)	/* an idle connection's, most */
 #define DM_MAX_BACKENDS		32
 #define DM_MAX_NAME		64		/* backend name */
