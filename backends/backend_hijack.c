@@ -377,7 +377,6 @@ backend_hijack_body(const struct backend_hijack *h, size_t *len)
  * output ends; stdin has nowhere to go.
  */
 
-
 static void
 pending_keep(struct hj_pending *q, const char *p, size_t len)
 {

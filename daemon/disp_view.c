@@ -101,8 +101,9 @@ each_job(struct dm_job *j)
 }
 
 /*
- * The jobs of every non-NULL args[i], but the last when lone_last (it
- * runs in this thread) or here(here_arg) in its place; then the wait.
+ * fn for every backend whose args[i] is not NULL (all, args NULL), as
+ * jobs, but the last one, which runs in this thread; or, with here given,
+ * every one a job and here(here_arg) in this thread.  Then the wait.
  */
 static void
 each_run_all(struct disp *d, void (*fn)(struct disp *, size_t, void *),
