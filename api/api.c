@@ -18,7 +18,6 @@
  * resumes the connection.
  */
 
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <stdatomic.h>

@@ -4,13 +4,11 @@
  * hand with "Upgrade: tcp", then bytes relayed both ways with half-close.
  */
 /*
- * Threads: a hijack is opened by a call worker and relayed, to its end,
- * by a worker (blocking I/O) or step by step by the front end's stream
- * loop; one thread at a time.
+ * Threads: a hijack is opened by a call worker and relayed, step by
+ * step, by the front end's stream loop; one thread at a time.
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,9 +504,10 @@ engine_end(struct backend_hijack *h, int client_fd)
 	return h->engine_eof == 1 ? 1 : -1;
 }
 
-int
-backend_hijack_step(struct backend_hijack *h, int client_fd,
-    const char *extra, size_t extra_len, short *engine_ev, short *client_ev)
+/* backend_hijack_step() but for the log line of a relay that broke. */
+static int
+step(struct backend_hijack *h, int client_fd, const char *extra,
+    size_t extra_len, short *engine_ev, short *client_ev)
 {
 	char	buf[DM_CURL_BUFFER];
 	size_t	moved_bytes = 0;
@@ -517,8 +516,13 @@ backend_hijack_step(struct backend_hijack *h, int client_fd,
 	if (!h->stepping) {
 		h->stepping = 1;
 		h->client_open = 1;
-		if (h->early_len > 0)
-			pending_keep(&h->to_client, h->early, h->early_len);
+		/* The stream bytes read with the head go first, as they are. */
+		if (h->early_len > 0) {
+			h->to_client.p = h->early;
+			h->to_client.len = h->early_len;
+			h->early = NULL;
+			h->early_len = 0;
+		}
 		if (extra_len > 0)
 			pending_keep(&h->to_engine, extra, extra_len);
 	}
@@ -565,6 +569,18 @@ backend_hijack_step(struct backend_hijack *h, int client_fd,
 	*client_ev = (short)((h->to_engine.p == NULL && h->client_open ?
 	    POLLIN : 0) | (h->to_client.p != NULL ? POLLOUT : 0));
 	return 0;
+}
+
+int
+backend_hijack_step(struct backend_hijack *h, int client_fd,
+    const char *extra, size_t extra_len, short *engine_ev, short *client_ev)
+{
+	int	rc;
+
+	rc = step(h, client_fd, extra, extra_len, engine_ev, client_ev);
+	if (rc == -1)
+		log_debug("msg=\"hijack relay ended\" backend=%s", h->b->name);
+	return rc;
 }
 
 int
