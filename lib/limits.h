@@ -78,7 +78,7 @@
 #define DM_MAX_PEM		(256 * 1024)	/* a certificate, key or CA file */
 
 /* Engines (backends/). */
-#define DM_POOL_MAX_IDLE	16		/* idle conns per backend */
+#define DM_POOL_MAX_IDLE	64		/* idle conns per backend */
 /* The longest wait before looking at shutdown and the client again. */
 #define DM_POLL_SLICE_MS	1000
 #define DM_MALLOC_TRIM		(4 * 1024 * 1024) /* free kept per arena */
