@@ -4,8 +4,11 @@
  * as it arrives, or upgraded to a raw relay.
  */
 /*
- * Threads: one libmicrohttpd thread per listener runs every connection's
- * I/O from epoll and never waits on an engine.  What may wait (the
+ * Threads: the stream loop's thread runs every plain listener's
+ * libmicrohttpd daemon (a source in its epoll set), and a TLS
+ * listener's daemon has its own thread; "MHD's thread" below is
+ * whichever runs the connection's daemon.  It runs every connection's
+ * I/O and never waits on an engine.  What may wait (the
  * dispatcher's begin, a streamed body piece, the end; a read of a
  * stream that can only block) runs on a worker (work.c) while the
  * connection is suspended, and the worker resumes it.  A stream with
@@ -18,8 +21,10 @@
  * resumes the connection.
  */
 
+#include <limits.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,14 +48,20 @@
 struct api;
 
 /*
- * One listener: its own libmicrohttpd daemon, the callbacks' cls.  A TLS
- * listener's daemon has no socket of its own: api_tls.c accepts, does
- * the handshake and hands each connection over as a plain socket pair.
+ * One listener: its own libmicrohttpd daemon, the callbacks' cls.  A
+ * plain listener's daemon is run by the stream loop's thread, a source
+ * there (its epoll set).  A TLS listener's daemon has no socket of its
+ * own and a thread of its own: api_tls.c accepts, does the handshake
+ * and hands each connection over as a plain socket pair from its
+ * threads, which only a daemon with its own thread allows.
  */
 struct api_lsn {
 	struct api		*api;
 	struct MHD_Daemon	*mhd;
 	struct api_tls		*tls;		/* owned; NULL: plain */
+	struct api_loop_src	 src;		/* plain: the loop runs mhd */
+	/* plain: held for a run, so quiescing never meets one */
+	pthread_mutex_t		 run_lock;
 };
 
 struct api {
@@ -196,6 +207,18 @@ resumed(struct api *api, int *flag)
 	}
 }
 
+/*
+ * Give a suspended connection back to libmicrohttpd, and have the loop
+ * run its daemon before it waits again: a daemon run from outside has no
+ * wake-up of its own (MHD drops MHD_USE_ITC there).
+ */
+static void
+resume(struct api *api, struct MHD_Connection *c)
+{
+	MHD_resume_connection(c);
+	api_loop_kick(api->loop);
+}
+
 /* The stream loop's wake: the engine has bytes, or the client left. */
 static void
 stream_wake(struct api_waiter *w, enum api_wake why)
@@ -207,7 +230,7 @@ stream_wake(struct api_waiter *w, enum api_wake why)
 		sc->client_fd = -1;	/* bytes from it: stop watching */
 	else if (why == API_WAKE_CLIENT_GONE || why == API_WAKE_CANCEL)
 		sc->gone = 1;
-	MHD_resume_connection(sc->mhd);
+	resume(sc->api, sc->mhd);
 }
 
 /* A worker's read of a stream that can only block. */
@@ -224,7 +247,7 @@ stream_job(struct dm_job *j)
 	sc->off = 0;
 	sc->len = n > 0 ? (size_t)n : 0;
 	sc->ended = n <= 0;
-	MHD_resume_connection(sc->mhd);
+	resume(sc->api, sc->mhd);
 }
 
 /*
@@ -273,7 +296,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (api_loop_watch(api->loop, &sc->wait) == -1) {
 		/* Stopping, or a socket epoll refuses: end, never spin. */
 		sc->gone = 1;
-		MHD_resume_connection(sc->mhd);
+		resume(api, sc->mhd);
 	}
 	return 0;
 }
@@ -688,7 +711,7 @@ static void
 from_worker(struct api_req *ar)
 {
 	atomic_store(&ar->busy, 0);
-	MHD_resume_connection(ar->mhd);
+	resume(ar->api, ar->mhd);
 }
 
 /* A worker: begin the call if not yet begun, send it a body piece. */
@@ -967,12 +990,37 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 		    NULL);
 }
 
-/* One listener's daemon; a TLS one has no socket (api_tls.c feeds it). */
+/* The stream loop's source: one run of a plain listener's daemon. */
+static void
+lsn_run(void *arg)
+{
+	struct api_lsn	*l = arg;
+
+	pthread_mutex_lock(&l->run_lock);
+	(void)MHD_run(l->mhd);
+	pthread_mutex_unlock(&l->run_lock);
+}
+
+/* When the daemon wants to run again (data it already has: now). */
+static long
+lsn_timeout(void *arg)
+{
+	MHD_UNSIGNED_LONG_LONG	t;
+
+	if (MHD_get_timeout(((struct api_lsn *)arg)->mhd, &t) != MHD_YES)
+		return -1;
+	return t > LONG_MAX ? LONG_MAX : (long)t;
+}
+
+/*
+ * One listener's daemon.  A plain one is run from the stream loop (no
+ * thread of its own); a TLS one has no socket and its own thread
+ * (api_tls.c feeds it).
+ */
 static struct MHD_Daemon *
 start_one(struct api_lsn *l, int fd, int tls)
 {
-	unsigned int	flags = MHD_USE_INTERNAL_POLLING_THREAD |
-			    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	unsigned int	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			    MHD_ALLOW_UPGRADE | MHD_USE_ITC |
 			    MHD_USE_ERROR_LOG;
 
@@ -982,7 +1030,8 @@ start_one(struct api_lsn *l, int fd, int tls)
 	};
 
 	if (tls)
-		flags |= MHD_USE_NO_LISTEN_SOCKET;
+		flags |= MHD_USE_NO_LISTEN_SOCKET |
+		    MHD_USE_INTERNAL_POLLING_THREAD;
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_ARRAY, tls ? lo + 1 : lo,
@@ -997,6 +1046,22 @@ start_one(struct api_lsn *l, int fd, int tls)
 	    MHD_OPTION_END);
 }
 
+/* A plain listener's daemon becomes a source of the stream loop. */
+static int
+run_from_loop(struct api *api, struct api_lsn *l)
+{
+	const union MHD_DaemonInfo	*di;
+
+	di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (di == NULL)
+		return -1;
+	l->src.fd = di->epoll_fd;
+	l->src.run = lsn_run;
+	l->src.timeout = lsn_timeout;
+	l->src.arg = l;
+	return api_loop_source(api->loop, &l->src);
+}
+
 struct api *
 api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
     const struct api_limits *lim, struct dm_err *err)
@@ -1007,6 +1072,8 @@ api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
 
 	api = xcalloc(1, sizeof(*api));
 	api->disp = disp;
+	for (i = 0; i < DM_MAX_LISTEN; i++)
+		pthread_mutex_init(&api->lsn[i].run_lock, NULL);
 	atomic_init(&api->unanswered, 0);
 	atomic_init(&api->draining, 0);
 	atomic_init(&api->suspended, 0);
@@ -1032,6 +1099,12 @@ api_start(struct dispatcher *disp, const struct api_listener *ls, size_t n,
 			return NULL;
 		}
 		api->nlsn++;
+		if (!tls && run_from_loop(api, &api->lsn[i]) == -1) {
+			dm_err_set(err, DM_EINTERNAL, "cannot run the HTTP "
+			    "server from the stream loop");
+			api_stop(api);
+			return NULL;
+		}
 		if (tls && (api->lsn[i].tls = api_tls_start(ls[i].fd,
 		    &ls[i], api->lsn[i].mhd, err)) == NULL) {
 			api_stop(api);
@@ -1062,7 +1135,10 @@ api_quiesce(struct api *api)
 			api_tls_quiesce(api->lsn[i].tls);
 			continue;
 		}
+		/* Not during a run: it might accept on the closed fd. */
+		pthread_mutex_lock(&api->lsn[i].run_lock);
 		fd = MHD_quiesce_daemon(api->lsn[i].mhd);
+		pthread_mutex_unlock(&api->lsn[i].run_lock);
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
@@ -1093,11 +1169,23 @@ api_unanswered(const struct api *api)
 	return atomic_load(&((struct api *)(uintptr_t)api)->unanswered);
 }
 
+/* The plain listeners' daemons, once each, when the loop no longer does. */
+static void
+run_plain(struct api *api)
+{
+	size_t	i;
+
+	for (i = 0; i < api->nlsn; i++)
+		if (api->lsn[i].tls == NULL && api->lsn[i].src.run != NULL)
+			lsn_run(&api->lsn[i]);
+}
+
 /*
  * Stopping with connections suspended is undefined in libmicrohttpd:
  * every waiting stream is woken (and ends), every worker's call returns
  * (shutdown wakes what waits on an engine), and each connection is seen
- * back in MHD's hands before its daemon stops.
+ * back in MHD's hands before its daemon stops.  The stream loop's thread
+ * is gone by then: this thread runs the plain listeners' daemons.
  */
 static void
 settle(struct api *api)
@@ -1110,8 +1198,10 @@ settle(struct api *api)
 	if (api->work != NULL && dm_work_settle(api->work,
 	    DM_SHUTDOWN_GRACE_MS) == -1)
 		log_warnx("msg=\"calls still running at stop\"");
-	while (atomic_load(&api->suspended) > 0 && dm_mono_ms() < deadline)
+	while (atomic_load(&api->suspended) > 0 && dm_mono_ms() < deadline) {
+		run_plain(api);
 		(void)poll(NULL, 0, DM_SHUTDOWN_POLL_MS);
+	}
 	if (atomic_load(&api->suspended) > 0)
 		log_warnx("msg=\"connections still suspended at stop\" "
 		    "n=%u", atomic_load(&api->suspended));
@@ -1134,5 +1224,7 @@ api_stop(struct api *api)
 	dm_work_free(api->work);
 	api_loop_free(api->loop);
 	api_conns_free(api->conns);
+	for (i = 0; i < DM_MAX_LISTEN; i++)
+		pthread_mutex_destroy(&api->lsn[i].run_lock);
 	free(api);
 }

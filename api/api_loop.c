@@ -2,13 +2,17 @@
  * api_loop.c: the stream loop (api_loop.h).  Each armed waiter has its
  * engine socket, and its client's socket while that is watched, in the
  * epoll set, one-shot; the first to fire disarms both and wakes the
- * owner.  Deadlines are few (curl timers on TLS streams): a list scan
- * finds the next one only while some waiter has one.
+ * owner.  Deadlines are few (curl timers on TLS streams, quick calls'
+ * rechecks): a list scan finds the next one only while some waiter has
+ * one.  Sources stay in the set; each iteration runs the ones that are
+ * ready, due, or kicked by a wake, after the wakes.
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +37,14 @@ struct api_loop {
 	long long		 wake_at;	/* when the thread's wait ends
 						   (monotonic ms); 0 never */
 	int			 stopping;
+	struct api_loop_src	*src[DM_MAX_LISTEN];	/* borrowed */
+	size_t			 nsrc;
+	int			 kicked;	/* the thread's own */
+	atomic_int		 kicked_from;	/* by another thread */
 };
+
+/* The loop whose thread this is (NULL on every other thread). */
+static _Thread_local struct api_loop *loop_self;
 
 /* Take w out of the set and the list; the lock is held. */
 static void
@@ -98,26 +109,99 @@ expire(struct api_loop *l)
 	}
 }
 
+/*
+ * 1 when an event's tag is a source's (its slot in l->src); the source,
+ * when it is in the thread's copy (a new one is run anyway).
+ */
+static int
+source_of(const struct api_loop *l, struct api_loop_src *const *src,
+    size_t nsrc, const void *ptr, struct api_loop_src **out)
+{
+	size_t	i;
+
+	*out = NULL;
+	if ((const char *)ptr < (const char *)l->src ||
+	    (const char *)ptr >= (const char *)(l->src + DM_MAX_LISTEN))
+		return 0;
+	for (i = 0; i < nsrc; i++)
+		if (&l->src[i] == ptr)
+			*out = src[i];
+	return 1;
+}
+
+/*
+ * ms until the first source is due, -1 none (0 when kicked); each
+ * source's time noted.  The loop's thread, without the lock.
+ */
+static long
+sources_timeout(struct api_loop *l, struct api_loop_src *const *src,
+    size_t nsrc, long long now)
+{
+	long	best = l->kicked ? 0 : -1, t;
+	size_t	i;
+
+	for (i = 0; i < nsrc; i++) {
+		t = src[i]->timeout(src[i]->arg);
+		src[i]->at = t >= 0 ? now + t : 0;
+		if (t >= 0 && (best == -1 || t < best))
+			best = t;
+	}
+	return best;
+}
+
+/* Every source that is ready, due or kicked, once. */
+static void
+sources_run(struct api_loop *l, struct api_loop_src *const *src, size_t nsrc)
+{
+	long long	now = dm_mono_ms();
+	int		kicked = l->kicked;
+	size_t		i;
+
+	l->kicked = 0;	/* a kick from a run is for the next iteration */
+	for (i = 0; i < nsrc; i++)
+		if (src[i]->due || kicked || (src[i]->at != 0 &&
+		    src[i]->at <= now)) {
+			src[i]->due = 0;
+			src[i]->run(src[i]->arg);
+		}
+}
+
 static void *
 loop_main(void *arg)
 {
 	struct api_loop		*l = arg;
 	struct epoll_event	 ev[64];
+	struct api_loop_src	*src[DM_MAX_LISTEN], *s;
 	struct api_waiter_tag	*t;
 	struct api_waiter	*w;
 	enum api_wake		 why;
 	uint64_t		 v;
 	long long		 now;
+	size_t			 nsrc, seen = 0;
+	long			 st;
 	int			 i, n, timeout;
 
+	loop_self = l;
 	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		nsrc = l->nsrc;
+		memcpy(src, l->src, nsrc * sizeof(src[0]));
+		pthread_mutex_unlock(&l->lock);
+		if (nsrc != seen) {
+			/* libmicrohttpd adds its listening socket in a run */
+			l->kicked = 1;
+			seen = nsrc;
+		}
+		now = dm_mono_ms();
+		st = sources_timeout(l, src, nsrc, now);
 		pthread_mutex_lock(&l->lock);
 		if (l->stopping) {
 			pthread_mutex_unlock(&l->lock);
 			break;
 		}
-		now = dm_mono_ms();
 		timeout = next_timeout(l, now);
+		if (st >= 0 && (timeout < 0 || st < timeout))
+			timeout = st > INT_MAX ? INT_MAX : (int)st;
 		l->wake_at = timeout < 0 ? 0 : now + timeout;
 		pthread_mutex_unlock(&l->lock);
 		n = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])),
@@ -131,6 +215,13 @@ loop_main(void *arg)
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
 				(void)!read(l->evfd, &v, sizeof(v));
+				if (atomic_exchange(&l->kicked_from, 0))
+					l->kicked = 1;
+				continue;
+			}
+			if (source_of(l, src, nsrc, ev[i].data.ptr, &s)) {
+				if (s != NULL)
+					s->due = 1;
 				continue;
 			}
 			t = ev[i].data.ptr;
@@ -148,7 +239,9 @@ loop_main(void *arg)
 			w->wake(w, why);
 		}
 		expire(l);
+		sources_run(l, src, nsrc);
 	}
+	loop_self = NULL;
 	return NULL;
 }
 
@@ -236,8 +329,12 @@ api_loop_watch(struct api_loop *l, struct api_waiter *w)
 	l->n++;
 	if (w->deadline != 0) {
 		l->ndeadline++;
-		/* Woken only when it would otherwise wait past this one. */
-		if (l->wake_at == 0 || w->deadline < l->wake_at) {
+		/*
+		 * Woken only when it would otherwise wait past this one;
+		 * the loop's own thread looks again before it waits.
+		 */
+		if (loop_self != l && (l->wake_at == 0 ||
+		    w->deadline < l->wake_at)) {
 			l->wake_at = w->deadline;
 			pthread_mutex_unlock(&l->lock);
 			(void)!write(l->evfd, &one, sizeof(one));
@@ -246,6 +343,44 @@ api_loop_watch(struct api_loop *l, struct api_waiter *w)
 	}
 	pthread_mutex_unlock(&l->lock);
 	return 0;
+}
+
+int
+api_loop_source(struct api_loop *l, struct api_loop_src *src)
+{
+	struct epoll_event	ev;
+	uint64_t		one = 1;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->stopping || l->nsrc == DM_MAX_LISTEN) {
+		pthread_mutex_unlock(&l->lock);
+		return -1;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = &l->src[l->nsrc];	/* the tag: the slot */
+	l->src[l->nsrc] = src;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, src->fd, &ev) == -1) {
+		l->src[l->nsrc] = NULL;
+		pthread_mutex_unlock(&l->lock);
+		return -1;
+	}
+	l->nsrc++;
+	pthread_mutex_unlock(&l->lock);
+	/* The thread runs a new source once before it waits again. */
+	if (loop_self != l)
+		(void)!write(l->evfd, &one, sizeof(one));
+	return 0;
+}
+
+void
+api_loop_kick(struct api_loop *l)
+{
+	uint64_t	one = 1;
+
+	if (loop_self == l)
+		l->kicked = 1;
+	else if (atomic_exchange(&l->kicked_from, 1) == 0)
+		(void)!write(l->evfd, &one, sizeof(one));
 }
 
 size_t

@@ -317,6 +317,145 @@ START_TEST(test_loop_many_waiters_each_woken_by_its_own)
 }
 END_TEST
 
+/*
+ * A source: what the loop's thread runs whenever its fd is readable
+ * (level: again and again until the source reads it), once when it is
+ * added, when its timeout comes, and after a kick from any thread; and
+ * never again once the loop stopped.
+ */
+struct src_rec {
+	struct api_loop_src	 src;
+	struct api_loop		*l;
+	int			 rd;		/* the pipe's read end */
+	atomic_int		 runs;
+	atomic_long		 timeout;	/* what timeout() answers */
+	atomic_int		 drain;		/* run() reads the pipe */
+	atomic_int		 kick_self;	/* run() kicks once */
+	atomic_int		 on_loop;	/* a kick from run() counted */
+};
+
+static void
+src_run(void *arg)
+{
+	struct src_rec	*sr = arg;
+	char		 buf[16];
+
+	atomic_fetch_add(&sr->runs, 1);
+	if (atomic_load(&sr->drain))
+		(void)!read(sr->rd, buf, sizeof(buf));
+	if (atomic_exchange(&sr->kick_self, 0)) {
+		atomic_store(&sr->on_loop, 1);
+		api_loop_kick(sr->l);
+	}
+}
+
+static long
+src_timeout(void *arg)
+{
+	return atomic_load(&((struct src_rec *)arg)->timeout);
+}
+
+/* Runs counted over ms. */
+static int
+runs_in(struct src_rec *sr, int ms)
+{
+	int	before = atomic_load(&sr->runs);
+
+	usleep((useconds_t)ms * 1000);
+	return atomic_load(&sr->runs) - before;
+}
+
+static int
+wait_runs(struct src_rec *sr, int n, int ms)
+{
+	long long	until = dm_mono_ms() + ms;
+
+	while (atomic_load(&sr->runs) < n && dm_mono_ms() < until)
+		usleep(2000);
+	return atomic_load(&sr->runs);
+}
+
+START_TEST(test_loop_source_runs_when_ready_due_or_kicked)
+{
+	struct api_loop	*l;
+	struct dm_err	 err;
+	struct src_rec	 sr;
+	int		 p[2], n;
+	char		 c = 'x';
+
+	l = api_loop_new(&err);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	memset(&sr, 0, sizeof(sr));
+	sr.l = l;
+	sr.rd = p[0];
+	atomic_init(&sr.runs, 0);
+	atomic_init(&sr.timeout, -1);
+	atomic_init(&sr.drain, 1);
+	atomic_init(&sr.kick_self, 0);
+	atomic_init(&sr.on_loop, 0);
+	sr.src.fd = p[0];
+	sr.src.run = src_run;
+	sr.src.timeout = src_timeout;
+	sr.src.arg = &sr;
+
+	/* Added: run once, then not while nothing happens. */
+	ck_assert_int_eq(api_loop_source(l, &sr.src), 0);
+	ck_assert_int_eq(wait_runs(&sr, 1, 2000), 1);
+	ck_assert_int_eq(runs_in(&sr, 50), 0);
+
+	/* Readable: run, and the source reads it. */
+	ck_assert_int_eq(write(p[1], &c, 1), 1);
+	ck_assert_int_eq(wait_runs(&sr, 2, 2000), 2);
+	ck_assert_int_eq(runs_in(&sr, 50), 0);
+
+	/* Level: while it stays readable, it runs again and again. */
+	atomic_store(&sr.drain, 0);
+	ck_assert_int_eq(write(p[1], &c, 1), 1);
+	n = runs_in(&sr, 50);
+	ck_assert_int_ge(n, 3);
+	atomic_store(&sr.drain, 1);
+	ck_assert_int_ge(wait_runs(&sr, atomic_load(&sr.runs) + 1, 2000), 1);
+	usleep(10000);
+	ck_assert_int_eq(runs_in(&sr, 50), 0);
+
+	/* Its timeout: due in 30 ms, then none. */
+	atomic_store(&sr.timeout, 30);
+	ck_assert_int_eq(write(p[1], &c, 1), 1);	/* asked anew */
+	n = atomic_load(&sr.runs);
+	ck_assert_int_ge(wait_runs(&sr, n + 2, 2000), n + 2);
+	atomic_store(&sr.timeout, -1);
+	ck_assert_int_eq(write(p[1], &c, 1), 1);
+	usleep(50000);
+	ck_assert_int_eq(runs_in(&sr, 80), 0);
+
+	/* A kick from this thread wakes the loop to run it once. */
+	n = atomic_load(&sr.runs);
+	api_loop_kick(l);
+	ck_assert_int_eq(wait_runs(&sr, n + 1, 2000), n + 1);
+	ck_assert_int_eq(runs_in(&sr, 50), 0);
+
+	/* A kick from a run: once more before the loop waits. */
+	n = atomic_load(&sr.runs);
+	atomic_store(&sr.kick_self, 1);
+	api_loop_kick(l);
+	ck_assert_int_eq(wait_runs(&sr, n + 2, 2000), n + 2);
+	ck_assert_int_eq(atomic_load(&sr.on_loop), 1);
+	ck_assert_int_eq(runs_in(&sr, 50), 0);
+
+	/* Stopped: never again. */
+	api_loop_stop(l);
+	n = atomic_load(&sr.runs);
+	ck_assert_int_eq(write(p[1], &c, 1), 1);
+	api_loop_kick(l);
+	ck_assert_int_eq(runs_in(&sr, 50), 0);
+	ck_assert_int_eq(api_loop_source(l, &sr.src), -1);
+	api_loop_free(l);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 static Suite *
 work_suite(void)
 {
@@ -334,6 +473,7 @@ work_suite(void)
 	tcase_add_test(tc, test_loop_wakes_once_for_each_reason);
 	tcase_add_test(tc, test_loop_many_waiters_each_woken_by_its_own);
 	tcase_add_test(tc, test_loop_relay_events);
+	tcase_add_test(tc, test_loop_source_runs_when_ready_due_or_kicked);
 	suite_add_tcase(s, tc);
 	return s;
 }
