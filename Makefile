@@ -67,10 +67,12 @@ CLI_SRCS = cli/dockmux.c cli/dockmux_lists.c cli/dockmux_explain.c \
 FAKE_SRCS = tests/fake/fake_engine.c lib/log.c
 
 UNIT_TESTS = check_cfg check_table check_dmerr check_lib check_rules check_store \
-	check_lines check_backend check_api check_work
+	check_lines check_backend check_api check_work check_events
 check_cfg_SRCS = tests/unit/check_cfg.c $(CONFIG_SRCS) $(BACKEND_SRCS) \
 	$(LIB_SRCS)
 check_table_SRCS = tests/unit/check_table.c $(DISP_SRCS) $(BACKEND_SRCS) \
+	$(STORE_SRCS) $(CONFIG_SRCS) $(LIB_SRCS)
+check_events_SRCS = tests/unit/check_events.c $(DISP_SRCS) $(BACKEND_SRCS) \
 	$(STORE_SRCS) $(CONFIG_SRCS) $(LIB_SRCS)
 check_dmerr_SRCS = tests/unit/check_dmerr.c lib/dmerr.c lib/hdrs.c \
 	lib/util.c

@@ -118,7 +118,6 @@
 #define DM_WATCH_RETRY_MS	2000		/* between watcher reconnects */
 #define DM_STREAM_READ		(16 * 1024)	/* one read of an engine stream */
 #define DM_MAX_LINE		(64 * 1024)	/* one event or progress line */
-#define DM_EVENT_QUEUE_MAX	(1024 * 1024)	/* events waiting for a client */
 #define DM_MAX_MISS_BODY	(64 * 1024)	/* a failed read's error body */
 #define DM_METRIC_SERIES	512		/* (class, backend, status) kept */
 

@@ -17,7 +17,7 @@ timeout 30 docker run -d --name "$c" busybox \
 PYTHONPATH="$(dirname "$0")" python3 - "$DOCKMUX_SOCK" "$c" "$pid" \
     >"$T_TMP/out" 2>&1 <<'PY' ||
 import socket, sys, time
-from e2e_proc import fail, threads
+from e2e_proc import fail, ping, threads
 
 sock, name, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
 N = 200
@@ -59,12 +59,7 @@ for s in streams[: N // 2]:
     s.close()
 for i, s in enumerate(streams[N // 2:]):
     wait_tick(s, f"kept stream {i}")
-p = socket.socket(socket.AF_UNIX)
-p.settimeout(10)
-p.connect(sock)
-p.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
-if not p.recv(4096).startswith(b"HTTP/1.1 200"):
-    fail("/_ping after closing half the streams")
+ping(sock, "after closing half the streams")
 for s in streams[N // 2:]:
     s.close()
 print("ok")

@@ -664,9 +664,13 @@ fe_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 
 	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (r == NULL)
 		return;
+	/* A client that left mid-answer (dockmuxd ended its exchange). */
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+	    toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+		log_info("msg=\"answer cut short\" name=%s uri=%s toe=%d",
+		    fe_name, r->uri, (int)toe);
 	free(r->uri);
 	free(r->body);
 	free(r);

@@ -35,6 +35,8 @@
 #   expect_stream_spread MS             first and last body line arrived at
 #                                       least MS apart (streamed, not buffered)
 #   expect_done_within MS               the response ended within MS
+#   expect_first_line_within MS         its first body line came within MS
+#                                       of the send (the head did not wait)
 #   expect_curl_exit CODE...            curl may exit with one of these
 #                                       (otherwise anything but 0 fails)
 #
@@ -66,6 +68,9 @@
 #                                       lands while the next send is in
 #                                       flight (check with expect_log)
 #   expect_log TEXT                     dockmuxd's log has a line with TEXT
+#   expect_engine_log NAME TEXT         engine NAME's log has a line with
+#                                       TEXT (it logs "answer cut short"
+#                                       when its client left mid-answer)
 #   expect_signals_blocked              every dockmuxd thread but main blocks
 #                                       SIGHUP, SIGINT and SIGTERM (main takes
 #                                       them with sigwait); SIGPIPE ignored
@@ -167,10 +172,11 @@ config() { CEXTRA=$1; }
 
 for s in send expect_status expect_header expect_no_header expect_body \
     expect_body_has expect_body_lacks expect_body_json expect_json \
-    expect_stream_spread expect_done_within expect_curl_exit received \
+    expect_stream_spread expect_done_within expect_first_line_within \
+    expect_curl_exit received \
     received_query received_header received_no_header received_body \
     received_json not_received received_count received_nothing stop_engine sleep_ms \
-    as_uid reload expect_log expect_signals_blocked; do
+    as_uid reload expect_log expect_engine_log expect_signals_blocked; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
 
@@ -222,6 +228,7 @@ do_send() {
 		else as+=(--clear-groups); fi
 	fi
 	t0=$EPOCHREALTIME
+	echo "$t0" > "$R.t0"
 	"${as[@]}" curl -sS -N --path-as-is --max-time "$MAX_TIME" "${how[@]}" \
 	    -D "$R.hdr" -o - --unix-socket "$sock" "$@" \
 	    "http://localhost$path" 2>"$R.err" |
@@ -318,6 +325,16 @@ do_expect_done_within() {
 	need_response expect_done_within || return
 	(($(cat "$R.ms") <= $1)) ||
 	    fail "response $N: took $(cat "$R.ms") ms, expected <= $1 ms"
+}
+
+do_expect_first_line_within() {
+	local first ms
+	need_response expect_first_line_within || return
+	first=$(head -n 1 "$R.lines" | cut -d' ' -f1)
+	[[ -z $first ]] && { fail "response $N: no body lines"; return; }
+	ms=$((($(usec "$first") - $(usec "$(cat "$R.t0")")) / 1000))
+	((ms <= $1)) || fail "response $N: first body line after $ms ms," \
+	    "expected <= $1 ms"
 }
 
 do_expect_curl_exit() { CURL_OK="$*"; }
@@ -445,6 +462,11 @@ do_reload() {
 
 do_expect_log() {
 	(($(log_count "$1") > 0)) || fail "dockmuxd's log has no line with '$1'"
+}
+
+do_expect_engine_log() {
+	grep -qF -- "$2" "$T/$1.log" 2>/dev/null ||
+	    fail "engine $1's log has no line with '$2'"
 }
 
 # Signal masks from /proc: bit N-1 stands for signal N.  Main is left
