@@ -124,7 +124,7 @@ struct stream_ctx {
 	int			 suspended;	/* by us; MHD's thread's flag */
 	int			 gone;		/* the client left, or stopping */
 	struct api_waiter	 wait;		/* the loop's, while idle */
-	/* a stream that can only block: what a worker read */
+	/* a read only a worker can do: what it read */
 	struct dm_job		 job;
 	char			*buf;		/* owned: DM_API_BLOCK */
 	size_t			 len, off;
@@ -233,7 +233,7 @@ stream_wake(struct api_waiter *w, enum api_wake why)
 	resume(sc->api, sc->mhd);
 }
 
-/* A worker's read of a stream that can only block. */
+/* A worker's read of a stream that can only block, or must now. */
 static void
 stream_job(struct dm_job *j)
 {
@@ -267,24 +267,31 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	resumed(api, &sc->suspended);
 	if (sc->gone || atomic_load(&api->stopping))
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	if (sc->s->try_read == NULL) {
-		if (sc->off < sc->len) {
-			n = (ssize_t)(sc->len - sc->off < max ?
-			    sc->len - sc->off : max);
-			memcpy(buf, sc->buf + sc->off, (size_t)n);
-			sc->off += (size_t)n;
-			return n;
+	/* What a worker read first. */
+	if (sc->off < sc->len) {
+		n = (ssize_t)(sc->len - sc->off < max ? sc->len - sc->off :
+		    max);
+		memcpy(buf, sc->buf + sc->off, (size_t)n);
+		sc->off += (size_t)n;
+		if (sc->off == sc->len && sc->s->try_read != NULL) {
+			free(sc->buf);	/* the loop reads on: no buffer */
+			sc->buf = NULL;
+			sc->off = sc->len = 0;
 		}
-		if (sc->ended)
-			return MHD_CONTENT_READER_END_OF_STREAM;
+		return n;
+	}
+	if (sc->ended)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = sc->s->try_read != NULL ? sc->s->try_read(sc->s, buf, max, &w) :
+	    DM_NEEDS_WORKER;
+	if (n > 0)
+		return n;
+	if (n == DM_NEEDS_WORKER) {
 		suspend(api, sc->mhd, &sc->suspended);
 		sc->job.fn = stream_job;
 		dm_work_submit(api->work, &sc->job);
 		return 0;
 	}
-	n = sc->s->try_read(sc->s, buf, max, &w);
-	if (n > 0)
-		return n;
 	/* The engine's end, or a broken stream: end the client's cleanly. */
 	if (n != DM_WOULD_BLOCK)
 		return MHD_CONTENT_READER_END_OF_STREAM;

@@ -100,8 +100,10 @@ struct disp_stream {
 	ssize_t	(*read)(struct disp_stream *, char *, size_t, int watch_fd);
 	/*
 	 * As read() but never blocking, for an event loop: or
-	 * DM_WOULD_BLOCK with what to wait for.  NULL when the
-	 * stream can only block (a worker thread reads it).
+	 * DM_WOULD_BLOCK with what to wait for, or DM_NEEDS_WORKER
+	 * when only a blocking read() can go on (a worker reads once,
+	 * then try_read again).  NULL when the stream can only block
+	 * (a worker thread reads it).
 	 */
 	ssize_t	(*try_read)(struct disp_stream *, char *, size_t,
 		    struct dm_wait *);

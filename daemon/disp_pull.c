@@ -4,7 +4,12 @@
  * it arrives, with the engines' in-stream errors judged, then the image's
  * facts recorded from a local store.
  */
-/* Threads: one call worker at a time drives a pull stream. */
+/*
+ * Threads: a pull stream is read without blocking (pull_try_read) while
+ * an engine's progress flows, by the thread that runs libmicrohttpd; a
+ * call worker takes it over to start the next engine's pull and to
+ * record the image's facts at the end (pull_read), one at a time.
+ */
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -226,41 +231,82 @@ pull_finish(struct pull_stream *p)
 		    log_q(img.marker));
 }
 
+/* Pending bytes into buf. */
 static ssize_t
-pull_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
+pull_take(struct pull_stream *p, char *buf, size_t max)
 {
-	struct pull_stream	*p = (struct pull_stream *)s;
-	char			 chunk[DM_STREAM_READ];
-	ssize_t			 n;
-	size_t			 k;
+	size_t	k = p->out_len - p->out_off;
 
-	while (p->out_off == p->out_len) {
-		if (p->finished)
-			return 0;
-		if (p->x == NULL && pull_next(p) == -1) {
-			if (!p->finished)
-				pull_finish(p);
-			continue;
-		}
-		n = backend_xfer_read(p->x, chunk, sizeof(chunk), watch_fd);
-		if (n > 0) {
-			(void)dm_lines_feed(&p->lines, chunk, (size_t)n,
-			    take_piece, p);
-			continue;
-		}
-		if (n == -1 && p->err[0] == '\0')
-			snprintf(p->err, sizeof(p->err), "backend %s: the "
-			    "pull stream broke", p->d->b[p->cur].cfg->name);
-		backend_xfer_free(p->x);
-		p->x = NULL;
-		pull_judge(p);
-	}
-	k = p->out_len - p->out_off;
 	if (k > max)
 		k = max;
 	memcpy(buf, p->out + p->out_off, k);
 	p->out_off += k;
 	return (ssize_t)k;
+}
+
+/* The current engine's exchange ended (n: 0) or broke (-1): judged. */
+static void
+pull_ended(struct pull_stream *p, ssize_t n)
+{
+	if (n == -1 && p->err[0] == '\0')
+		snprintf(p->err, sizeof(p->err), "backend %s: the pull stream "
+		    "broke", p->d->b[p->cur].cfg->name);
+	backend_xfer_free(p->x);
+	p->x = NULL;
+	pull_judge(p);
+}
+
+/*
+ * Bytes for the client: the current engine's progress, the next
+ * engine's pull started when one ends, the end recorded.  w NULL: read
+ * blocking (a worker; also gives up when watch_fd's peer leaves).
+ * Else never waiting: DM_WOULD_BLOCK with *w, or DM_NEEDS_WORKER where
+ * a pull is to start or to end (both wait).
+ */
+static ssize_t
+pull_pump(struct pull_stream *p, char *buf, size_t max, int watch_fd,
+    struct dm_wait *w)
+{
+	char	chunk[DM_STREAM_READ];
+	ssize_t	n;
+
+	while (p->out_off == p->out_len) {
+		if (p->finished)
+			return 0;
+		if (p->x == NULL) {
+			if (w != NULL)
+				return DM_NEEDS_WORKER;
+			if (pull_next(p) == -1) {
+				if (!p->finished)
+					pull_finish(p);
+				continue;
+			}
+		}
+		n = w != NULL ? backend_xfer_try_read(p->x, chunk, sizeof(chunk),
+		    w) : backend_xfer_read(p->x, chunk, sizeof(chunk), watch_fd);
+		if (n == DM_WOULD_BLOCK)
+			return n;
+		if (n > 0) {
+			(void)dm_lines_feed(&p->lines, chunk, (size_t)n,
+			    take_piece, p);
+			continue;
+		}
+		pull_ended(p, n);
+	}
+	return pull_take(p, buf, max);
+}
+
+static ssize_t
+pull_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
+{
+	return pull_pump((struct pull_stream *)s, buf, max, watch_fd, NULL);
+}
+
+static ssize_t
+pull_try_read(struct disp_stream *s, char *buf, size_t max,
+    struct dm_wait *w)
+{
+	return pull_pump((struct pull_stream *)s, buf, max, -1, w);
 }
 
 static void
@@ -315,6 +361,7 @@ disp_pull(const struct disp_ctx *ctx, struct disp_reply *r)
 
 	p = xcalloc(1, sizeof(*p));
 	p->base.read = pull_read;
+	p->base.try_read = pull_try_read;
 	p->base.free = pull_free;
 	p->d = d;
 	disp_stream_hold(d);

@@ -71,6 +71,13 @@
 #   expect_engine_log NAME TEXT         engine NAME's log has a line with
 #                                       TEXT (it logs "answer cut short"
 #                                       when its client left mid-answer)
+#   threads_during N MAX TEXT METHOD PATH  N clients send this at once;
+#                                       1.5 s on, while their answers still
+#                                       stream, dockmuxd has at most MAX
+#                                       threads more than before (workers
+#                                       that took the heads linger); then
+#                                       every client must end well with
+#                                       TEXT in its body
 #   expect_signals_blocked              every dockmuxd thread but main blocks
 #                                       SIGHUP, SIGINT and SIGTERM (main takes
 #                                       them with sigwait); SIGPIPE ignored
@@ -176,7 +183,8 @@ for s in send expect_status expect_header expect_no_header expect_body \
     expect_curl_exit received \
     received_query received_header received_no_header received_body \
     received_json not_received received_count received_nothing stop_engine sleep_ms \
-    as_uid reload expect_log expect_engine_log expect_signals_blocked; do
+    as_uid reload expect_log expect_engine_log expect_signals_blocked \
+    threads_during; do
 	eval "$s() { step do_$s \"\$@\"; }"
 done
 
@@ -467,6 +475,32 @@ do_expect_log() {
 do_expect_engine_log() {
 	grep -qF -- "$2" "$T/$1.log" 2>/dev/null ||
 	    fail "engine $1's log has no line with '$2'"
+}
+
+# The threads dockmuxd has now.
+dpid_threads() { find /proc/"$DPID"/task -mindepth 1 -maxdepth 1 | wc -l; }
+
+do_threads_during() {
+	local n=$1 max=$2 text=$3 method=$4 path=$5 before during i rc
+	local -a pids=()
+	before=$(dpid_threads)
+	for ((i = 0; i < n; i++)); do
+		curl -s -o "$T/many.$i" -X "$method" --unix-socket "$T/d.sock" \
+		    --max-time "$MAX_TIME" "http://localhost$path" &
+		pids+=($!)
+	done
+	sleep 1.5
+	during=$(dpid_threads)
+	note "threads before=$before with $n clients streaming=$during"
+	((during - before <= max)) || fail "$((during - before)) more" \
+	    "threads for $n clients streaming (at most $max)"
+	for i in "${!pids[@]}"; do
+		rc=0
+		wait "${pids[$i]}" || rc=$?
+		((rc == 0)) || { fail "client $i: curl exited $rc"; continue; }
+		grep -qF -- "$text" "$T/many.$i" ||
+		    fail "client $i: no '$text' in $(head -c 300 "$T/many.$i")"
+	done
 }
 
 # Signal masks from /proc: bit N-1 stands for signal N.  Main is left
