@@ -9,8 +9,8 @@
  * listener's daemon has its own thread; "MHD's thread" below is
  * whichever runs the connection's daemon.  It runs every connection's
  * I/O and never waits on an engine.  What may wait (the
- * dispatcher's begin, a streamed body piece, the end; a read of a
- * stream that can only block) runs on a worker (work.c) while the
+ * dispatcher's begin, a streamed body piece, the end; a read a stream
+ * asks a worker for) runs on a worker (work.c) while the
  * connection is suspended, and the worker resumes it.  A stream with
  * nothing to send suspends its connection and waits in the stream loop
  * (api_loop.c) for its engine's socket: no thread per stream.  An
@@ -233,7 +233,7 @@ stream_wake(struct api_waiter *w, enum api_wake why)
 	resume(sc->api, sc->mhd);
 }
 
-/* A worker's read of a stream that can only block, or must now. */
+/* A worker's read where the stream's try_read asked for one. */
 static void
 stream_job(struct dm_job *j)
 {
@@ -273,7 +273,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		    max);
 		memcpy(buf, sc->buf + sc->off, (size_t)n);
 		sc->off += (size_t)n;
-		if (sc->off == sc->len && sc->s->try_read != NULL) {
+		if (sc->off == sc->len) {
 			free(sc->buf);	/* the loop reads on: no buffer */
 			sc->buf = NULL;
 			sc->off = sc->len = 0;
@@ -282,8 +282,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (sc->ended)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	n = sc->s->try_read != NULL ? sc->s->try_read(sc->s, buf, max, &w) :
-	    DM_NEEDS_WORKER;
+	n = sc->s->try_read(sc->s, buf, max, &w);
 	if (n > 0)
 		return n;
 	if (n == DM_NEEDS_WORKER) {
@@ -1183,7 +1182,7 @@ run_plain(struct api *api)
 	size_t	i;
 
 	for (i = 0; i < api->nlsn; i++)
-		if (api->lsn[i].tls == NULL && api->lsn[i].src.run != NULL)
+		if (api->lsn[i].src.run != NULL)	/* plain only */
 			lsn_run(&api->lsn[i]);
 }
 

@@ -96,17 +96,20 @@ enum disp_reply_kind {
 
 /* A body produced piece by piece. */
 struct disp_stream {
-	/* >0 bytes, 0 at the end, -1 broken; blocks until one of those. */
-	ssize_t	(*read)(struct disp_stream *, char *, size_t, int watch_fd);
 	/*
-	 * As read() but never blocking, for an event loop: or
-	 * DM_WOULD_BLOCK with what to wait for, or DM_NEEDS_WORKER
-	 * when only a blocking read() can go on (a worker reads once,
-	 * then try_read again).  NULL when the stream can only block
-	 * (a worker thread reads it).
+	 * Never blocking, for an event loop: >0 bytes, 0 at the end, -1
+	 * broken, DM_WOULD_BLOCK with what to wait for, or
+	 * DM_NEEDS_WORKER when only a blocking read() can go on (a worker
+	 * reads once, then try_read again).
 	 */
 	ssize_t	(*try_read)(struct disp_stream *, char *, size_t,
 		    struct dm_wait *);
+	/*
+	 * As try_read, but blocking until one of >0, 0 or -1 (also -1
+	 * when watch_fd's peer leaves).  NULL when try_read never answers
+	 * DM_NEEDS_WORKER.
+	 */
+	ssize_t	(*read)(struct disp_stream *, char *, size_t, int watch_fd);
 	void	(*free)(struct disp_stream *);
 };
 

@@ -12,14 +12,11 @@
  * thread.
  */
 
-#include <errno.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/disp_int.h"
@@ -379,39 +376,6 @@ ev_try_read(struct disp_stream *s, char *buf, size_t max, struct dm_wait *w)
 	return DM_WOULD_BLOCK;
 }
 
-/*
- * disp_stream's blocking read, over ev_try_read(): -1 as well when
- * watch_fd's peer goes away.
- */
-static ssize_t
-ev_read(struct disp_stream *s, char *buf, size_t max, int watch_fd)
-{
-	struct pollfd	pfd[2];
-	struct dm_wait	w;
-	ssize_t		n;
-	char		c;
-
-	for (;;) {
-		n = ev_try_read(s, buf, max, &w);
-		if (n != DM_WOULD_BLOCK)
-			return n;
-		memset(pfd, 0, sizeof(pfd));
-		pfd[0].fd = w.fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = watch_fd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, w.ms >= 0 && w.ms < DM_POLL_SLICE_MS ?
-		    (int)w.ms : DM_POLL_SLICE_MS) == -1 && errno != EINTR)
-			return -1;
-		if (pfd[1].revents == 0)
-			continue;
-		if ((pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) ||
-		    recv(watch_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-			return -1;	/* the client left */
-		watch_fd = -1;	/* it sent bytes: no longer a sign */
-	}
-}
-
 /* disp_stream's free: every exchange closed, no thread to join. */
 static void
 ev_free(struct disp_stream *s)
@@ -477,7 +441,6 @@ disp_events(const struct disp_ctx *ctx, struct disp_reply *r)
 	size_t			 i;
 
 	ev = xcalloc(1, sizeof(*ev));
-	ev->base.read = ev_read;
 	ev->base.try_read = ev_try_read;
 	ev->base.free = ev_free;
 	ev->d = d;

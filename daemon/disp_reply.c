@@ -79,14 +79,6 @@ disp_reply_free(struct disp_reply *r)
 }
 
 static ssize_t
-xfer_stream_read(struct disp_stream *s, char *buf, size_t len, int watch_fd)
-{
-	struct xfer_stream	*xs = (struct xfer_stream *)s;
-
-	return backend_xfer_read(xs->x, buf, len, watch_fd);
-}
-
-static ssize_t
 xfer_stream_try_read(struct disp_stream *s, char *buf, size_t len,
     struct dm_wait *w)
 {
@@ -152,7 +144,6 @@ disp_reply_from_xfer(struct disp *d, struct disp_reply *r,
 	/* Streamed: the client gets the pieces as they come. */
 	r->kind = DISP_REPLY_STREAM;
 	xs = xcalloc(1, sizeof(*xs));
-	xs->base.read = xfer_stream_read;
 	xs->base.try_read = xfer_stream_try_read;
 	xs->base.free = xfer_stream_free;
 	xs->x = x;
