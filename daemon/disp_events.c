@@ -57,13 +57,12 @@ struct ev_stream {
 	size_t			 live;		/* parts not ended */
 	size_t			 next;		/* round robin: tried first */
 	/*
-	 * Tagged lines not yet with the client; owned, freed once drained.
-	 * A part is read only while it is empty, so it holds what one
-	 * piece (DM_STREAM_READ) completes: at most that plus a held
-	 * line (DM_MAX_LINE), each line grown by its tag.
+	 * Tagged lines not yet with the client.  A part is read only while
+	 * it is empty, so it holds what one piece (DM_STREAM_READ)
+	 * completes: at most that plus a held line (DM_MAX_LINE), each
+	 * line grown by its tag.
 	 */
-	char			*out;
-	size_t			 out_len, out_off, out_cap;
+	struct disp_out		 out;
 	struct ev_part		 p[DM_MAX_BACKENDS];
 };
 
@@ -117,41 +116,15 @@ ev_line(void *arg, const char *text, size_t len, int whole)
 	struct ev_line_ctx	*lc = arg;
 	struct ev_stream	*ev = lc->ev;
 	char			*tagged;
-	size_t			 n;
 
 	if (!whole)
 		return 0;	/* an absurd event: dropped */
 	tagged = disp_event_tag(text, len, lc->backend);
 	if (tagged == NULL)
 		return 0;
-	n = strlen(tagged);
-	if (ev->out_len + n > ev->out_cap) {
-		ev->out_cap = ev->out_len + n > 2 * ev->out_cap ?
-		    ev->out_len + n : 2 * ev->out_cap;
-		ev->out = xrealloc(ev->out, ev->out_cap);
-	}
-	memcpy(ev->out + ev->out_len, tagged, n);
-	ev->out_len += n;
+	disp_out_add(&ev->out, tagged, strlen(tagged));
 	free(tagged);
 	return 0;
-}
-
-/* Pending bytes into buf (max > 0); the buffer goes once drained. */
-static ssize_t
-out_take(struct ev_stream *ev, char *buf, size_t max)
-{
-	size_t	n = ev->out_len - ev->out_off;
-
-	if (n > max)
-		n = max;
-	memcpy(buf, ev->out + ev->out_off, n);
-	ev->out_off += n;
-	if (ev->out_off == ev->out_len) {
-		free(ev->out);
-		ev->out = NULL;
-		ev->out_len = ev->out_off = ev->out_cap = 0;
-	}
-	return (ssize_t)n;
 }
 
 /* p's socket leaves the epoll set (while it is still open). */
@@ -324,7 +297,7 @@ ev_pass(struct ev_stream *ev, char *buf, size_t max)
 		    part_pull(ev, &ev->p[i], buf, max) == 0)
 			continue;
 		moved = 1;
-		if (ev->out_len > 0) {
+		if (disp_out_pending(&ev->out) > 0) {
 			ev->next = (i + 1) % ev->nparts;
 			break;
 		}
@@ -358,8 +331,8 @@ ev_try_read(struct disp_stream *s, char *buf, size_t max, struct dm_wait *w)
 	int			 pass;
 
 	for (pass = 0;; pass++) {
-		if (ev->out_len > 0)
-			return out_take(ev, buf, max);
+		if (disp_out_pending(&ev->out) > 0)
+			return (ssize_t)disp_out_take(&ev->out, buf, max);
 		if (ev->live == 0)
 			return 0;
 		if (pass == EV_PASSES) {
@@ -387,7 +360,7 @@ ev_free(struct disp_stream *s)
 		part_end(ev, &ev->p[i]);
 	if (ev->ep != -1)
 		close(ev->ep);
-	free(ev->out);
+	disp_out_free(&ev->out);
 	disp_stream_release(ev->d);
 	dm_hdrs_clear(&ev->hdrs);
 	free(ev->path);

@@ -414,6 +414,22 @@ void	disp_reply_from_xfer(struct disp *, struct disp_reply *,
 void	disp_reply_upgrade(struct disp *, struct disp_reply *,
 	    struct backend_hijack *, const char *proto);
 
+/*
+ * Bytes a merged stream made that its client has not taken yet (the
+ * events and pull merges).  Zeroed is empty; the buffer goes once it is
+ * drained, so an idle stream keeps none.
+ */
+struct disp_out {
+	char	*p;		/* owned */
+	size_t	 len, off, cap;
+};
+void	disp_out_add(struct disp_out *, const char *, size_t);
+/* Bytes not yet taken. */
+size_t	disp_out_pending(const struct disp_out *);
+/* Up to max pending bytes into buf; how many. */
+size_t	disp_out_take(struct disp_out *, char *buf, size_t max);
+void	disp_out_free(struct disp_out *);
+
 /* disp_copy.c: an image follows its container. */
 /*
  * Make image ref present on backend to by streaming it from the first

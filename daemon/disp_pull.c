@@ -46,8 +46,7 @@ struct pull_stream {
 	size_t			 cur;		/* backend pulling now */
 	struct backend_xfer	*x;		/* owned, the current pull */
 	struct dm_lines		 lines;		/* owned: partial line */
-	char			*out;		/* owned: bytes for the client */
-	size_t			 out_len, out_off;
+	struct disp_out		 out;		/* bytes for the client */
 	char			 err[512];	/* current backend's error */
 	char			 first_err[512];
 	int			 status;	/* current backend's, if failed */
@@ -56,19 +55,6 @@ struct pull_stream {
 	int			 failed;	/* the pull as a whole failed */
 	int			 finished;
 };
-
-static void
-out_append(struct pull_stream *p, const char *s, size_t n)
-{
-	char	*nb;
-
-	if (p->out_off == p->out_len)
-		p->out_off = p->out_len = 0;
-	nb = xrealloc(p->out, p->out_len + n);
-	p->out = nb;
-	memcpy(p->out + p->out_len, s, n);
-	p->out_len += n;
-}
 
 static void
 out_error(struct pull_stream *p, const char *msg)
@@ -83,8 +69,8 @@ out_error(struct pull_stream *p, const char *msg)
 	json_object_object_add(o, "error", json_object_new_string(msg));
 	t = disp_json_text(o);
 	json_object_put(o);
-	out_append(p, t, strlen(t));
-	out_append(p, "\r\n", 2);
+	disp_out_add(&p->out, t, strlen(t));
+	disp_out_add(&p->out, "\r\n", 2);
 	free(t);
 }
 
@@ -107,7 +93,7 @@ take_line(struct pull_stream *p, const char *s, size_t n)
 		return;
 	}
 	json_object_put(o);
-	out_append(p, s, n);
+	disp_out_add(&p->out, s, n);
 }
 
 /* A progress line judged; the pieces of one too long for JSON pass. */
@@ -119,7 +105,7 @@ take_piece(void *arg, const char *text, size_t len, int whole)
 	if (whole)
 		take_line(p, text, len);
 	else
-		out_append(p, text, len);
+		disp_out_add(&p->out, text, len);
 	return 0;
 }
 
@@ -231,19 +217,6 @@ pull_finish(struct pull_stream *p)
 		    log_q(img.marker));
 }
 
-/* Pending bytes into buf. */
-static ssize_t
-pull_take(struct pull_stream *p, char *buf, size_t max)
-{
-	size_t	k = p->out_len - p->out_off;
-
-	if (k > max)
-		k = max;
-	memcpy(buf, p->out + p->out_off, k);
-	p->out_off += k;
-	return (ssize_t)k;
-}
-
 /* The current engine's exchange ended (n: 0) or broke (-1): judged. */
 static void
 pull_ended(struct pull_stream *p, ssize_t n)
@@ -270,7 +243,7 @@ pull_pump(struct pull_stream *p, char *buf, size_t max, int watch_fd,
 	char	chunk[DM_STREAM_READ];
 	ssize_t	n;
 
-	while (p->out_off == p->out_len) {
+	while (disp_out_pending(&p->out) == 0) {
 		if (p->finished)
 			return 0;
 		if (p->x == NULL) {
@@ -293,7 +266,7 @@ pull_pump(struct pull_stream *p, char *buf, size_t max, int watch_fd,
 		}
 		pull_ended(p, n);
 	}
-	return pull_take(p, buf, max);
+	return (ssize_t)disp_out_take(&p->out, buf, max);
 }
 
 static ssize_t
@@ -319,7 +292,7 @@ pull_free(struct disp_stream *s)
 	dm_hdrs_clear(&p->hdrs);
 	free(p->path);
 	dm_lines_free(&p->lines);
-	free(p->out);
+	disp_out_free(&p->out);
 	free(p);
 }
 

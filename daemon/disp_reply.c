@@ -185,3 +185,42 @@ disp_relay_fd(const struct disp_reply *r)
 	return r->upgrade != NULL ? backend_hijack_fd(r->upgrade->hj) : -1;
 }
 
+
+void
+disp_out_add(struct disp_out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		o->cap = o->len + n > 2 * o->cap ? o->len + n : 2 * o->cap;
+		o->p = xrealloc(o->p, o->cap);
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+size_t
+disp_out_pending(const struct disp_out *o)
+{
+	return o->len - o->off;
+}
+
+size_t
+disp_out_take(struct disp_out *o, char *buf, size_t max)
+{
+	size_t	n = o->len - o->off;
+
+	if (n > max)
+		n = max;
+	memcpy(buf, o->p + o->off, n);
+	o->off += n;
+	if (o->off == o->len)
+		disp_out_free(o);
+	return n;
+}
+
+void
+disp_out_free(struct disp_out *o)
+{
+	free(o->p);
+	o->p = NULL;
+	o->len = o->off = o->cap = 0;
+}
