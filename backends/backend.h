@@ -171,6 +171,17 @@ int		 backend_do(struct backend *, const struct backend_call *,
 int		 backend_xfer_finish(struct backend_xfer *x, int *status,
 		    char **body, size_t *len, struct dm_hdrs *hdrs_out,
 		    struct dm_err *);
+/*
+ * backend_xfer_finish() without waiting, for an event loop: 0 or -1 as
+ * there (x freed), or DM_WOULD_BLOCK with *w saying what to wait for
+ * before calling again (x kept, with what came so far; a later
+ * backend_xfer_finish() or _free() takes it from there).
+ * DM_NEEDS_WORKER (x kept) for libcurl's exchanges, whose head only a
+ * blocking backend_xfer_finish() waits for.
+ */
+int		 backend_xfer_try_finish(struct backend_xfer *x, int *status,
+		    char **body, size_t *len, struct dm_hdrs *hdrs_out,
+		    struct dm_wait *, struct dm_err *);
 
 /*
  * Hijacked endpoints (attach, exec start): send the request with

@@ -59,6 +59,10 @@ struct backend_xfer {
 	int			 timed_out;
 	int			 watch_off;	/* client fd had data: stop watching */
 	int			 broken;	/* never return this to the pool */
+
+	/* backend_xfer_try_finish(): the body read so far */
+	char			*got;		/* owned */
+	size_t			 got_len, got_cap;
 };
 
 /*
@@ -649,34 +653,51 @@ backend_xfer_settle(struct backend_xfer *x, int max_ms)
 		(void)pump_until_ms(x, PUMP_SETTLED, -1, dm_mono_ms() + max_ms);
 }
 
-int
-backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
-    size_t *len, struct dm_err *err)
+/*
+ * The whole body, up to max bytes, into a buffer sized to the answer
+ * (what its Content-Length says, else what is here already, plus room):
+ * an inspect allocates a few KiB, not a chunk, on every call.  Without
+ * wait, DM_WOULD_BLOCK (*w says what for) keeps what came in x->got for
+ * the next call; either way a later call goes on from there.  0 with
+ * *body (owned), -1 with err.
+ */
+static int
+slurp(struct backend_xfer *x, size_t max, int wait, struct dm_wait *w,
+    char **body, size_t *len, struct dm_err *err)
 {
-	char		*out = NULL;
-	size_t		 have = 0, cap = 0;
+	char		*out = x->got;
+	size_t		 have = x->got_len, cap = x->got_cap;
 	long long	 clen;
 	ssize_t		 n;
 	int		 rc = -1;
 
-	/*
-	 * Sized to the answer: what its Content-Length says, else what is
-	 * here already, plus room; an inspect allocates a few KiB, not a
-	 * chunk, on every call.
-	 */
-	clen = backend_xfer_length(x);
-	if (clen >= 0 && (size_t)clen <= max)
-		cap = (size_t)clen + 1;
-	else
-		cap = (x->raw != NULL ? raw_buffered(x->raw) : x->len - x->off) +
-		    DM_SLURP_STEP;
-	out = xmalloc(cap);
+	x->got = NULL;
+	x->got_len = x->got_cap = 0;
+	if (out == NULL) {
+		clen = backend_xfer_length(x);
+		if (clen >= 0 && (size_t)clen <= max)
+			cap = (size_t)clen + 1;
+		else
+			cap = (x->raw != NULL ? raw_buffered(x->raw) :
+			    x->len - x->off) + DM_SLURP_STEP;
+		out = xmalloc(cap);
+	}
 	for (;;) {
 		if (cap - have - 1 == 0) {	/* full: never a 0-byte read */
 			cap *= 2;
 			out = xrealloc(out, cap);
 		}
-		n = backend_xfer_read(x, out + have, cap - have - 1, -1);
+		n = wait ? backend_xfer_read(x, out + have, cap - have - 1, -1) :
+		    backend_xfer_try_read(x, out + have, cap - have - 1, w);
+		if (n == DM_WOULD_BLOCK && w->fd == -1 && w->ms >= 0 &&
+		    x->raw != NULL)
+			continue;	/* a turn given to other streams */
+		if (n == DM_WOULD_BLOCK) {
+			x->got = out;
+			x->got_len = have;
+			x->got_cap = cap;
+			return DM_WOULD_BLOCK;
+		}
 		if (n == -1 && x->raw != NULL) {
 			raw_fail(x->raw, err, "reading answer");
 			goto out;
@@ -704,6 +725,13 @@ out:
 	return rc;
 }
 
+int
+backend_xfer_slurp(struct backend_xfer *x, size_t max, char **body,
+    size_t *len, struct dm_err *err)
+{
+	return slurp(x, max, 1, NULL, body, len, err);
+}
+
 void
 backend_xfer_free(struct backend_xfer *x)
 {
@@ -722,41 +750,78 @@ backend_xfer_free(struct backend_xfer *x)
 	}
 	backend_release(x->b);
 	dm_hdrs_clear(&x->hdrs);
+	free(x->got);
 	free(x);
+}
+
+/* The status and head of x, whose body is read, for its caller.  0, or
+ * -1 with err. */
+static int
+answer_head(struct backend_xfer *x, int *status, struct dm_hdrs *hdrs_out,
+    struct dm_err *err)
+{
+	const struct dm_hdrs	*hdrs = backend_xfer_headers(x);
+	size_t			 i;
+
+	*status = backend_xfer_status(x);
+	for (i = 0; hdrs_out != NULL && i < hdrs->n; i++)
+		if (dm_hdrs_add(hdrs_out, hdrs->v[i].name,
+		    hdrs->v[i].value) == -1) {
+			dm_err_set(err, DM_EBACKEND, "backend %s: answer has "
+			    "more than %d header lines", x->b->name,
+			    DM_MAX_HEADERS);
+			return -1;
+		}
+	return 0;
+}
+
+/* finish and try_finish: the body and head of x, or what failed. */
+static int
+finish(struct backend_xfer *x, int wait, struct dm_wait *w, int *status,
+    char **body, size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
+{
+	int	rc;
+
+	*body = NULL;
+	*len = 0;
+	if (wait)
+		rc = backend_xfer_head(x, -1, err);
+	else if (x->raw == NULL)
+		return DM_NEEDS_WORKER;	/* libcurl's head: waited for */
+	else if ((rc = raw_head_within(x->raw, -1, dm_mono_ms(), err)) == 1) {
+		w->fd = raw_fd(x->raw);
+		w->ms = -1;
+		return DM_WOULD_BLOCK;
+	}
+	if (rc == -1)
+		goto out;
+	rc = slurp(x, DM_MAX_SMALL_BODY, wait, w, body, len, err);
+	if (rc == DM_WOULD_BLOCK)
+		return rc;
+	if (rc == 0 && answer_head(x, status, hdrs_out, err) == -1) {
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		rc = -1;
+	}
+out:
+	backend_xfer_free(x);
+	return rc;
 }
 
 int
 backend_xfer_finish(struct backend_xfer *x, int *status, char **body,
     size_t *len, struct dm_hdrs *hdrs_out, struct dm_err *err)
 {
-	const struct dm_hdrs	*hdrs;
-	size_t			 i;
-	int			 rc = -1;
+	return finish(x, 1, NULL, status, body, len, hdrs_out, err);
+}
 
-	*body = NULL;
-	*len = 0;
-	if (backend_xfer_head(x, -1, err) == -1)
-		goto out;
-	if (backend_xfer_slurp(x, DM_MAX_SMALL_BODY, body, len, err) == -1)
-		goto out;
-	*status = backend_xfer_status(x);
-	hdrs = backend_xfer_headers(x);
-	for (i = 0; hdrs_out != NULL && i < hdrs->n; i++) {
-		if (dm_hdrs_add(hdrs_out, hdrs->v[i].name,
-		    hdrs->v[i].value) == -1) {
-			dm_err_set(err, DM_EBACKEND, "backend %s: answer has "
-			    "more than %d header lines", x->b->name,
-			    DM_MAX_HEADERS);
-			free(*body);
-			*body = NULL;
-			*len = 0;
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	backend_xfer_free(x);
-	return rc;
+int
+backend_xfer_try_finish(struct backend_xfer *x, int *status, char **body,
+    size_t *len, struct dm_hdrs *hdrs_out, struct dm_wait *w,
+    struct dm_err *err)
+{
+	return finish(x, 0, w, status, body, len, hdrs_out, err);
 }
 
 int

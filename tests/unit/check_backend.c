@@ -184,6 +184,122 @@ START_TEST(test_hijack_head_sees_shutdown)
 END_TEST
 
 /*
+ * backend_xfer_try_finish(), an event loop's finish: it never waits,
+ * says which socket to wait on, and each call (or a blocking finish
+ * after it) goes on from what the last one read.
+ */
+/*
+ * An exchange with the engine listening on lfd, its request taken:
+ * *fd is the engine's end.  A new connection is accepted, so the answer
+ * before must have closed its own.
+ */
+static struct backend_xfer *
+started(struct backend *b, int lfd, int timeout_ms, int *fd)
+{
+	struct backend_call	 bc;
+	struct backend_xfer	*x;
+	struct dm_err		 err;
+	char			 req[1024];
+
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "GET";
+	bc.path = "/containers/json";
+	bc.timeout_ms = timeout_ms;
+	x = backend_xfer_start(b, &bc, &err);
+	ck_assert_ptr_nonnull(x);
+	*fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ne(*fd, -1);
+	ck_assert_int_gt(recv(*fd, req, sizeof(req), 0), 0);
+	return x;
+}
+
+static void
+say(int fd, const char *s)
+{
+	ck_assert_int_eq(send(fd, s, strlen(s), 0), (ssize_t)strlen(s));
+}
+
+START_TEST(test_try_finish_goes_on_where_it_stopped)
+{
+	struct stuck_engine	 se;
+	struct backend		*b;
+	struct backend_xfer	*x;
+	struct dm_wait		 w;
+	struct dm_hdrs		 h;
+	struct dm_err		 err;
+	char			*body = NULL;
+	size_t			 len = 0;
+	int			 fd, status = 0;
+
+	/* Every answer here says Connection: close (see started()). */
+	stuck_engine_start(&se, 4, 0);
+	b = backend_new_unix("slow", se.sock);
+	dm_hdrs_init(&h);
+
+	/* Nothing yet, then the head and half the body, then the rest. */
+	x = started(b, se.fd, 5000, &fd);
+	w.fd = -1;
+	ck_assert_int_eq(backend_xfer_try_finish(x, &status, &body, &len, &h,
+	    &w, &err), DM_WOULD_BLOCK);
+	ck_assert_int_eq(w.fd, backend_xfer_fd(x));
+	ck_assert_int_ge(w.fd, 0);
+	say(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\n[1,2,\r\n");
+	ck_assert_int_eq(backend_xfer_try_finish(x, &status, &body, &len, &h,
+	    &w, &err), DM_WOULD_BLOCK);
+	ck_assert_ptr_null(body);
+	say(fd, "2\r\n3]\r\n0\r\n\r\n");
+	ck_assert_int_eq(backend_xfer_try_finish(x, &status, &body, &len, &h,
+	    &w, &err), 0);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(body, "[1,2,3]");
+	ck_assert_uint_eq(len, 7);
+	ck_assert_str_eq(dm_hdrs_get(&h, "Content-Type"), "application/json");
+	free(body);
+	body = NULL;
+	dm_hdrs_clear(&h);
+
+	/* Half read without waiting, the rest by a blocking finish. */
+	close(fd);
+	x = started(b, se.fd, 5000, &fd);
+	say(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: 7\r\n\r\n[4,");
+	ck_assert_int_eq(backend_xfer_try_finish(x, &status, &body, &len, NULL,
+	    &w, &err), DM_WOULD_BLOCK);
+	say(fd, "5,6]");
+	ck_assert_int_eq(backend_xfer_finish(x, &status, &body, &len, NULL,
+	    &err), 0);
+	ck_assert_str_eq(body, "[4,5,6]");
+	free(body);
+	body = NULL;
+
+	/* Dropped half read: what it held goes with it (valgrind). */
+	close(fd);
+	x = started(b, se.fd, 5000, &fd);
+	say(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: 7\r\n\r\n[7,");
+	ck_assert_int_eq(backend_xfer_try_finish(x, &status, &body, &len, NULL,
+	    &w, &err), DM_WOULD_BLOCK);
+	backend_xfer_free(x);
+
+	/* An engine that closes mid-answer fails it. */
+	close(fd);
+	x = started(b, se.fd, 5000, &fd);
+	say(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: 7\r\n\r\n[8,");
+	close(fd);
+	ck_assert_int_eq(backend_xfer_try_finish(x, &status, &body, &len, NULL,
+	    &w, &err), -1);
+	ck_assert_ptr_null(body);
+	ck_assert_msg(strstr(err.msg, "slow") != NULL, "got \"%s\"",
+	    err.msg);
+	backend_release(b);
+	stuck_engine_stop(&se);
+}
+END_TEST
+
+/*
  * An answer read after its exchange's deadline, because the reader was
  * busy with another engine's (a fan-out reads them in turn): what is
  * already on the socket counts, and only silence is a timeout.
@@ -215,21 +331,13 @@ START_TEST(test_answer_read_after_deadline)
 	struct backend_call	 bc;
 	struct dm_hdrs		 h;
 	struct dm_err		 err;
-	char			 req[1024], *body = NULL;
+	char			*body = NULL;
 	size_t			 len = 0;
 	int			 fd, status = 0;
 
 	stuck_engine_start(&se, 4, 0);
 	b = backend_new_unix("late", se.sock);
-	memset(&bc, 0, sizeof(bc));
-	bc.method = "GET";
-	bc.path = "/containers/json";
-	bc.timeout_ms = 50;
-	x = backend_xfer_start(b, &bc, &err);
-	ck_assert_ptr_nonnull(x);
-	fd = accept4(se.fd, NULL, NULL, SOCK_CLOEXEC);
-	ck_assert_int_ne(fd, -1);
-	ck_assert_int_gt(recv(fd, req, sizeof(req), 0), 0);
+	x = started(b, se.fd, 50, &fd);
 	ck_assert_int_eq(send(fd, answer, sizeof(answer) - 1, 0),
 	    (ssize_t)sizeof(answer) - 1);
 	usleep(150 * 1000);	/* the reader was busy: 100 ms late */
@@ -242,7 +350,12 @@ START_TEST(test_answer_read_after_deadline)
 	free(body);
 	dm_hdrs_clear(&h);
 
-	/* Silence past the deadline is still a timeout. */
+	/* Silence past the deadline is still a timeout (on the connection
+	 * kept from the answer before). */
+	memset(&bc, 0, sizeof(bc));
+	bc.method = "GET";
+	bc.path = "/containers/json";
+	bc.timeout_ms = 50;
 	x = backend_xfer_start(b, &bc, &err);
 	ck_assert_ptr_nonnull(x);
 	usleep(100 * 1000);
@@ -694,6 +807,7 @@ backend_suite(void)
 	tc = tcase_create("late readers");
 	tcase_add_test(tc, test_wait_past_deadline_sees_ready);
 	tcase_add_test(tc, test_answer_read_after_deadline);
+	tcase_add_test(tc, test_try_finish_goes_on_where_it_stopped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stepped relay");
