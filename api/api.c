@@ -818,9 +818,10 @@ enum quick_result {
 };
 
 /*
- * An inspect-like read of a routed container, begun on libmicrohttpd's
- * thread, sparing the two thread hand-offs a worker costs (on these
- * machines, most of what dockmuxd adds to it).  A lone client (one
+ * An inspect-like read of a routed container, or a merged container
+ * list, begun on libmicrohttpd's thread, sparing the two thread
+ * hand-offs a worker costs (on these machines, most of what dockmuxd
+ * adds to it).  A lone client (one
  * connection, this its one request) has its answer waited for here, up
  * to DM_QUICK_WAIT_MS; with other clients this thread does not wait.  An
  * engine that has not answered yet is waited for by the stream loop,

@@ -182,12 +182,15 @@ void		 disp_call_free(struct disp_call *);
 /*
  * The quick path, for the front end's own thread.  disp_quick_ok: 1 when
  * req is a bodyless GET or HEAD of a routed container whose owner is a
- * local engine with an idle connection, so disp_begin() starts it
- * without waiting.  disp_end_within: disp_end() if the engine's head
- * comes within ms (0, r filled), else 1 and the call waits on:
- * disp_end_within() again once disp_call_fd() is readable (or its time
- * passes), or disp_end().  disp_call_fd: the engine's socket a forward
- * waits on, -1 for none (not a forward, or libcurl's).
+ * local engine with an idle connection, or a bodyless GET whose row's
+ * handler begins without waiting (the merged container list) and whose
+ * engines are all down or local with an idle connection, so disp_begin()
+ * starts it without waiting.  disp_end_within: disp_end() if the
+ * engine's head (the handler's: every answer) comes within ms (0, r
+ * filled), else 1 and the call waits on: disp_end_within() again once
+ * disp_call_fd() is readable (or its time passes), or disp_end().
+ * disp_call_fd: the engine's socket the call waits on, -1 for none (not
+ * a forward, libcurl's, or the rest is a worker's).
  */
 int		 disp_quick_ok(struct dispatcher *, const struct disp_req *);
 int		 disp_end_within(struct disp_call *, struct disp_reply *,

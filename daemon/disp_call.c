@@ -10,6 +10,7 @@
  */
 
 #include <json-c/json.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ enum call_mode {
 	CALL_FORWARD,		/* streamed both ways through libcurl */
 	CALL_HIJACK,		/* body buffered, then a raw connection */
 	CALL_BUFFER,		/* body buffered, then the row's handler */
+	CALL_PENDING,		/* the row's handler begun without waiting */
 	CALL_BODY_FIRST		/* failed, but a bad body is said first */
 };
 
@@ -42,6 +44,9 @@ struct disp_call {
 	struct dm_hdrs		 fwd;		/* headers sent to the engine */
 	char			*target_path;	/* path and query sent */
 	struct backend_xfer	*x;		/* CALL_FORWARD, until streamed */
+	struct disp_pending	*pending;	/* owned: CALL_PENDING's */
+	int			 pending_fd;	/* what it waits for; -1: a
+						   worker ends it */
 	char			*body;		/* HIJACK, BUFFER: the body */
 	size_t			 body_len;
 	char			 ctr_id[STORE_ID_MAX]; /* owner-routed: full ID */
@@ -146,8 +151,10 @@ disp_begin(struct dispatcher *root, const struct disp_req *req)
 	struct disp_call	*c;
 	struct disp		*d;
 	struct backend_call	 bc;
+	struct disp_ctx		 x;
 
 	c = xcalloc(1, sizeof(*c));
+	c->pending_fd = -1;
 	d = disp_view_acquire(root);
 	c->d = d;
 	c->rq = *req;
@@ -173,6 +180,13 @@ disp_begin(struct dispatcher *root, const struct disp_req *req)
 		return c;
 	}
 	plan(c);
+	/* A bodyless call whose handler can begin without waiting does. */
+	if (c->mode == CALL_BUFFER && req->ep->start != NULL &&
+	    !req->has_body) {
+		call_ctx(c, &x);
+		if ((c->pending = req->ep->start(&x)) != NULL)
+			c->mode = CALL_PENDING;
+	}
 	if (c->mode != CALL_FORWARD)
 		return c;
 	memset(&bc, 0, sizeof(bc));
@@ -223,6 +237,7 @@ disp_body(struct disp_call *c, const char *data, size_t len)
 		c->body[c->body_len] = '\0';	/* parsed as a C string */
 		break;
 	case CALL_LOCAL:
+	case CALL_PENDING:	/* begun only without a body */
 	case CALL_FAILED:
 		break;
 	}
@@ -456,6 +471,9 @@ disp_end_inner(struct disp_call *c, struct disp_reply *r)
 		call_ctx(c, &x);
 		c->req->ep->serve(&x, r);
 		break;
+	case CALL_PENDING:
+		c->pending->finish(c->pending, r);
+		break;
 	case CALL_BODY_FIRST:
 		if (body_refused(c, r))
 			break;
@@ -468,6 +486,27 @@ disp_end_inner(struct disp_call *c, struct disp_reply *r)
 	}
 }
 
+/*
+ * A row whose handler begins without waiting, asked without a body: 1
+ * when every backend it may ask is down or local with an idle
+ * connection (as for a forward below).
+ */
+static int
+quick_start_ok(struct disp *d, const struct disp_req *req)
+{
+	size_t	i;
+
+	if (req->ep->start == NULL || req->has_body || req->wants_upgrade ||
+	    strcmp(req->method, "GET") != 0)
+		return 0;
+	for (i = 0; i < d->n; i++)
+		if (!disp_backend_down(d, i, NULL, 0) &&
+		    (backend_is_remote(d->b[i].be) ||
+		    !backend_has_idle(d->b[i].be)))
+			return 0;
+	return 1;
+}
+
 int
 disp_quick_ok(struct dispatcher *root, const struct disp_req *req)
 {
@@ -478,6 +517,12 @@ disp_quick_ok(struct dispatcher *root, const struct disp_req *req)
 	size_t			 bi;
 	int			 ok;
 
+	if (req->ep != NULL && req->ep->start != NULL) {
+		d = disp_view_acquire(root);
+		ok = quick_start_ok(d, req);
+		disp_view_release(d);
+		return ok;
+	}
 	/* A plain forward to a container's owner, nothing sent after. */
 	if (req->has_body || req->wants_upgrade || req->ep == NULL ||
 	    req->kind != ROUTE_PER_CONTAINER || req->ep->serve != NULL ||
@@ -497,11 +542,34 @@ disp_quick_ok(struct dispatcher *root, const struct disp_req *req)
 	return ok;
 }
 
+/* A pending handler's answers, looked for (waiting up to ms): 0 all in. */
+static int
+pump_within(struct disp_call *c, int ms)
+{
+	struct pollfd	pfd;
+
+	if (c->pending->pump(c->pending, &c->pending_fd) == 0)
+		return 0;
+	if (ms <= 0 || c->pending_fd == -1)
+		return 1;
+	pfd.fd = c->pending_fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, ms) <= 0)
+		return 1;
+	return c->pending->pump(c->pending, &c->pending_fd);
+}
+
 int
 disp_end_within(struct disp_call *c, struct disp_reply *r, int ms)
 {
 	int	rc;
 
+	if (c->mode == CALL_PENDING) {
+		if (pump_within(c, ms) == 1)
+			return 1;
+		disp_end(c, r);
+		return 0;
+	}
 	if (c->mode != CALL_FORWARD)
 		return 1;
 	rc = backend_xfer_head_within(c->x, c->req->client_fd, ms, &c->err);
@@ -517,6 +585,8 @@ disp_end_within(struct disp_call *c, struct disp_reply *r, int ms)
 int
 disp_call_fd(const struct disp_call *c)
 {
+	if (c->mode == CALL_PENDING)
+		return c->pending_fd;
 	return c->mode == CALL_FORWARD && c->x != NULL ?
 	    backend_xfer_fd(c->x) : -1;
 }
@@ -526,8 +596,10 @@ disp_call_free(struct disp_call *c)
 {
 	if (c == NULL)
 		return;
-	/* The exchange first: it was started on this view's backend. */
+	/* The exchanges first: they were started on this view's backends. */
 	backend_xfer_free(c->x);
+	if (c->pending != NULL)
+		c->pending->free(c->pending);
 	atomic_fetch_sub(&c->d->root->active, 1);
 	disp_view_release(c->d);
 	dm_hdrs_clear(&c->fwd);

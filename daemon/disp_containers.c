@@ -2,7 +2,10 @@
  * disp_containers.c: the container list, answered by every backend and merged
  * (seed: the image fan-outs): GET /containers/json.
  */
-/* Threads: the call workers; the fan-out workers, one job per backend. */
+/*
+ * Threads: the call workers; the fan-out workers, one job per backend;
+ * the stream loop's (the quick path: disp_list_containers_start()).
+ */
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -450,42 +453,85 @@ ps_merge_text(struct disp *d, struct ps_merge *m, long limit)
 	return o.p;
 }
 
-/*
- * GET /containers/json: every backend (or the one a label filter names)
- * in parallel; merged, de-duplicated by Id, each entry labelled with its
- * backend; newest first, "limit" applied after the merge.  A failed
- * backend is skipped with a warning header unless all fail.
- */
-void
-disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
+/* One merged list, from its start to its answer. */
+struct ps_list {
+	struct disp_pending	 pending;	/* first: the quick path's */
+	struct disp		*d;
+	const struct disp_req	*req;		/* borrowed */
+	char			*query;		/* owned: sent to the engines */
+	char			*path;		/* owned */
+	size_t			 only;		/* the one backend asked, or -1 */
+	long			 limit;		/* <= 0: all */
+	int			 bad;		/* names no backend: [] */
+	struct disp_slot	 s[DM_MAX_BACKENDS];
+	struct disp_fan		*fan;		/* owned: begun without waiting */
+};
+
+/* The engines' query and path, and the slots to ask.  Owned: ps_free(). */
+static struct ps_list *
+ps_begin(const struct disp_ctx *ctx)
 {
+	struct ps_list		*ps = xcalloc(1, sizeof(*ps));
 	struct disp		*d = ctx->d;
 	const struct disp_req	*req = ctx->req;
-	const struct dm_hdrs	*fwd = ctx->fwd;
-	struct disp_slot	 s[DM_MAX_BACKENDS];
+	char			 lim[32];
+	size_t			 i;
+
+	ps->d = d;
+	ps->req = req;
+	ps->limit = -1;
+	ps->query = strip_backend_filter(d, req->query, &ps->only, &ps->bad);
+	if (disp_query_get(req->query, "limit", lim, sizeof(lim)))
+		ps->limit = strtol(lim, NULL, 10);
+	ps->path = xasprintf("%s%s%s", req->path, ps->query[0] ? "?" : "",
+	    ps->query);
+	disp_slots_init(d, ps->s, NULL, "GET", ps->path, ctx->fwd, NULL, 0);
+	for (i = 0; i < d->n; i++) {
+		ps->s[i].wanted = !ps->bad && (ps->only == (size_t)-1 ||
+		    ps->only == i);
+		ps->s[i].timeout_ms = DM_LIST_TIMEOUT_MS;
+	}
+	return ps;
+}
+
+static void
+ps_free(struct ps_list *ps)
+{
+	disp_fan_free(ps->fan);
+	disp_slots_free(ps->d, ps->s);
+	free(ps->path);
+	free(ps->query);
+	free(ps);
+}
+
+/* 1 when a wanted slot failed: its stored containers may be listed. */
+static int
+ps_failed(const struct ps_list *ps)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->d->n; i++)
+		if (ps->s[i].wanted && ps->s[i].status != 200)
+			return 1;
+	return 0;
+}
+
+/* Every slot answered (or failed): the merged list into r. */
+static void
+ps_answer(struct ps_list *ps, struct disp_reply *r)
+{
+	struct disp		*d = ps->d;
+	struct disp_slot	*s = ps->s;
 	char			*stored_lists[DM_MAX_BACKENDS] = { 0 };
 	struct ps_merge		 m = { 0 };
-	char			*query, *path, warn[1024], lim[32];
-	size_t			 i, only, ok = 0, wlen = 0;
-	long			 limit = -1;
-	int			 bad, stored;
+	char			 warn[1024];
+	size_t			 i, ok = 0, wlen = 0;
+	int			 stored;
 
-	query = strip_backend_filter(d, req->query, &only, &bad);
-	if (bad) {
+	if (ps->bad) {
 		disp_reply_json(r, 200, strdup("[]"));
-		free(query);
 		return;
 	}
-	if (disp_query_get(req->query, "limit", lim, sizeof(lim)))
-		limit = strtol(lim, NULL, 10);
-	path = xasprintf("%s%s%s", req->path, query[0] ? "?" : "", query);
-	disp_slots_init(d, s, NULL, "GET", path, fwd, NULL, 0);
-	for (i = 0; i < d->n; i++) {
-		s[i].wanted = only == (size_t)-1 || only == i;
-		s[i].timeout_ms = DM_LIST_TIMEOUT_MS;
-	}
-	disp_slots_run(d, s);
-
 	warn[0] = '\0';
 	for (i = 0; i < d->n; i++) {
 		if (!s[i].wanted)
@@ -516,8 +562,8 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 	 * ps -a: a down backend's containers from the store, said down;
 	 * also when that backend alone was asked for (its label filter).
 	 */
-	stored = wants_all(req->query) && !has_filters(query) &&
-	    (ok > 0 || only != (size_t)-1);
+	stored = wants_all(ps->req->query) && !has_filters(ps->query) &&
+	    (ok > 0 || ps->only != (size_t)-1);
 	for (i = 0; stored && i < d->n; i++)
 		if (s[i].wanted && s[i].status != 200) {
 			stored_lists[i] = stored_text(d, i);
@@ -529,14 +575,84 @@ disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
 		    "no backend answered");
 		goto out;
 	}
-	disp_reply_json(r, 200, ps_merge_text(d, &m, limit));
+	disp_reply_json(r, 200, ps_merge_text(d, &m, ps->limit));
 	if (warn[0] != '\0')
 		dm_hdrs_set(&r->hdrs, "X-Dockmux-Warning", warn);
 out:
 	ps_merge_free(&m);
 	for (i = 0; i < d->n; i++)
 		free(stored_lists[i]);
-	disp_slots_free(d, s);
-	free(path);
-	free(query);
+}
+
+/*
+ * GET /containers/json: every backend (or the one a label filter names)
+ * in parallel; merged, de-duplicated by Id, each entry labelled with its
+ * backend; newest first, "limit" applied after the merge.  A failed
+ * backend is skipped with a warning header unless all fail.
+ */
+void
+disp_list_containers(const struct disp_ctx *ctx, struct disp_reply *r)
+{
+	struct ps_list	*ps = ps_begin(ctx);
+
+	if (!ps->bad)
+		disp_slots_run(ps->d, ps->s);
+	ps_answer(ps, r);
+	ps_free(ps);
+}
+
+/*
+ * The quick path's: the requests sent, the answers read as the stream
+ * loop sees them come, merged there.  Not there: a failed backend's
+ * stored containers (read from the store) nor answers past
+ * DM_QUICK_MERGE_MAX (a merge that long would hold every other client
+ * up); a worker answers those.
+ */
+static int
+ps_pump(struct disp_pending *p, int *fd)
+{
+	struct ps_list	*ps = (struct ps_list *)(void *)p;
+	size_t		 i, bytes = 0;
+
+	*fd = -1;
+	if (ps->bad)
+		return 0;
+	if (!disp_fan_pump(ps->fan, fd))
+		return 1;
+	for (i = 0; i < ps->d->n; i++)
+		bytes += ps->s[i].answer_len;
+	if (ps_failed(ps) || bytes > DM_QUICK_MERGE_MAX)
+		return 1;	/* *fd -1: a worker's */
+	return 0;
+}
+
+static void
+ps_finish(struct disp_pending *p, struct disp_reply *r)
+{
+	struct ps_list	*ps = (struct ps_list *)(void *)p;
+
+	if (ps->fan != NULL)
+		disp_fan_finish(ps->fan);
+	ps_answer(ps, r);
+}
+
+static void
+ps_pending_free(struct disp_pending *p)
+{
+	ps_free((struct ps_list *)(void *)p);
+}
+
+struct disp_pending *
+disp_list_containers_start(const struct disp_ctx *ctx)
+{
+	struct ps_list	*ps = ps_begin(ctx);
+
+	if (!ps->bad && (ps->fan = disp_fan_start(ps->d, ps->s)) == NULL) {
+		ps_free(ps);
+		return NULL;
+	}
+	ps->pending.pump = ps_pump;
+	ps->pending.finish = ps_finish;
+	ps->pending.free = ps_pending_free;
+	return &ps->pending;
 }

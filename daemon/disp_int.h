@@ -252,6 +252,23 @@ struct disp_ctx {
 /* A handler: fills r (disp_reply_init()ed) from x. */
 typedef void	disp_serve_fn(const struct disp_ctx *x, struct disp_reply *r);
 
+/*
+ * A handler begun without waiting (its row's start), for the quick path
+ * on the stream loop's thread: its exchanges are under way.  pump: 0 when
+ * everything is in (finish answers without waiting), else 1 with *fd to
+ * wait for readable, or -1 when the rest is a worker's.  finish: the
+ * answer into r (disp_reply_init()ed), waiting for what is not in.
+ * free: all of it, answered or not.
+ */
+struct disp_pending {
+	int	(*pump)(struct disp_pending *, int *fd);
+	void	(*finish)(struct disp_pending *, struct disp_reply *);
+	void	(*free)(struct disp_pending *);
+};
+/* Owned (p->free(p)); NULL when it cannot begin so (serve then runs).
+ * x's strings are borrowed for the pending's life. */
+typedef struct disp_pending *disp_start_fn(const struct disp_ctx *x);
+
 /* One row of the endpoint table (see disp_table.c). */
 struct disp_endpoint {
 	const char		*method;	/* "*": any */
@@ -263,6 +280,8 @@ struct disp_endpoint {
 	enum disp_target	 target;
 	int			 json_body;	/* a bad body is said first */
 	disp_serve_fn		*serve;		/* NULL: streamed to target */
+	disp_start_fn		*start;		/* serve begun without waiting;
+						   NULL: none */
 };
 
 /* disp_local.c */
@@ -275,6 +294,7 @@ disp_serve_fn	disp_create;
 disp_serve_fn	disp_exec_create;
 /* disp_containers.c: GET /containers/json merged. */
 disp_serve_fn	disp_list_containers;
+disp_start_fn	disp_list_containers_start;
 /* disp_reads.c: logs and stats, owner first, then fallbacks. */
 disp_serve_fn	disp_read_fallback;
 /* disp_images.c */
@@ -354,6 +374,20 @@ void	disp_slot_do(struct disp *, size_t, void *);
  * seconds) runs on a worker meanwhile.
  */
 void	disp_slots_run(struct disp *, struct disp_slot *);
+/*
+ * disp_slots_run() for an event loop: every wanted slot's request sent
+ * at once, each answer read as it comes, nothing waited for.  NULL (and
+ * nothing sent) when a wanted backend that is up is remote: its connect
+ * may take seconds.  Owned: disp_fan_free().  disp_fan_pump: the slots
+ * whose answers are in filled; 1 when all are, else 0 with *fd to wait
+ * for readable (-1: a blocking disp_fan_finish() has to go on).
+ * disp_fan_finish: the rest, waited for.  s is borrowed throughout.
+ */
+struct disp_fan;
+struct disp_fan	*disp_fan_start(struct disp *, struct disp_slot *);
+int		 disp_fan_pump(struct disp_fan *, int *fd);
+void		 disp_fan_finish(struct disp_fan *);
+void		 disp_fan_free(struct disp_fan *);
 /* A failed slot's reason: the engine's {"message"} or why unreachable. */
 void	disp_slot_message(const struct disp_slot *, char *, size_t);
 void	disp_slots_free(struct disp *, struct disp_slot *);

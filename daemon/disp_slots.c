@@ -146,6 +146,98 @@ disp_slots_run(struct disp *d, struct disp_slot *s)
 		    &t);
 }
 
+struct disp_fan {
+	struct slots_sent	t;		/* the exchanges not yet in */
+};
+
+struct disp_fan *
+disp_fan_start(struct disp *d, struct disp_slot *s)
+{
+	struct disp_fan		*f;
+	struct backend_call	 call;
+	struct dm_err		 err;
+	size_t			 i;
+
+	for (i = 0; i < d->n; i++)
+		if (s[i].wanted && backend_is_remote(d->b[i].be) &&
+		    !disp_backend_down(d, i, NULL, 0))
+			return NULL;
+	f = xcalloc(1, sizeof(*f));
+	f->t.d = d;
+	f->t.s = s;
+	for (i = 0; i < d->n; i++) {
+		if (slot_idle(d, i, &s[i]))
+			continue;
+		slot_call(&s[i], &call);
+		dm_err_clear(&err);
+		if ((f->t.x[i] = backend_xfer_start(d->b[i].be, &call,
+		    &err)) == NULL) {
+			s[i].status = 0;
+			snprintf(s[i].err, sizeof(s[i].err), "%s", err.msg);
+		}
+	}
+	return f;
+}
+
+int
+disp_fan_pump(struct disp_fan *f, int *fd)
+{
+	struct disp_slot	*s;
+	struct dm_wait		 w;
+	struct dm_err		 err;
+	size_t			 i;
+	int			 rc;
+
+	*fd = -1;
+	for (i = 0; i < f->t.d->n; i++) {
+		if (f->t.x[i] == NULL)
+			continue;
+		s = &f->t.s[i];
+		dm_err_clear(&err);
+		w.fd = -1;
+		rc = backend_xfer_try_finish(f->t.x[i], &s->status, &s->answer,
+		    &s->answer_len, &s->ahdrs, &w, &err);
+		if (rc == DM_NEEDS_WORKER || (rc == DM_WOULD_BLOCK &&
+		    w.fd == -1)) {
+			*fd = -1;	/* nothing to wait on: a worker's */
+			return 0;
+		}
+		if (rc == DM_WOULD_BLOCK) {
+			/* The first one unanswered: all are needed anyway. */
+			if (*fd == -1)
+				*fd = w.fd;
+			continue;
+		}
+		f->t.x[i] = NULL;
+		if (rc == -1) {
+			s->status = 0;
+			snprintf(s->err, sizeof(s->err), "%s", err.msg);
+		}
+	}
+	for (i = 0; i < f->t.d->n; i++)
+		if (f->t.x[i] != NULL)
+			return 0;
+	return 1;
+}
+
+void
+disp_fan_finish(struct disp_fan *f)
+{
+	slots_finish(&f->t);
+}
+
+void
+disp_fan_free(struct disp_fan *f)
+{
+	size_t	i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->t.d->n; i++)
+		backend_xfer_free(f->t.x[i]);
+	free(f);
+}
+
 void
 disp_slot_message(const struct disp_slot *s, char *out, size_t len)
 {

@@ -107,6 +107,8 @@
 #define DM_QUICK_WAIT_MS	1		/* an engine's head, on MHD's thread */
 #define DM_QUICK_RECHECK_MS	1000		/* a quick call waiting in the stream
 						   loop looks at its deadline */
+#define DM_QUICK_MERGE_MAX	(256 * 1024)	/* answers merged on the stream
+						   loop's thread; more: a worker */
 #define DM_FAN_TIMEOUT_MS	60000		/* one fan-out exchange, exec create */
 #define DM_INSPECT_TIMEOUT_MS	10000		/* one inspect or /info */
 #define DM_LOOKUP_TIMEOUT_MS	15000		/* image holder, reconcile list */
