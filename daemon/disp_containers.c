@@ -521,7 +521,7 @@ static void
 ps_answer(struct ps_list *ps, struct disp_reply *r)
 {
 	struct disp		*d = ps->d;
-	struct disp_slot	*s = ps->s;
+	struct disp_slot	*s = ps->s, *same;
 	char			*stored_lists[DM_MAX_BACKENDS] = { 0 };
 	struct ps_merge		 m = { 0 };
 	char			 warn[1024];
@@ -570,6 +570,11 @@ ps_answer(struct ps_list *ps, struct disp_reply *r)
 			(void)ps_merge_add(&m, stored_lists[i],
 			    strlen(stored_lists[i]), i);
 		}
+	if (ok == 0 && !stored && (same = disp_slots_same_error(d, s)) !=
+	    NULL) {
+		disp_reply_slot(r, same);	/* a bad filter, say */
+		goto out;
+	}
 	if (ok == 0 && !stored) {
 		disp_reply_error(r, DM_EBACKEND, warn[0] ? warn :
 		    "no backend answered");

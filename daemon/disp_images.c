@@ -81,7 +81,7 @@ disp_list_images(const struct disp_ctx *ctx, struct disp_reply *r)
 	struct disp		*d = ctx->d;
 	const struct disp_req	*req = ctx->req;
 	const struct dm_hdrs	*fwd = ctx->fwd;
-	struct disp_slot	 f[DM_MAX_BACKENDS];
+	struct disp_slot	 f[DM_MAX_BACKENDS], *same;
 	struct json_object	*list;
 	struct disp_merge	 m;
 	char			*path = disp_req_target(req), msg[256];
@@ -107,7 +107,9 @@ disp_list_images(const struct disp_ctx *ctx, struct disp_reply *r)
 		disp_merge_add(&m, list, i);
 		json_object_put(list);
 	}
-	if (ok == 0)
+	if (ok == 0 && (same = disp_slots_same_error(d, f)) != NULL)
+		disp_reply_slot(r, same);	/* a bad filter, say */
+	else if (ok == 0)
 		disp_reply_error(r, DM_EBACKEND, msg[0] ? msg :
 		    "no backend answered");
 	else

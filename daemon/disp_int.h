@@ -388,6 +388,12 @@ struct disp_fan	*disp_fan_start(struct disp *, struct disp_slot *);
 int		 disp_fan_pump(struct disp_fan *, int *fd);
 void		 disp_fan_finish(struct disp_fan *);
 void		 disp_fan_free(struct disp_fan *);
+/*
+ * The first wanted slot when every wanted one holds the same error answer
+ * (one status, 400 or more, one body): the request, not an engine, was
+ * at fault, and a list answers as one engine would.  Else NULL.
+ */
+struct disp_slot *disp_slots_same_error(struct disp *, struct disp_slot *);
 /* A failed slot's reason: the engine's {"message"} or why unreachable. */
 void	disp_slot_message(const struct disp_slot *, char *, size_t);
 void	disp_slots_free(struct disp *, struct disp_slot *);

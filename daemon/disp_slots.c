@@ -238,6 +238,27 @@ disp_fan_free(struct disp_fan *f)
 	free(f);
 }
 
+struct disp_slot *
+disp_slots_same_error(struct disp *d, struct disp_slot *s)
+{
+	struct disp_slot	*first = NULL;
+	size_t			 i;
+
+	for (i = 0; i < d->n; i++) {
+		if (!s[i].wanted)
+			continue;
+		if (s[i].status < 400 || s[i].answer == NULL)
+			return NULL;
+		if (first == NULL)
+			first = &s[i];
+		else if (s[i].status != first->status || s[i].answer_len !=
+		    first->answer_len || memcmp(s[i].answer, first->answer,
+		    first->answer_len) != 0)
+			return NULL;
+	}
+	return first;
+}
+
 void
 disp_slot_message(const struct disp_slot *s, char *out, size_t len)
 {
