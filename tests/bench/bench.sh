@@ -9,7 +9,12 @@
 # dockmuxd stands in front of a and b.  Each metric is measured on every
 # side of its row in turn, round after round (direct, socat, haproxy,
 # dockmux, direct...), and the median over the rounds is kept; every ratio
-# is to direct (the engine's own socket), from the same rounds.
+# is to direct (the engine's own socket), from the same rounds.  Row 4's
+# latency interleaves the two sides' lists one by one within a round
+# (`bench_rt alt`, each side first in turn): a list takes milliseconds,
+# so every one finds dockmuxd's threads asleep either way, and a block
+# of 50 lasts long enough for a burst of the host's other work to land
+# on one side only.
 #
 #   row                        columns             target (dockmuxd)
 #   1 ping p50 (+ p99)         all four            <= 0.80x direct
@@ -237,6 +242,22 @@ measure() {
 	record "$side" "$metric" "$out"
 }
 
+# measure_alt METRIC URL COUNT WARMUP SIDE=SOCKS...: one `bench_rt alt`
+# over the sides, their rounds interleaved one by one; each side's result
+# line recorded as its own.
+measure_alt() {
+	local metric=$1 url=$2 n=$3 w=$4 out a i=1
+	local socks=()
+	shift 4
+	for a in "$@"; do socks+=("${a#*=}"); done
+	out=$("$rt" alt "$url" "$n" "$w" "${socks[@]}") ||
+	    bench_die "$metric failed"
+	for a in "$@"; do
+		record "${a%%=*}" "$metric" "$(sed -n "${i}p" <<<"$out")"
+		i=$((i + 1))
+	done
+}
+
 # median FILE: the middle value (the lower middle for an even count).
 median() {
 	sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
@@ -248,7 +269,11 @@ since() { echo $(( ($(rig_now_ms) - $1) / 1000 )); }
 # ---- rows 1-2: ping and inspect latency, one kept-alive connection -------
 
 # Latency runs are short and the host is shared: many alternating rounds
-# so a burst of someone else's work lands on every side alike.
+# so a burst of someone else's work lands on every side alike.  Not
+# interleaved one by one (as row 4): a process that slept through three
+# other sides' requests wakes slowly on these virtual machines (ping
+# direct 111 -> 168 us, through dockmuxd 64 -> 156 us), and what a row of
+# microseconds would then measure is that wake-up, not the relay.
 t0=$(rig_now_ms)
 for r in $(seq 1 "$rt_rounds"); do
 	for s in "${SIDES[@]}"; do
@@ -360,7 +385,7 @@ ps_once() {
 	m0=$(cpu_busy)
 	e0=$(($(cpu_of "$eng_a_pid") + $(cpu_of "$eng_b_pid")))
 	x0=$(cpu_of "$dmx2_pid")
-	measure "$1" ps "$rt" rt "$2" \
+	measure "$1" psblk "$rt" rt "$2" \
 	    "http://localhost/containers/json?all=1" "$ps_n" $((ps_n / 10))
 	n=$((ps_n + ps_n / 10))
 	per_request $(($(cpu_busy) - m0)) "$n" >>"$res/$1.ps.cpu_us"
@@ -371,7 +396,13 @@ ps_once() {
 		    >>"$res/$1.ps.proxy_us"
 	fi
 }
+# The latency: both sides' lists interleaved one by one (see the top).
+# The CPU (and, beside it, the latency as rows 1-2 take it): a block of
+# lists on each side in turn, since CPU time cannot be told apart within
+# one run.
 for r in $(seq 1 "$ps_rounds"); do
+	measure_alt ps "http://localhost/containers/json?all=1" "$ps_n" \
+	    $((ps_n / 10)) "direct=$direct,$ENGINE_B_SOCK" "dockmux=$dmx2"
 	ps_once direct "$direct,$ENGINE_B_SOCK"
 	ps_once dockmux "$dmx2"
 done
@@ -591,7 +622,7 @@ bytes_direct=$(median "$res/direct.log.bytes")
 bytes_seen=$(sort -u "$res"/*.log.bytes | tr '\n' ' ')
 reconnects=""
 for s in "${SIDES[@]}"; do
-	n=$(cat "$res/$s".{ping,inspect,ps,load}.connects 2>/dev/null |
+	n=$(cat "$res/$s".{ping,inspect,ps,psblk,load}.connects 2>/dev/null |
 	    sort -g | tail -n 1)
 	[ "${n:-0}" -gt 0 ] && reconnects="$reconnects, $s $n"
 done
@@ -607,6 +638,7 @@ row "2 inspect p50 (us)" inspect.p50_us low socat/1.15
 row "  inspect p99 (us)" inspect.p99_us low -
 row "3 log (MB/s)" log.mbps high 0.98
 row "4 merged ps p50 (us)" ps.p50_us low 1.10
+row "  in blocks of $ps_n (us)" psblk.p50_us low -
 row "  CPU/request (us)" ps.cpu_us low -
 row "  dockerds' of it (us)" ps.engine_us low -
 row "  dockmuxd's of it (us)" ps.proxy_us low -
@@ -624,8 +656,9 @@ echo "rows 1-2: $rt_rounds rounds (ping n=$ping_n, inspect n=$inspect_n);" \
     "3: $log_rounds reads of $bytes_direct bytes;" \
     "7: $load_rounds x ${load_secs} s, CPU = the whole machine's busy" \
     "time (every core) over the requests served"
-echo "row 4: $ps_rounds rounds of $ps_n; direct = a ($ps_a containers) and" \
-    "b ($ps_b) asked at once, until both answer; dockmuxd lists $ps_dmx"
+echo "row 4: $ps_rounds rounds of $ps_n, interleaved, then a block of $ps_n" \
+    "on each side (CPU); direct = a ($ps_a containers) and b ($ps_b) asked" \
+    "at once, until both answer; dockmuxd lists $ps_dmx"
 # fig SIDE WHAT: "idle/open/closed" of $res/SIDE.{idle,open,closed}.WHAT.
 fig() {
 	awk '{ printf "%s%s", (NR > 1 ? "/" : ""), $1 }' \

@@ -9,6 +9,11 @@
  *	connection, and lasts until every answer is in.  Prints
  *	"p50_us=N p99_us=N n=COUNT connects=N" (connects: new connections
  *	opened during the timed part; 0 means keep-alive held).
+ *   bench_rt alt URL COUNT WARMUP SOCKS...
+ *	rt for several sides (each SOCKS as there), their rounds
+ *	interleaved: every step runs one round on each side, a different
+ *	side first each step, so a burst of the host's other work lands on
+ *	every side alike.  One result line per side, in the order given.
  *   bench_rt get SOCK URL
  *	one GET, body discarded; prints "bytes=N secs=F mbps=F" (MB = 1e6).
  *   bench_rt load SOCK URL CONC SECS
@@ -53,6 +58,7 @@
 #include <curl/curl.h>
 
 #define MAX_SOCKS	8	/* rt: sockets asked at once */
+#define MAX_SIDES	4	/* alt: sides interleaved */
 #define MAX_CONC	1024	/* load: clients */
 #define MAX_STREAMS	100000	/* hold: streams */
 
@@ -82,6 +88,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_rt rt SOCK[,SOCK...] URL COUNT WARMUP\n"
+	    "       bench_rt alt URL COUNT WARMUP SOCK[,SOCK...]...\n"
 	    "       bench_rt get SOCK URL\n"
 	    "       bench_rt load SOCK URL CONC SECS\n"
 	    "       bench_rt hold SOCK PATH COUNT MAXSECS\n");
@@ -252,46 +259,81 @@ round_all(CURLM *m, CURL **h, int n, const char *url)
 	return connects;
 }
 
-static int
-run_rt(char *socks, const char *url, long count, long warmup)
-{
-	CURLM			*m;
-	CURL			*h[MAX_SOCKS];
-	double			*lat, t0;
-	unsigned long long	 bytes = 0;
-	char			*sock, *save = NULL;
-	long			 i, connects = 0;
-	int			 n = 0;
+/* One side of rt or alt: the sockets it asks at once, and the latency
+ * of each of its timed rounds. */
+struct side {
+	CURLM			*m;		/* owned */
+	CURL			*h[MAX_SOCKS];	/* owned */
+	int			 n;
+	double			*lat;		/* owned: one per round */
+	long			 connects;
+	unsigned long long	 bytes;
+};
 
-	lat = calloc((size_t)count, sizeof(*lat));
-	if (lat == NULL) {
+/*
+ * COUNT timed rounds (after WARMUP) on each of nsides sides, interleaved:
+ * step i runs one round on every side, side i % nsides first, so a burst
+ * of the host's other work lands on every side alike and no side always
+ * goes first.  One result line per side, in order.
+ */
+static int
+run_sides(const char *url, long count, long warmup, int nsides,
+    char **socks)
+{
+	struct side	*sd, *x;
+	double		 t0;
+	char		*sock, *save;
+	long		 i;
+	int		 k;
+
+	sd = calloc((size_t)nsides, sizeof(*sd));
+	if (sd == NULL) {
 		fprintf(stderr, "bench_rt: %s\n", strerror(errno));
 		return 1;
 	}
-	for (sock = strtok_r(socks, ",", &save); sock != NULL;
-	    sock = strtok_r(NULL, ",", &save)) {
-		if (n == MAX_SOCKS)
+	for (k = 0; k < nsides; k++) {
+		x = &sd[k];
+		x->lat = calloc((size_t)count, sizeof(*x->lat));
+		if (x->lat == NULL) {
+			fprintf(stderr, "bench_rt: %s\n", strerror(errno));
+			exit(1);
+		}
+		save = NULL;
+		for (sock = strtok_r(socks[k], ",", &save); sock != NULL;
+		    sock = strtok_r(NULL, ",", &save)) {
+			if (x->n == MAX_SOCKS)
+				usage();
+			x->h[x->n++] = easy_new(sock, url, &x->bytes);
+		}
+		if (x->n == 0)
 			usage();
-		h[n++] = easy_new(sock, url, &bytes);
+		x->m = multi_new(x->n);
 	}
-	if (n == 0)
-		usage();
-	m = multi_new(n);
 	for (i = 0; i < warmup; i++)
-		round_all(m, h, n, url);
-	for (i = 0; i < count; i++) {
-		t0 = now_s();
-		connects += round_all(m, h, n, url);
-		lat[i] = (now_s() - t0) * 1e6;
+		for (k = 0; k < nsides; k++) {
+			x = &sd[(i + k) % nsides];
+			round_all(x->m, x->h, x->n, url);
+		}
+	for (i = 0; i < count; i++)
+		for (k = 0; k < nsides; k++) {
+			x = &sd[(i + k) % nsides];
+			t0 = now_s();
+			x->connects += round_all(x->m, x->h, x->n, url);
+			x->lat[i] = (now_s() - t0) * 1e6;
+		}
+	for (k = 0; k < nsides; k++) {
+		x = &sd[k];
+		while (x->n > 0)
+			curl_easy_cleanup(x->h[--x->n]);
+		curl_multi_cleanup(x->m);
+		qsort(x->lat, (size_t)count, sizeof(*x->lat), cmp_double);
+		printf("p50_us=%.1f p99_us=%.1f n=%ld connects=%ld\n",
+		    percentile(x->lat, (size_t)count, 50.0),
+		    percentile(x->lat, (size_t)count, 99.0), count,
+		    x->connects);
+		free(x->lat);
 	}
-	while (n > 0)
-		curl_easy_cleanup(h[--n]);
-	curl_multi_cleanup(m);
-	qsort(lat, (size_t)count, sizeof(*lat), cmp_double);
-	printf("p50_us=%.1f p99_us=%.1f n=%ld connects=%ld\n",
-	    percentile(lat, (size_t)count, 50.0),
-	    percentile(lat, (size_t)count, 99.0), count, connects);
-	free(lat);
+	free(sd);
 	return 0;
 }
 
@@ -581,8 +623,12 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (strcmp(argv[1], "rt") == 0 && argc == 6)
-		rc = run_rt(argv[2], argv[3], num_arg(argv[4], 1, LONG_MAX),
-		    num_arg(argv[5], 0, LONG_MAX));
+		rc = run_sides(argv[3], num_arg(argv[4], 1, LONG_MAX),
+		    num_arg(argv[5], 0, LONG_MAX), 1, &argv[2]);
+	else if (strcmp(argv[1], "alt") == 0 && argc >= 6 &&
+	    argc - 5 <= MAX_SIDES)
+		rc = run_sides(argv[2], num_arg(argv[3], 1, LONG_MAX),
+		    num_arg(argv[4], 0, LONG_MAX), argc - 5, &argv[5]);
 	else if (strcmp(argv[1], "get") == 0 && argc == 4)
 		rc = run_get(argv[2], argv[3]);
 	else if (strcmp(argv[1], "load") == 0 && argc == 6)
