@@ -821,13 +821,12 @@ enum quick_result {
  * An inspect-like read of a routed container, or a merged container
  * list, begun on libmicrohttpd's thread, sparing the two thread
  * hand-offs a worker costs (on these machines, most of what dockmuxd
- * adds to it).  A lone client (one
- * connection, this its one request) has its answer waited for here, up
- * to DM_QUICK_WAIT_MS; with other clients this thread does not wait.  An
- * engine that has not answered yet is waited for by the stream loop,
- * with every other waiting call and stream in one epoll set, and the
- * loop ends the call: a worker is not woken, nor does it sleep in poll,
- * once per call.
+ * adds to it).  A lone client (one connection, this its one request)
+ * has its answer waited for here, up to DM_QUICK_WAIT_MS; with other
+ * clients this thread does not wait.  An engine that has not answered
+ * yet is waited for by the stream loop, with every other waiting call
+ * and stream in one epoll set, and the loop ends the call: a worker is
+ * not woken, nor does it sleep in poll, once per call.
  */
 static enum quick_result
 quick(struct api_req *ar)

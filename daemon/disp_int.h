@@ -390,8 +390,8 @@ void		 disp_fan_finish(struct disp_fan *);
 void		 disp_fan_free(struct disp_fan *);
 /*
  * The first wanted slot when every wanted one holds the same error answer
- * (one status, 400 or more, one body): the request, not an engine, was
- * at fault, and a list answers as one engine would.  Else NULL.
+ * (one status, 400 or more, one body; a bad filter, say): a list then
+ * answers as one engine would.  Else NULL.
  */
 struct disp_slot *disp_slots_same_error(struct disp *, struct disp_slot *);
 /* A failed slot's reason: the engine's {"message"} or why unreachable. */
