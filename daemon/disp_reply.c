@@ -185,7 +185,6 @@ disp_relay_fd(const struct disp_reply *r)
 	return r->upgrade != NULL ? backend_hijack_fd(r->upgrade->hj) : -1;
 }
 
-
 void
 disp_out_add(struct disp_out *o, const char *s, size_t n)
 {

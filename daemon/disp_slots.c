@@ -214,10 +214,7 @@ disp_fan_pump(struct disp_fan *f, int *fd)
 			snprintf(s->err, sizeof(s->err), "%s", err.msg);
 		}
 	}
-	for (i = 0; i < f->t.d->n; i++)
-		if (f->t.x[i] != NULL)
-			return 0;
-	return 1;
+	return *fd == -1;	/* none left to wait for: all are in */
 }
 
 void
